@@ -1,0 +1,1 @@
+"""Data sets: generators and loaders yielding float32 numpy arrays `[B, T, nv]`."""

@@ -1,0 +1,292 @@
+"""A family of RBMs that share one weight matrix, each row with its own biases.
+
+Every frame of every sequence of a temporal model is one row here: the temporal
+models turn a batch `[B, T, nv]` into `N = B * T` rows whose biases depend on the
+past, and from then on the frames are independent RBMs. This module knows nothing
+about time.
+
+Energy of one row, with visible bias `a` and hidden bias `c`:
+
+  binary visibles:    E(v, h) = -v.a - h.c - v @ w_vh @ h
+  Gaussian visibles:  E(v, h) = ||v - a||^2 / 2 - h.c - v @ w_vh @ h   (unit variance)
+
+Hidden units are binary. Shapes: `w_vh [nv, nh]`; `visible_bias [nv]` (shared by all
+rows) or `[N, nv]`; `hidden_bias [N, nh]`; visible states `v [N, nv]`.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = jax.Array
+
+BINARY = "binary"
+GAUSSIAN = "gaussian"
+VISIBLE_TYPES = (BINARY, GAUSSIAN)
+
+# How Bernoulli samples are drawn. "uniform": u < p with u ~ U[0, 1) in float32 (exact
+# to float32 resolution). "bits16": compare 16-bit random integers with p * 2^16, two
+# comparisons per 32-bit random word; p is resolved to 2^-16, and the random stream
+# costs half as much, which matters on CPU where the Gibbs chain's random numbers cost
+# as much as its matrix products.
+BERNOULLI_SAMPLERS = ("uniform", "bits16")
+
+# Exact enumeration sums over 2^min(nv, nh) states per row (hidden states only for
+# Gaussian visibles); past this many units it is neither fast nor small.
+MAX_EXACT_UNITS = 20
+
+
+class Statistics(NamedTuple):
+  """Sufficient statistics of a batch of RBM rows (data, samples or expectations).
+
+  Attributes:
+    visible: [N, nv] visible states (or their expectations), one per row.
+    hidden: [N, nh] hidden probabilities (or expectations), one per row.
+    weight: [nv, nh] `sum_n visible_n outer hidden_n`, summed over rows.
+  """
+  visible: Array
+  hidden: Array
+  weight: Array
+
+
+class GibbsResult(NamedTuple):
+  """The last step of a Gibbs chain.
+
+  Attributes:
+    visible_mean: [N, nv] mean of the last visible step given the hiddens before it.
+    visible_sample: [N, nv] the last visible sample.
+    hidden_probabilities: [N, nh] P(h = 1 | visible_sample).
+  """
+  visible_mean: Array
+  visible_sample: Array
+  hidden_probabilities: Array
+
+
+def check_visible_type(visible_type: str) -> None:
+  if visible_type not in VISIBLE_TYPES:
+    raise ValueError(
+        f"visible_type must be one of {VISIBLE_TYPES}, got {visible_type!r}.")
+
+
+def hidden_probabilities(w_vh: Array, hidden_bias: Array, v: Array) -> Array:
+  """P(h = 1 | v) for each row: `[N, nh]`."""
+  return jax.nn.sigmoid(v @ w_vh + hidden_bias)
+
+
+def visible_mean(w_vh: Array, visible_bias: Array, h: Array,
+                 visible_type: str = BINARY) -> Array:
+  """E[v | h] for each row: `[N, nv]` (sigmoid for binary, identity for Gaussian)."""
+  pre_activation = h @ w_vh.T + visible_bias
+  if visible_type == BINARY:
+    return jax.nn.sigmoid(pre_activation)
+  return pre_activation
+
+
+def free_energy(w_vh: Array, visible_bias: Array, hidden_bias: Array, v: Array,
+                visible_type: str = BINARY) -> Array:
+  """F(v) = -log sum_h exp(-E(v, h)) for each row: `[N]`."""
+  hidden_term = jnp.sum(jax.nn.softplus(v @ w_vh + hidden_bias), axis=-1)
+  if visible_type == BINARY:
+    return -jnp.sum(v * visible_bias, axis=-1) - hidden_term
+  return 0.5 * jnp.sum(jnp.square(v - visible_bias), axis=-1) - hidden_term
+
+
+def sample_bernoulli(key: Array, probabilities: Array,
+                     sampler: str = "uniform") -> Array:
+  """Binary samples with the given probabilities, as float32 of the same shape."""
+  if sampler == "uniform":
+    uniform = jax.random.uniform(key, probabilities.shape, probabilities.dtype)
+    return (uniform < probabilities).astype(probabilities.dtype)
+  if sampler == "bits16":
+    # One 32-bit word gives two 16-bit uniforms: half the random stream of "uniform".
+    size = probabilities.size
+    words = jax.random.bits(key, ((size + 1) // 2,), jnp.uint32)
+    halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:size]
+    thresholds = (probabilities.reshape(-1) * 65536.0).astype(jnp.uint32)
+    return (halves < thresholds).astype(probabilities.dtype).reshape(
+        probabilities.shape)
+  raise ValueError(
+      f"sampler must be one of {BERNOULLI_SAMPLERS}, got {sampler!r}.")
+
+
+def sample_visible(key: Array, mean: Array, visible_type: str = BINARY,
+                   sampler: str = "uniform") -> Array:
+  """A visible sample given its conditional mean: Bernoulli or unit-variance Gaussian."""
+  if visible_type == BINARY:
+    return sample_bernoulli(key, mean, sampler)
+  return mean + jax.random.normal(key, mean.shape, mean.dtype)
+
+
+def gibbs_chain(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                initial_hidden_probabilities: Array, num_steps,
+                visible_type: str = BINARY, sampler: str = "uniform") -> GibbsResult:
+  """Runs `num_steps` alternating Gibbs steps h -> v -> h on every row at once.
+
+  The chain starts from hidden probabilities (for CD-k, the data's P(h | v), which
+  the caller has already computed, so the first step costs no matrix product).
+  A step samples h, then v given h, then computes P(h | v). The last step's hidden
+  sample is never drawn, since only its probabilities are used.
+
+  Args:
+    key: PRNG key.
+    w_vh: [nv, nh] shared weights.
+    visible_bias: [nv] or [N, nv].
+    hidden_bias: [N, nh].
+    initial_hidden_probabilities: [N, nh] P(h = 1) to start from.
+    num_steps: number of Gibbs steps k >= 1; a Python int or a traced integer (so a
+      CD schedule or a swept k needs no recompilation).
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn, one of `BERNOULLI_SAMPLERS`.
+
+  Returns:
+    The `GibbsResult` of the last step.
+  """
+
+  def half_step(step_key, hidden_sample):
+    mean = visible_mean(w_vh, visible_bias, hidden_sample, visible_type)
+    sample = sample_visible(step_key, mean, visible_type, sampler)
+    return GibbsResult(mean, sample,
+                       hidden_probabilities(w_vh, hidden_bias, sample))
+
+  def sample_hidden(step, probabilities):
+    return sample_bernoulli(jax.random.fold_in(key, 2 * step), probabilities,
+                            sampler)
+
+  def full_step(step, hidden_sample):
+    result = half_step(jax.random.fold_in(key, 2 * step + 1), hidden_sample)
+    return sample_hidden(step + 1, result.hidden_probabilities)
+
+  hidden_sample = sample_hidden(0, initial_hidden_probabilities)
+  hidden_sample = jax.lax.fori_loop(0, num_steps - 1, full_step, hidden_sample)
+  return half_step(jax.random.fold_in(key, 2 * num_steps - 1), hidden_sample)
+
+
+def data_statistics(visible: Array, hidden: Array) -> Statistics:
+  """Statistics of given visible states and hidden probabilities (one product)."""
+  return Statistics(visible, hidden, visible.T @ hidden)
+
+
+def cd_statistics(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                  data_hidden_probabilities: Array, num_steps,
+                  visible_type: str = BINARY,
+                  sampler: str = "uniform") -> tuple[Statistics, GibbsResult]:
+  """CD-k estimate of the model statistics of every row, and the chain's last step.
+
+  The negative statistics use the last visible *sample* and its hidden probabilities,
+  so that they are an unbiased estimate of the chain's distribution (which tends to
+  the model's as k grows).
+  """
+  result = gibbs_chain(key, w_vh, visible_bias, hidden_bias,
+                       data_hidden_probabilities, num_steps, visible_type, sampler)
+  return data_statistics(result.visible_sample,
+                         result.hidden_probabilities), result
+
+
+def binary_states(num_units: int) -> np.ndarray:
+  """All 2^n binary vectors of length n as float32 `[2^n, n]` (row i = bits of i)."""
+  codes = np.arange(2 ** num_units)[:, None]
+  return ((codes >> np.arange(num_units)) & 1).astype(np.float32)
+
+
+def enumerates_hidden(num_visible: int, num_hidden: int, visible_type: str) -> bool:
+  """Whether exact mode sums over hidden states (else over visible states)."""
+  return visible_type == GAUSSIAN or num_hidden <= num_visible
+
+
+def check_exact_size(num_visible: int, num_hidden: int, visible_type: str) -> None:
+  """Raises ValueError if exact enumeration would be over more than MAX_EXACT_UNITS."""
+  if enumerates_hidden(num_visible, num_hidden, visible_type):
+    units, what = num_hidden, "hidden"
+  else:
+    units, what = num_visible, "visible"
+  if units > MAX_EXACT_UNITS:
+    raise ValueError(
+        f"exact mode enumerates 2^{units} {what} states (num_visible={num_visible}, "
+        f"num_hidden={num_hidden}, visible_type={visible_type!r}); it accepts at "
+        f"most {MAX_EXACT_UNITS} units on the smaller side. Use CD or AIS instead.")
+
+
+def _hidden_state_log_weights(w_vh, visible_bias, hidden_bias, visible_type):
+  """log of the unnormalised marginal P*(h) for every row and hidden state.
+
+  Returns (log_weights [N, S], conditional visible means [N or 1, S, nv], states
+  [S, nh]) where S = 2^nh; the visible sum or integral is done in closed form.
+  """
+  states = jnp.asarray(binary_states(w_vh.shape[1]))
+  # [S, nv] when the visible bias is shared, else [N, S, nv].
+  pre_activation = states @ w_vh.T + visible_bias[..., None, :]
+  if visible_type == BINARY:
+    visible_term = jnp.sum(jax.nn.softplus(pre_activation), axis=-1)
+    means = jax.nn.sigmoid(pre_activation)
+  else:
+    # int exp(-||v - a||^2/2 + v.w h) dv = (2 pi)^(nv/2) exp((||a + w h||^2 - ||a||^2)/2)
+    visible_term = 0.5 * (
+        jnp.sum(jnp.square(pre_activation), axis=-1)
+        - jnp.sum(jnp.square(visible_bias), axis=-1)[..., None]
+        + w_vh.shape[0] * jnp.log(2 * jnp.pi))
+    means = pre_activation
+  log_weights = hidden_bias @ states.T + visible_term
+  return log_weights, (means if means.ndim == 3 else means[None]), states
+
+
+def _visible_state_log_weights(w_vh, visible_bias, hidden_bias):
+  """log P*(v) for every row and binary visible state.
+
+  Returns (log_weights [N, S], hidden probabilities [N, S, nh], states [S, nv]).
+  """
+  states = jnp.asarray(binary_states(w_vh.shape[0]))
+  pre_activation = (states @ w_vh)[None] + hidden_bias[:, None, :]
+  visible_term = jnp.broadcast_to(visible_bias, (hidden_bias.shape[0],
+                                                 w_vh.shape[0])) @ states.T
+  log_weights = visible_term + jnp.sum(jax.nn.softplus(pre_activation), axis=-1)
+  return log_weights, jax.nn.sigmoid(pre_activation), states
+
+
+def exact_log_partition(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                        visible_type: str = BINARY) -> Array:
+  """log Z of every row, by enumerating the smaller layer: `[N]`.
+
+  Callers check the size with `check_exact_size` first.
+  """
+  if enumerates_hidden(*w_vh.shape, visible_type):
+    log_weights, _, _ = _hidden_state_log_weights(w_vh, visible_bias, hidden_bias,
+                                                  visible_type)
+  else:
+    log_weights, _, _ = _visible_state_log_weights(w_vh, visible_bias, hidden_bias)
+  return jax.nn.logsumexp(log_weights, axis=-1)
+
+
+def exact_statistics(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                     visible_type: str = BINARY) -> Statistics:
+  """The model's expectations E[v], E[h] per row and sum_n E[v h^T], by enumeration.
+
+  These are the derivatives of log Z with respect to the visible bias, the hidden
+  bias and the weights, so putting them in place of CD statistics gives the exact
+  gradient.
+  """
+  if enumerates_hidden(*w_vh.shape, visible_type):
+    log_weights, means, states = _hidden_state_log_weights(
+        w_vh, visible_bias, hidden_bias, visible_type)
+    probabilities = jax.nn.softmax(log_weights, axis=-1)  # [N, S]
+    if means.shape[0] == 1:  # shared visible bias: E[v | h] does not depend on the row
+      visible = probabilities @ means[0]
+      weight = means[0].T @ (jnp.sum(probabilities, axis=0)[:, None] * states)
+    else:
+      visible = jnp.einsum("ns,nsi->ni", probabilities, means)
+      weight = jnp.einsum("ns,nsi,sj->ij", probabilities, means, states)
+    return Statistics(visible, probabilities @ states, weight)
+  log_weights, hidden_probs, states = _visible_state_log_weights(
+      w_vh, visible_bias, hidden_bias)
+  probabilities = jax.nn.softmax(log_weights, axis=-1)
+  return Statistics(probabilities @ states,
+                    jnp.einsum("ns,nsj->nj", probabilities, hidden_probs),
+                    jnp.einsum("ns,si,nsj->ij", probabilities, states, hidden_probs))
+
+
+def exact_log_probability(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                          v: Array, visible_type: str = BINARY) -> Array:
+  """log P(v) of each row under its own RBM: `[N]` (a density for Gaussian units)."""
+  return (-free_energy(w_vh, visible_bias, hidden_bias, v, visible_type)
+          - exact_log_partition(w_vh, visible_bias, hidden_bias, visible_type))

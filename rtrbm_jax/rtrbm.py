@@ -1,0 +1,248 @@
+"""The Recurrent Temporal RBM (Sutskever, Hinton & Taylor, NIPS 2008).
+
+Frames `v_t` in `[0, 1]^nv` (binary units; Gaussian units with `visible_type`),
+binary hiddens `h_t`, and a deterministic state that carries the past:
+
+  c_1 = b_init,   c_t = b_h + r_{t-1} @ w_hh   (t > 1)        dynamic hidden bias
+  r_t = sigmoid(v_t @ w_vh + c_t)                              = E[h_t | v_t, past]
+  frame t is an RBM with weights w_vh, visible bias b_v and hidden bias c_t, and
+  log P(v_1..T) = sum_t log P_RBM(v_t | c_t).
+
+The loss is the negative log-likelihood summed over frames and averaged over the
+sequences of a batch. Its gradient has an RBM part for every frame (CD-k, or exact
+expectations for tiny models) and a part that flows back through the r_t; the
+latter is the hand-written `reverse_scan` (Sutskever's thesis, eqs. 3.24-3.25).
+
+Shapes: `v [B, T, nv]`, `c, r [B, T, nh]`. Frames become `N = B * T` independent RBM
+rows once `c` is known, which is how CD-k runs all frames as one batched chain.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from rtrbm_jax import checks
+from rtrbm_jax import rbm
+
+Array = jax.Array
+
+
+class Params(NamedTuple):
+  """RTRBM parameters (names from the thesis).
+
+  Attributes:
+    w_vh: [nv, nh] visible-hidden weights, shared by all frames.
+    w_hh: [nh, nh] recurrent weights from r_{t-1} to c_t.
+    b_v: [nv] visible bias.
+    b_h: [nh] hidden bias of frames t > 1.
+    b_init: [nh] hidden bias of the first frame.
+  """
+  w_vh: Array
+  w_hh: Array
+  b_v: Array
+  b_h: Array
+  b_init: Array
+
+
+class CDAux(NamedTuple):
+  """By-products of `cd_gradient`.
+
+  Attributes:
+    reconstruction_error: [] squared error between the data and the chain's last
+      visible mean, summed over units and averaged over frames.
+    free_energy_gap: [] mean over frames of F(data) - F(chain sample); a cheap
+      proxy of the loss, useful to watch for divergence.
+  """
+  reconstruction_error: Array
+  free_energy_gap: Array
+
+
+def init_params(key: Array, num_visible: int, num_hidden: int,
+                weight_scale: float = 0.005, dtype=jnp.float32) -> Params:
+  """Weights `weight_scale * N(0, 1)` (0.005 in the paper's code), biases zero."""
+  if num_visible < 1 or num_hidden < 1:
+    raise ValueError(f"num_visible and num_hidden must be >= 1, got {num_visible} "
+                     f"and {num_hidden}.")
+  if weight_scale < 0:
+    raise ValueError(f"weight_scale must be >= 0, got {weight_scale}.")
+  visible_key, recurrent_key = jax.random.split(key)
+  return Params(
+      w_vh=weight_scale * jax.random.normal(visible_key, (num_visible, num_hidden),
+                                            dtype),
+      w_hh=weight_scale * jax.random.normal(recurrent_key, (num_hidden, num_hidden),
+                                            dtype),
+      b_v=jnp.zeros((num_visible,), dtype),
+      b_h=jnp.zeros((num_hidden,), dtype),
+      b_init=jnp.zeros((num_hidden,), dtype))
+
+
+def _time_major(x):
+  return jnp.swapaxes(x, 0, 1)
+
+
+def _rows(x):
+  """[B, T, n] -> [B * T, n]: every frame of every sequence is one RBM row."""
+  return x.reshape(-1, x.shape[-1])
+
+
+def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
+  """Dynamic hidden biases and mean-field states of every frame.
+
+  The input term `v_t @ w_vh` of all frames is one matrix product before the scan;
+  the scan carries only the `[B, nh]` bias of the next frame.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] frames.
+
+  Returns:
+    c: [B, T, nh], c_1 = b_init, c_t = b_h + r_{t-1} @ w_hh.
+    r: [B, T, nh], r_t = sigmoid(v_t @ w_vh + c_t).
+  """
+  visible_input = _time_major(v @ params.w_vh)  # [T, B, nh]
+
+  def step(bias, input_t):
+    state = jax.nn.sigmoid(input_t + bias)
+    return params.b_h + state @ params.w_hh, (bias, state)
+
+  initial_bias = jnp.broadcast_to(params.b_init, visible_input.shape[1:])
+  _, (c, r) = jax.lax.scan(step, initial_bias, visible_input)
+  return _time_major(c), _time_major(r)
+
+
+def reverse_scan(w_hh: Array, r: Array, bias_gradient: Array) -> Array:
+  """Backpropagation through time of the gradient with respect to the biases c_t.
+
+  With `d_t = dL/dc_t` the direct gradient of frame t's RBM term (for the loss,
+  `E_model[h | c_t] - r_t`, per sequence), the total gradient obeys (thesis
+  eq. 3.24, written for the loss):
+
+    delta_T = d_T
+    delta_t = d_t + (delta_{t+1} @ w_hh^T) * r_t * (1 - r_t),   t = T-1, ..., 1
+
+  because c_{t+1} = b_h + r_t @ w_hh and r_t = sigmoid(v_t @ w_vh + c_t). The scan
+  carries only the `[B, nh]` message; weight gradients are formed afterwards.
+
+  Args:
+    w_hh: [nh, nh] recurrent weights.
+    r: [B, T, nh] mean-field states from `forward_scan`.
+    bias_gradient: [B, T, nh] direct gradients d_t.
+
+  Returns:
+    delta: [B, T, nh] total gradients dL/dc_t.
+  """
+
+  def step(delta_next, inputs):
+    state, direct = inputs
+    delta = direct + (delta_next @ w_hh.T) * state * (1 - state)
+    return delta, delta
+
+  _, delta = jax.lax.scan(step, jnp.zeros_like(bias_gradient[:, 0]),
+                          (_time_major(r), _time_major(bias_gradient)),
+                          reverse=True)
+  return _time_major(delta)
+
+
+def gradient_from_statistics(params: Params, v: Array, r: Array,
+                             model: rbm.Statistics) -> Params:
+  """Loss gradient given each frame's model statistics (CD estimates or exact).
+
+  Per frame, the RBM term contributes `model - data` statistics (data: v_t and r_t);
+  the reverse scan carries the hidden-bias part back through time, and thesis
+  eq. 3.25 turns the messages into parameter gradients with a few large products:
+
+    b_init: sum_b delta_1             b_h:  sum_b sum_{t>1} delta_t
+    w_hh:   sum_{t>1} r_{t-1}^T delta_t
+    b_v:    sum (E_model[v] - v_t) / B
+    w_vh:   (sum E_model[v h^T] - V^T R) / B + V^T (delta - d), where delta - d is
+            the message that reached r_t from c_{t+1} times sigmoid'.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] frames.
+    r: [B, T, nh] from `forward_scan`.
+    model: statistics of the B * T frame RBMs, rows in the order of `_rows(v)`.
+
+  Returns:
+    Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
+  """
+  batch_size = v.shape[0]
+  bias_gradient = (model.hidden.reshape(r.shape) - r) / batch_size
+  delta = reverse_scan(params.w_hh, r, bias_gradient)
+  through_state = delta - bias_gradient
+  return Params(
+      w_vh=(model.weight / batch_size
+            + _rows(v).T @ _rows(through_state - r / batch_size)),
+      w_hh=_rows(r[:, :-1]).T @ _rows(delta[:, 1:]),
+      b_v=jnp.sum(model.visible - _rows(v), axis=0) / batch_size,
+      b_h=jnp.sum(delta[:, 1:], axis=(0, 1)),
+      b_init=jnp.sum(delta[:, 0], axis=0))
+
+
+def _check_inputs(params: Params, v: Array, require_binary: bool = False) -> None:
+  checks.check_frames(v, params.w_vh.shape[0], require_binary=require_binary)
+
+
+def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
+                sampler: str = "uniform") -> tuple[Params, CDAux]:
+  """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
+
+  All B * T frames run as one batched Gibbs chain: given c, they are independent.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] frames in [0, 1] (probabilities are accepted as data).
+    key: PRNG key.
+    num_gibbs_steps: k >= 1 (a Python int or a traced integer).
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+
+  Returns:
+    (gradient of the loss as `Params`, `CDAux`).
+  """
+  _check_inputs(params, v)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  c, r = forward_scan(params, v)
+  model, chain = rbm.cd_statistics(key, params.w_vh, params.b_v, _rows(c), _rows(r),
+                                   num_gibbs_steps, rbm.BINARY, sampler)
+  grads = gradient_from_statistics(params, v, r, model)
+  frames = _rows(v)
+  aux = CDAux(
+      reconstruction_error=jnp.mean(
+          jnp.sum(jnp.square(frames - chain.visible_mean), axis=-1)),
+      free_energy_gap=jnp.mean(
+          rbm.free_energy(params.w_vh, params.b_v, _rows(c), frames)
+          - rbm.free_energy(params.w_vh, params.b_v, _rows(c), chain.visible_sample)))
+  return grads, aux
+
+
+def exact_log_likelihood(params: Params, v: Array) -> Array:
+  """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
+
+  Each frame's partition function sums over all 2^nv visible or 2^nh hidden states,
+  whichever is fewer; at most `rbm.MAX_EXACT_UNITS` units on that side.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] binary (0/1) frames.
+  """
+  _check_inputs(params, v, require_binary=True)
+  rbm.check_exact_size(*params.w_vh.shape, rbm.BINARY)
+  c, _ = forward_scan(params, v)
+  log_probability = rbm.exact_log_probability(params.w_vh, params.b_v, _rows(c),
+                                              _rows(v))
+  return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
+
+
+def exact_gradient(params: Params, v: Array) -> Params:
+  """The exact gradient of the loss: the reverse scan with exact RBM expectations.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] binary (0/1) frames.
+  """
+  _check_inputs(params, v, require_binary=True)
+  rbm.check_exact_size(*params.w_vh.shape, rbm.BINARY)
+  c, r = forward_scan(params, v)
+  model = rbm.exact_statistics(params.w_vh, params.b_v, _rows(c))
+  return gradient_from_statistics(params, v, r, model)
