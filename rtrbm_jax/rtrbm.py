@@ -180,69 +180,158 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
       b_init=jnp.sum(delta[:, 0], axis=0))
 
 
-def _check_inputs(params: Params, v: Array, require_binary: bool = False) -> None:
-  checks.check_frames(v, params.w_vh.shape[0], require_binary=require_binary)
+class FrameRBMs(NamedTuple):
+  """The RBM of every frame given the true past frames.
+
+  Attributes:
+    w_vh: [nv, nh] weights shared by all frames.
+    visible_bias: [nv] (shared by all frames) or [B, T, nv].
+    hidden_bias: [B, T, nh].
+  """
+  w_vh: Array
+  visible_bias: Array
+  hidden_bias: Array
+
+  def row_biases(self) -> tuple[Array, Array]:
+    """The biases as RBM rows: ([nv] or [B * T, nv], [B * T, nh])."""
+    visible = self.visible_bias
+    return (visible if visible.ndim == 1 else _rows(visible),
+            _rows(self.hidden_bias))
+
+
+def frame_rbms(params: Params, v: Array) -> FrameRBMs:
+  """Each frame's RBM, with c_t computed from the true frames v_1..v_{t-1}."""
+  c, _ = forward_scan(params, v)
+  return FrameRBMs(params.w_vh, params.b_v, c)
+
+
+def _check_inputs(params: Params, v: Array, visible_type: str,
+                  require_binary: bool = False) -> None:
+  rbm.check_visible_type(visible_type)
+  checks.check_frames(v, params.w_vh.shape[0], visible_type=visible_type,
+                      require_binary=require_binary)
 
 
 def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
-                sampler: str = "uniform") -> tuple[Params, CDAux]:
+                sampler: str = "uniform",
+                visible_type: str = rbm.BINARY) -> tuple[Params, CDAux]:
   """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
 
   All B * T frames run as one batched Gibbs chain: given c, they are independent.
 
   Args:
     params: RTRBM parameters.
-    v: [B, T, nv] frames in [0, 1] (probabilities are accepted as data).
+    v: [B, T, nv] frames; in [0, 1] for binary units (probabilities are accepted
+      as data), real-valued for Gaussian units.
     key: PRNG key.
     num_gibbs_steps: k >= 1 (a Python int or a traced integer).
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    visible_type: "binary" or "gaussian".
 
   Returns:
     (gradient of the loss as `Params`, `CDAux`).
   """
-  _check_inputs(params, v)
+  _check_inputs(params, v, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
   c, r = forward_scan(params, v)
   model, chain = rbm.cd_statistics(key, params.w_vh, params.b_v, _rows(c), _rows(r),
-                                   num_gibbs_steps, rbm.BINARY, sampler)
+                                   num_gibbs_steps, visible_type, sampler)
   grads = gradient_from_statistics(params, v, r, model)
-  frames = _rows(v)
-  aux = CDAux(
+  return grads, cd_aux(FrameRBMs(params.w_vh, params.b_v, c), v, chain,
+                       visible_type)
+
+
+def cd_aux(frames: FrameRBMs, v: Array, chain: rbm.GibbsResult,
+           visible_type: str) -> CDAux:
+  """Reconstruction error and free-energy gap of a CD chain over all frames."""
+  visible_bias, hidden_bias = frames.row_biases()
+  data = _rows(v)
+
+  def free_energy(x):
+    return rbm.free_energy(frames.w_vh, visible_bias, hidden_bias, x, visible_type)
+
+  return CDAux(
       reconstruction_error=jnp.mean(
-          jnp.sum(jnp.square(frames - chain.visible_mean), axis=-1)),
-      free_energy_gap=jnp.mean(
-          rbm.free_energy(params.w_vh, params.b_v, _rows(c), frames)
-          - rbm.free_energy(params.w_vh, params.b_v, _rows(c), chain.visible_sample)))
-  return grads, aux
+          jnp.sum(jnp.square(data - chain.visible_mean), axis=-1)),
+      free_energy_gap=jnp.mean(free_energy(data)
+                               - free_energy(chain.visible_sample)))
 
 
-def exact_log_likelihood(params: Params, v: Array) -> Array:
+def exact_log_likelihood(params: Params, v: Array,
+                         visible_type: str = rbm.BINARY) -> Array:
   """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
 
   Each frame's partition function sums over all 2^nv visible or 2^nh hidden states,
-  whichever is fewer; at most `rbm.MAX_EXACT_UNITS` units on that side.
+  whichever is fewer (hidden states for Gaussian units, whose visible integral is
+  closed-form; the result is then a log density); at most `rbm.MAX_EXACT_UNITS`
+  units on that side.
 
   Args:
     params: RTRBM parameters.
-    v: [B, T, nv] binary (0/1) frames.
+    v: [B, T, nv] frames, binary (0/1) for binary units.
+    visible_type: "binary" or "gaussian".
   """
-  _check_inputs(params, v, require_binary=True)
-  rbm.check_exact_size(*params.w_vh.shape, rbm.BINARY)
-  c, _ = forward_scan(params, v)
-  log_probability = rbm.exact_log_probability(params.w_vh, params.b_v, _rows(c),
-                                              _rows(v))
+  _check_inputs(params, v, visible_type, require_binary=True)
+  rbm.check_exact_size(*params.w_vh.shape, visible_type)
+  return frames_log_likelihood(frame_rbms(params, v), v, visible_type)
+
+
+def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Array:
+  """sum_t log P_RBM(v_t) over each sequence's frame RBMs, exactly: `[B]`."""
+  visible_bias, hidden_bias = frames.row_biases()
+  log_probability = rbm.exact_log_probability(frames.w_vh, visible_bias, hidden_bias,
+                                              _rows(v), visible_type)
   return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
 
 
-def exact_gradient(params: Params, v: Array) -> Params:
+def exact_gradient(params: Params, v: Array,
+                   visible_type: str = rbm.BINARY) -> Params:
   """The exact gradient of the loss: the reverse scan with exact RBM expectations.
 
   Args:
     params: RTRBM parameters.
-    v: [B, T, nv] binary (0/1) frames.
+    v: [B, T, nv] frames, binary (0/1) for binary units.
+    visible_type: "binary" or "gaussian".
   """
-  _check_inputs(params, v, require_binary=True)
-  rbm.check_exact_size(*params.w_vh.shape, rbm.BINARY)
+  _check_inputs(params, v, visible_type, require_binary=True)
+  rbm.check_exact_size(*params.w_vh.shape, visible_type)
   c, r = forward_scan(params, v)
-  model = rbm.exact_statistics(params.w_vh, params.b_v, _rows(c))
+  model = rbm.exact_statistics(params.w_vh, params.b_v, _rows(c), visible_type)
   return gradient_from_statistics(params, v, r, model)
+
+
+def generate(params: Params, key: Array, prime: Array, num_frames: int,
+             num_gibbs_steps, visible_type: str = rbm.BINARY,
+             sampler: str = "uniform") -> Array:
+  """Runs the model freely after priming it on real frames.
+
+  The state after the primer is computed by the forward scan; each new frame is
+  drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from P(h) = sigmoid(c_t)),
+  its last visible step taken as mean field; that mean is the frame and drives r_t.
+
+  Args:
+    params: RTRBM parameters.
+    key: PRNG key.
+    prime: [B, T0, nv] real frames, T0 >= 1.
+    num_frames: number of frames to generate after the primer.
+    num_gibbs_steps: Gibbs steps per generated frame.
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn.
+
+  Returns:
+    [B, num_frames, nv] generated frames (visible means).
+  """
+  _check_inputs(params, prime, visible_type)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  _, r = forward_scan(params, prime)
+
+  def step(state, frame_key):
+    bias = params.b_h + state @ params.w_hh
+    chain = rbm.gibbs_chain(frame_key, params.w_vh, params.b_v, bias,
+                            jax.nn.sigmoid(bias), num_gibbs_steps, visible_type,
+                            sampler)
+    frame = chain.visible_mean
+    return jax.nn.sigmoid(frame @ params.w_vh + bias), frame
+
+  _, frames = jax.lax.scan(step, r[:, -1], jax.random.split(key, num_frames))
+  return _time_major(frames)

@@ -1,0 +1,67 @@
+"""Temporal models bundled as NamedTuples of pure functions.
+
+Training, evaluation, sweeps and benchmarks take "a model" and never branch on its
+kind, the way optax bundles `init`/`update` in a `GradientTransformation`. Every
+model has a `w_vh` weight shared by its frame RBMs and exposes each frame's RBM
+(`frame_rbms`), which is all that evaluation needs.
+"""
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+from rtrbm_jax import rbm
+from rtrbm_jax import rtrbm
+
+MODEL_KINDS = ("rtrbm",)
+
+
+class TemporalModel(NamedTuple):
+  """A temporal RBM as pure functions; visible type and sampler are bound.
+
+  Attributes:
+    kind: the model's name, e.g. "rtrbm".
+    visible_type: "binary" or "gaussian".
+    init_params: (key, num_visible, num_hidden, weight_scale) -> params.
+    cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps) -> (grads, aux), aux
+      with at least `reconstruction_error`.
+    exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
+    exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
+    frame_rbms: (params, v) -> `rtrbm.FrameRBMs`, each frame's RBM given the true
+      past frames.
+    generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
+      [B, num_frames, nv].
+  """
+  kind: str
+  visible_type: str
+  init_params: Callable[..., Any]
+  cd_gradient: Callable[..., Any]
+  exact_log_likelihood: Callable[..., Any]
+  exact_gradient: Callable[..., Any]
+  frame_rbms: Callable[..., Any]
+  generate: Callable[..., Any]
+
+
+def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
+              sampler: str = "uniform") -> TemporalModel:
+  """The model of the given kind with its visible type and Bernoulli sampler bound."""
+  rbm.check_visible_type(visible_type)
+  if sampler not in rbm.BERNOULLI_SAMPLERS:
+    raise ValueError(f"sampler must be one of {rbm.BERNOULLI_SAMPLERS}, got "
+                     f"{sampler!r}.")
+  if kind == "rtrbm":
+    module = rtrbm
+  else:
+    raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}.")
+  return TemporalModel(
+      kind=kind,
+      visible_type=visible_type,
+      init_params=module.init_params,
+      cd_gradient=functools.partial(module.cd_gradient, sampler=sampler,
+                                    visible_type=visible_type),
+      exact_log_likelihood=functools.partial(module.exact_log_likelihood,
+                                             visible_type=visible_type),
+      exact_gradient=functools.partial(module.exact_gradient,
+                                       visible_type=visible_type),
+      frame_rbms=module.frame_rbms,
+      generate=functools.partial(module.generate, visible_type=visible_type,
+                                 sampler=sampler))
