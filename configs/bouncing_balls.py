@@ -1,0 +1,72 @@
+"""The setup of the RTRBM paper's own code on Sutskever's bouncing balls.
+
+400 hidden units, weights 0.005 * N(0, 1), 100000 updates of SGD with momentum 0.9
+and a learning rate of 0.01 decaying linearly to 0, CD-5 switching to CD-10 at
+update 100 and CD-25 at update 1000, the visible-hidden weights first pretrained
+as a plain RBM (CD-5, learning rate 0.01, momentum 0.9). The paper's code used one
+sequence per update; `train.batch_size` is ours to choose (see README).
+"""
+
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  config.model = ml_collections.ConfigDict()
+  config.model.kind = "rtrbm"
+  config.model.num_visible = 900
+  config.model.num_hidden = 400
+  config.model.visible_type = "binary"
+  config.model.weight_scale = 0.005
+  config.model.sampler = "uniform"
+
+  config.data = ml_collections.ConfigDict()
+  config.data.name = "bouncing_balls"
+  config.data.num_frames = 100
+  config.data.resolution = 30
+  config.data.num_train = 4000
+  config.data.num_test = 200
+  config.data.window_stride = 1
+  config.data.path = ""
+
+  config.optimizer = ml_collections.ConfigDict()
+  config.optimizer.name = "sgd"
+  config.optimizer.learning_rate = 0.01
+  config.optimizer.momentum = 0.9
+  config.optimizer.nesterov = False
+  config.optimizer.b1 = 0.9
+  config.optimizer.b2 = 0.999
+  config.optimizer.eps = 1e-8
+  config.optimizer.weight_decay = 0.0
+  config.optimizer.clip_norm = 0.0
+  config.optimizer.schedule = "linear"
+  config.optimizer.warmup_steps = 0
+
+  config.train = ml_collections.ConfigDict()
+  config.train.num_steps = 100_000
+  config.train.batch_size = 1
+  config.train.num_gibbs_steps = 5
+  # (update, k): CD-k from that update of the temporal model on.
+  config.train.gibbs_schedule = ((100, 10), (1000, 25))
+  config.train.log_every = 100
+  config.train.checkpoint_every = 1000
+  config.train.keep_checkpoints = 3
+  config.train.plot_every = 0
+
+  config.pretrain = ml_collections.ConfigDict()
+  config.pretrain.num_steps = 1000
+  config.pretrain.batch_size = 1
+  config.pretrain.learning_rate = 0.01
+  config.pretrain.momentum = 0.9
+  config.pretrain.num_gibbs_steps = 5
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.every = 1000
+  config.eval.num_sequences = 50
+  config.eval.num_gibbs_steps = 50
+  config.eval.num_samples = 4
+  config.eval.prime_frames = 10
+  config.eval.generate_frames = 30
+  return config

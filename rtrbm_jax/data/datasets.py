@@ -1,0 +1,83 @@
+"""Data sets by name, as fixed-length arrays validated once at the boundary.
+
+`load_dataset(config.data)` is the only place that knows the data sets' names. It
+returns float32 numpy arrays `[num_sequences, T, nv]` for training and held-out
+evaluation; variable-length sequences (music) are cut into windows of
+`config.data.num_frames` frames.
+"""
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from rtrbm_jax import checks
+from rtrbm_jax import rbm
+from rtrbm_jax.data import bouncing_balls
+from rtrbm_jax.data import music
+
+DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls")
+
+
+class Dataset(NamedTuple):
+  """Training and held-out sequences.
+
+  Attributes:
+    train: [M, T, nv] float32 training sequences.
+    test: [K, T, nv] float32 held-out sequences.
+    visible_type: the visible units the data are for ("binary" or "gaussian").
+  """
+  train: np.ndarray
+  test: np.ndarray
+  visible_type: str
+
+  @property
+  def num_visible(self) -> int:
+    return self.train.shape[-1]
+
+
+def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
+  """All windows of `num_frames` frames, `stride` apart, of every sequence long enough."""
+  windows = [sequence[start:start + num_frames]
+             for sequence in sequences
+             for start in range(0, len(sequence) - num_frames + 1, stride)]
+  if not windows:
+    raise ValueError(f"data.num_frames={num_frames} is longer than every sequence; "
+                     "choose a shorter window.")
+  return np.stack(windows).astype(np.float32)
+
+
+def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
+  """Loads (generating or caching as needed) the data set named by `data_config.name`.
+
+  Args:
+    data_config: `config.data` with at least `name` and `num_frames`; per data set:
+      bouncing_balls: `num_train`, `num_test`, `resolution`;
+      bach_chorales, piano_rolls: `window_stride` (and `path` for piano_rolls).
+    cache_dir: where generated data are cached (default: RTRBM_JAX_CACHE or
+      ~/.cache/rtrbm_jax).
+
+  Returns:
+    The validated `Dataset`.
+  """
+  name = data_config.name
+  if name == "bouncing_balls":
+    train, test = bouncing_balls.standard_split(
+        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
+        num_frames=data_config.num_frames, resolution=data_config.resolution)
+    dataset = Dataset(np.asarray(train), np.asarray(test), rbm.BINARY)
+  elif name in ("bach_chorales", "piano_rolls"):
+    if name == "bach_chorales":
+      splits = music.bach_chorales(cache_dir)
+    else:
+      splits = music.load_piano_rolls(data_config.path)
+    dataset = Dataset(
+        _windows(splits["train"], data_config.num_frames, data_config.window_stride),
+        _windows(splits["test"], data_config.num_frames, data_config.window_stride),
+        rbm.BINARY)
+  else:
+    raise ValueError(f"data.name must be one of {DATASET_NAMES}, got {name!r}.")
+  for split in ("train", "test"):
+    checks.check_frames(getattr(dataset, split), dataset.num_visible,
+                        name=f"{name} {split} data",
+                        visible_type=dataset.visible_type)
+  return dataset

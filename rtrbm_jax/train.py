@@ -1,0 +1,477 @@
+"""Training: a pure, jitted train step and the loop that owns the workdir.
+
+Data flow: config -> `load_dataset` -> device arrays -> jitted chunks of
+`train_step` (batches drawn on the device) -> metrics, checkpoints, plots.
+
+Reproducibility: batch `i` and the Gibbs chains of update `i` are pure functions of
+`(seed, i)` (batch `i` is slice `i mod E` of epoch `i div E`'s permutation), so the
+step *is* the data-pipeline position, and a run resumed from its checkpoint follows
+the same path as one never stopped: on CPU, bit for bit.
+
+A run has two phases: `config.pretrain.num_steps` updates of `w_vh, b_v, b_h` as a
+plain RBM on all frames (the paper's code pretrains the weights this way), then
+`config.train.num_steps` updates of the temporal model.
+"""
+
+import functools
+import json
+import math
+import os
+import time
+from typing import Any, NamedTuple
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+
+from rtrbm_jax import evaluation
+from rtrbm_jax import models
+from rtrbm_jax import rbm
+from rtrbm_jax.data import datasets
+
+Array = jax.Array
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+class TrainState(NamedTuple):
+  """Everything a run needs to continue, as one pytree.
+
+  Attributes:
+    step: [] int32 number of updates done (pretraining included).
+    params: the model's parameters.
+    opt_state: optimizer state of the temporal-model phase.
+    pretrain_opt_state: optimizer state of the RBM pretraining phase.
+    key: [2] uint32 raw data of the run's PRNG key (raw so checkpoints hold a
+      plain array); keys of update i are folded in from it.
+  """
+  step: Array
+  params: Any
+  opt_state: Any
+  pretrain_opt_state: Any
+  key: Array
+
+
+def _fail(field: str, value, accepted: str):
+  raise ValueError(f"config.{field}={value!r} is not accepted: {accepted}.")
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks every config value that can be checked without data.
+
+  Raises:
+    ValueError: one line naming the field, the value and what is accepted.
+  """
+  positive_ints = ["model.num_hidden", "model.num_visible", "train.batch_size",
+                   "train.num_gibbs_steps", "train.log_every",
+                   "train.checkpoint_every", "train.keep_checkpoints",
+                   "data.num_frames", "eval.num_sequences", "eval.num_gibbs_steps",
+                   "pretrain.num_gibbs_steps", "pretrain.batch_size"]
+  non_negative_ints = ["train.num_steps", "pretrain.num_steps", "eval.every",
+                       "train.plot_every", "optimizer.warmup_steps"]
+
+  def get(field):
+    value = config
+    for part in field.split("."):
+      value = value[part]
+    return value
+
+  for field in positive_ints:
+    value = get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+      _fail(field, value, "an integer >= 1")
+  for field in non_negative_ints:
+    value = get(field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+      _fail(field, value, "an integer >= 0")
+  for field in ("optimizer.learning_rate", "pretrain.learning_rate"):
+    if not get(field) > 0:
+      _fail(field, get(field), "a learning rate > 0")
+  for field in ("optimizer.momentum", "pretrain.momentum"):
+    if not 0 <= get(field) < 1:
+      _fail(field, get(field), "a momentum in [0, 1)")
+  for field in ("optimizer.weight_decay", "optimizer.clip_norm",
+                "model.weight_scale"):
+    if not get(field) >= 0:
+      _fail(field, get(field), "a value >= 0")
+  if config.optimizer.name not in OPTIMIZERS:
+    _fail("optimizer.name", config.optimizer.name, f"one of {OPTIMIZERS}")
+  if config.optimizer.schedule not in SCHEDULES:
+    _fail("optimizer.schedule", config.optimizer.schedule, f"one of {SCHEDULES}")
+  if config.model.kind not in models.MODEL_KINDS:
+    _fail("model.kind", config.model.kind, f"one of {models.MODEL_KINDS}")
+  if config.model.visible_type not in rbm.VISIBLE_TYPES:
+    _fail("model.visible_type", config.model.visible_type,
+          f"one of {rbm.VISIBLE_TYPES}")
+  if config.model.sampler not in rbm.BERNOULLI_SAMPLERS:
+    _fail("model.sampler", config.model.sampler,
+          f"one of {rbm.BERNOULLI_SAMPLERS}")
+  if config.data.name not in datasets.DATASET_NAMES:
+    _fail("data.name", config.data.name, f"one of {datasets.DATASET_NAMES}")
+  schedule = tuple(config.train.gibbs_schedule)
+  starts = [entry[0] for entry in schedule] if all(
+      len(entry) == 2 for entry in schedule) else None
+  if (starts is None or starts != sorted(starts)
+      or any(not isinstance(value, int) or value < 1
+             for entry in schedule for value in entry)):
+    _fail("train.gibbs_schedule", schedule,
+          "pairs (update, num_gibbs_steps) of integers >= 1, in increasing update "
+          "order")
+  for field in ("checkpoint_every",):
+    if get(f"train.{field}") % config.train.log_every:
+      _fail(f"train.{field}", get(f"train.{field}"),
+            f"a multiple of train.log_every={config.train.log_every}")
+  for field in ("eval.every", "train.plot_every"):
+    if get(field) % config.train.log_every:
+      _fail(field, get(field),
+            f"0 or a multiple of train.log_every={config.train.log_every}")
+  if config.train.num_steps + config.pretrain.num_steps == 0:
+    _fail("train.num_steps", 0, "at least one update in train or pretrain")
+
+
+def check_dataset(config: ml_collections.ConfigDict,
+                  dataset: datasets.Dataset) -> None:
+  """Checks that the data fit the model and the batch sizes."""
+  if dataset.num_visible != config.model.num_visible:
+    _fail("model.num_visible", config.model.num_visible,
+          f"the data set {config.data.name!r} has frames of {dataset.num_visible} "
+          "units")
+  if dataset.visible_type != config.model.visible_type:
+    _fail("model.visible_type", config.model.visible_type,
+          f"{dataset.visible_type!r}, the units of data set {config.data.name!r}")
+  for field in ("train.batch_size", "pretrain.batch_size"):
+    section, name = field.split(".")
+    if config[section][name] > len(dataset.train):
+      _fail(field, config[section][name],
+            f"at most the {len(dataset.train)} training sequences")
+  if config.eval.num_sequences > len(dataset.test):
+    _fail("eval.num_sequences", config.eval.num_sequences,
+          f"at most the {len(dataset.test)} held-out sequences")
+
+
+def learning_rate_schedule(optimizer_config, num_steps: int) -> optax.Schedule:
+  """Constant, linear decay to 0 (the paper's) or cosine, after a linear warmup."""
+  rate = optimizer_config.learning_rate
+  warmup = optimizer_config.warmup_steps
+  decay_steps = max(num_steps - warmup, 1)
+  if optimizer_config.schedule == "constant":
+    schedule = optax.constant_schedule(rate)
+  elif optimizer_config.schedule == "linear":
+    schedule = optax.linear_schedule(rate, 0.0, decay_steps)
+  else:
+    schedule = optax.cosine_decay_schedule(rate, decay_steps)
+  if warmup:
+    return optax.join_schedules(
+        [optax.linear_schedule(0.0, rate, warmup), schedule], [warmup])
+  return schedule
+
+
+def make_optimizer(optimizer_config, num_steps: int) -> optax.GradientTransformation:
+  """The optax chain named by `config.optimizer`.
+
+  Gradient clipping (if `clip_norm` > 0), then weight decay on the weight matrices
+  only (added to the gradient, i.e. L2 regularisation, before momentum or Adam's
+  scaling), then SGD with momentum or Adam with the learning-rate schedule.
+  """
+  parts = []
+  if optimizer_config.clip_norm:
+    parts.append(optax.clip_by_global_norm(optimizer_config.clip_norm))
+  if optimizer_config.weight_decay:
+    parts.append(optax.add_decayed_weights(
+        optimizer_config.weight_decay,
+        mask=lambda params: jax.tree.map(lambda leaf: leaf.ndim == 2, params)))
+  schedule = learning_rate_schedule(optimizer_config, num_steps)
+  if optimizer_config.name == "sgd":
+    parts.append(optax.sgd(schedule, momentum=optimizer_config.momentum or None,
+                           nesterov=optimizer_config.nesterov))
+  else:
+    parts.append(optax.adam(schedule, b1=optimizer_config.b1,
+                            b2=optimizer_config.b2, eps=optimizer_config.eps))
+  return optax.chain(*parts)
+
+
+def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
+  return optax.sgd(pretrain_config.learning_rate,
+                   momentum=pretrain_config.momentum or None)
+
+
+def get_model(config: ml_collections.ConfigDict) -> models.TemporalModel:
+  return models.get_model(config.model.kind, config.model.visible_type,
+                          config.model.sampler)
+
+
+def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
+               optimizer, pretrain_optimizer) -> TrainState:
+  key = jax.random.key(config.seed)
+  params = model.init_params(jax.random.fold_in(key, 0), config.model.num_visible,
+                             config.model.num_hidden, config.model.weight_scale)
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                    opt_state=optimizer.init(params),
+                    pretrain_opt_state=pretrain_optimizer.init(params),
+                    key=jax.random.key_data(key))
+
+
+def gibbs_steps_at(train_config, update: Array) -> Array:
+  """k of CD-k at a temporal-model update, from the base value and the schedule."""
+  num_gibbs_steps = jnp.asarray(train_config.num_gibbs_steps, jnp.int32)
+  for start, value in train_config.gibbs_schedule:
+    num_gibbs_steps = jnp.where(update >= start, value, num_gibbs_steps)
+  return num_gibbs_steps
+
+
+def _is_finite(tree) -> Array:
+  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(leaf))
+                              for leaf in jax.tree.leaves(tree)]))
+
+
+def _apply_if_finite(state: TrainState, grads, optimizer, opt_state_field: str,
+                     finite: Array) -> tuple[TrainState, Array]:
+  """One optimizer update, unless the gradients or the new parameters are not finite.
+
+  Then the state is kept as it was (so what a checkpoint could hold stays good) and
+  the returned flag is False; the loop stops at its next sync.
+  """
+  opt_state = getattr(state, opt_state_field)
+  updates, new_opt_state = optimizer.update(grads, opt_state, state.params)
+  new_params = optax.apply_updates(state.params, updates)
+  finite = finite & _is_finite(new_params)
+  keep = lambda new, old: jax.tree.map(
+      lambda a, b: jnp.where(finite, a, b), new, old)
+  return state._replace(step=state.step + 1,
+                        params=keep(new_params, state.params),
+                        **{opt_state_field: keep(new_opt_state, opt_state)}), finite
+
+
+def make_train_step(model: models.TemporalModel, optimizer, config):
+  """`train_step(state, batch [B, T, nv], key) -> (state, metrics)` (pure)."""
+  pretrain_steps = config.pretrain.num_steps
+
+  def train_step(state: TrainState, batch: Array, key: Array):
+    num_gibbs_steps = gibbs_steps_at(config.train, state.step - pretrain_steps)
+    grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps)
+    state, finite = _apply_if_finite(state, grads, optimizer, "opt_state",
+                                     _is_finite((grads, aux)))
+    metrics = dict(reconstruction_error=aux.reconstruction_error,
+                   free_energy_gap=aux.free_energy_gap,
+                   gradient_norm=optax.tree.norm(grads),
+                   num_gibbs_steps=num_gibbs_steps.astype(jnp.float32),
+                   finite=finite.astype(jnp.float32))
+    return state, metrics
+
+  return train_step
+
+
+def make_pretrain_step(model: models.TemporalModel, optimizer, config):
+  """CD-k for `w_vh, b_v, b_h` as one plain RBM over all frames (hidden bias b_h)."""
+  num_gibbs_steps = config.pretrain.num_gibbs_steps
+
+  def pretrain_step(state: TrainState, batch: Array, key: Array):
+    params = state.params
+    frames = batch.reshape(-1, batch.shape[-1])
+    hidden_bias = jnp.broadcast_to(params.b_h, (frames.shape[0],) + params.b_h.shape)
+    data_hidden = rbm.hidden_probabilities(params.w_vh, hidden_bias, frames)
+    negative, chain = rbm.cd_statistics(key, params.w_vh, params.b_v, hidden_bias,
+                                        data_hidden, num_gibbs_steps,
+                                        model.visible_type)
+    data = rbm.data_statistics(frames, data_hidden)
+    batch_size = batch.shape[0]
+    grads = jax.tree.map(jnp.zeros_like, params)._replace(
+        w_vh=(negative.weight - data.weight) / batch_size,
+        b_v=jnp.sum(negative.visible - data.visible, axis=0) / batch_size,
+        b_h=jnp.sum(negative.hidden - data.hidden, axis=0) / batch_size)
+    state, finite = _apply_if_finite(state, grads, optimizer, "pretrain_opt_state",
+                                     _is_finite(grads))
+    metrics = dict(
+        reconstruction_error=jnp.mean(jnp.sum(
+            jnp.square(frames - chain.visible_mean), axis=-1)),
+        gradient_norm=optax.tree.norm(grads),
+        finite=finite.astype(jnp.float32))
+    return state, metrics
+
+  return pretrain_step
+
+
+def sample_batch(data: Array, key: Array, step: Array, batch_size: int) -> Array:
+  """Batch number `step`: slice `step mod E` of epoch `step div E`'s permutation.
+
+  E = floor(M / batch_size) batches per epoch; the remainder of each epoch's
+  permutation is skipped. Runs on the device, so data never leave it.
+  """
+  batches_per_epoch = data.shape[0] // batch_size
+  epoch, position = jnp.divmod(step, batches_per_epoch)
+  permutation = jax.random.permutation(jax.random.fold_in(key, epoch), data.shape[0])
+  indices = jax.lax.dynamic_slice(permutation, (position * batch_size,),
+                                  (batch_size,))
+  return data[indices]
+
+
+def make_run_steps(step_fn, batch_size: int):
+  """A jitted function running `num_steps` updates in one `lax.scan`.
+
+  Returns `run_steps(state, data, num_steps) -> (state, metrics)`, metrics averaged
+  over the steps (`finite` is their minimum). The host syncs only between calls.
+  """
+
+  @functools.partial(jax.jit, static_argnums=2)
+  def run_steps(state: TrainState, data: Array, num_steps: int):
+    chain_key, data_key = jax.random.split(jax.random.wrap_key_data(state.key))
+
+    def body(state, _):
+      batch = sample_batch(data, data_key, state.step, batch_size)
+      return step_fn(state, batch, jax.random.fold_in(chain_key, state.step))
+
+    state, metrics = jax.lax.scan(body, state, None, length=num_steps)
+    finite = jnp.min(metrics.pop("finite"))
+    metrics = jax.tree.map(jnp.mean, metrics)
+    metrics["finite"] = finite
+    return state, metrics
+
+  return run_steps
+
+
+class NonFiniteError(RuntimeError):
+  """The loss or gradients became NaN or inf."""
+
+
+def _write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  path = os.path.join(workdir, "config.json")
+  with open(path + ".tmp", "w") as f:
+    f.write(config.to_json(indent=2))
+  os.replace(path + ".tmp", path)
+
+
+def _truncate_metrics(path: str, last_step: int) -> None:
+  """Drops records past the checkpoint a run resumes from (written before a crash)."""
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    records = [line for line in f if line.strip()
+               and json.loads(line)["step"] <= last_step]
+  with open(path + ".tmp", "w") as f:
+    f.writelines(records)
+  os.replace(path + ".tmp", path)
+
+
+def save_params(path: str, params) -> None:
+  """Final parameters as .npz, one array per field, readable with numpy alone."""
+  np.savez(path, **{name: np.asarray(value)
+                    for name, value in params._asdict().items()})
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+  """Trains the model of `config` in `workdir`, resuming from its last checkpoint.
+
+  Writes `config.json`, `metrics.jsonl`, orbax checkpoints under `checkpoints/`,
+  and at the end `params.npz`, `curves.png` and `samples.png`.
+
+  Raises:
+    ValueError: a bad config value or data set (before anything is written).
+    NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
+      kept).
+  """
+  # Local import: plotting pulls in matplotlib, which the library does not need.
+  from rtrbm_jax import plotting
+
+  validate_config(config)
+  dataset = datasets.load_dataset(config.data)
+  check_dataset(config, dataset)
+  model = get_model(config)
+  total_steps = config.pretrain.num_steps + config.train.num_steps
+  optimizer = make_optimizer(config.optimizer, config.train.num_steps)
+  pretrain_optimizer = make_pretrain_optimizer(config.pretrain)
+  state = init_state(config, model, optimizer, pretrain_optimizer)
+
+  os.makedirs(workdir, exist_ok=True)
+  manager = ocp.CheckpointManager(
+      os.path.join(os.path.abspath(workdir), "checkpoints"),
+      options=ocp.CheckpointManagerOptions(
+          max_to_keep=config.train.keep_checkpoints, create=True))
+  latest = manager.latest_step()
+  if latest is not None:
+    try:
+      state = manager.restore(latest, args=ocp.args.StandardRestore(state))
+    except (ValueError, KeyError) as error:
+      raise ValueError(
+          f"the checkpoint in {workdir} does not fit this config (model sizes or "
+          f"optimizer differ): {str(error).splitlines()[0]}") from error
+    logging.info("Resumed from the checkpoint at step %d.", latest)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  _truncate_metrics(metrics_path, int(state.step))
+  _write_config(workdir, config)
+
+  train_data = jnp.asarray(dataset.train)
+  eval_data = jnp.asarray(dataset.test[:config.eval.num_sequences])
+  run_train = make_run_steps(make_train_step(model, optimizer, config),
+                             config.train.batch_size)
+  run_pretrain = make_run_steps(
+      make_pretrain_step(model, pretrain_optimizer, config),
+      config.pretrain.batch_size)
+  evaluate = jax.jit(functools.partial(
+      evaluation.next_frame_prediction_error, model,
+      num_gibbs_steps=config.eval.num_gibbs_steps))
+  eval_key = jax.random.key(config.seed + 1)
+
+  step = int(state.step)
+  with open(metrics_path, "a") as metrics_file:
+    while step < total_steps:
+      pretraining = step < config.pretrain.num_steps
+      phase_end = config.pretrain.num_steps if pretraining else total_steps
+      # Chunks end on multiples of log_every (and at the phase's end), so a resumed
+      # run compiles and runs exactly the chunks an uninterrupted one does.
+      num_steps = min(config.train.log_every - step % config.train.log_every,
+                      phase_end - step)
+      run = run_pretrain if pretraining else run_train
+      chunk_start = time.time()
+      state, metrics = run(state, train_data, num_steps)
+      step += num_steps
+      record = {"step": step, "phase": "pretrain" if pretraining else "train",
+                **{name: float(value) for name, value in metrics.items()}}
+      if not record.pop("finite"):
+        raise NonFiniteError(
+            f"NaN or inf in the gradients or loss before step {step}; the run "
+            f"stopped and the last good checkpoint ({manager.latest_step()}) is "
+            "kept. Try a smaller optimizer.learning_rate.")
+      # Converting the metrics above waited for the chunk; the first chunk of each
+      # phase includes compilation.
+      record["steps_per_second"] = num_steps / max(time.time() - chunk_start, 1e-9)
+      if config.eval.every and (step % config.eval.every == 0 or
+                                step == total_steps):
+        error = evaluate(state.params, eval_data, eval_key)
+        record["heldout_next_frame_error"] = float(error.mean)
+        record["heldout_next_frame_error_se"] = float(error.standard_error)
+      metrics_file.write(json.dumps(record) + "\n")
+      metrics_file.flush()
+      eta = (total_steps - step) / max(record["steps_per_second"], 1e-9)
+      logging.info("step %d/%d (%s) %s | %.2f steps/s, ETA %s", step, total_steps,
+                   record["phase"],
+                   " ".join(f"{k}={v:.4g}" for k, v in record.items()
+                            if k not in ("step", "phase", "steps_per_second")),
+                   record["steps_per_second"], _format_seconds(eta))
+      if step % config.train.checkpoint_every == 0 or step == total_steps:
+        manager.save(step, args=ocp.args.StandardSave(state))
+      if config.train.plot_every and step % config.train.plot_every == 0:
+        plotting.write_curves(metrics_path, os.path.join(workdir, "curves.png"))
+  manager.wait_until_finished()
+  manager.close()
+
+  save_params(os.path.join(workdir, "params.npz"), state.params)
+  plotting.write_curves(metrics_path, os.path.join(workdir, "curves.png"))
+  prime = eval_data[:config.eval.num_samples, :config.eval.prime_frames]
+  generated = model.generate(state.params, jax.random.key(config.seed + 2), prime,
+                             config.eval.generate_frames, config.eval.num_gibbs_steps)
+  plotting.write_samples(np.asarray(prime), np.asarray(generated),
+                         os.path.join(workdir, "samples.png"))
+  return state
+
+
+def _format_seconds(seconds: float) -> str:
+  if not math.isfinite(seconds):
+    return "?"
+  minutes, seconds = divmod(int(seconds), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f"{hours}:{minutes:02d}:{seconds:02d}"
