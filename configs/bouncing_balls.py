@@ -54,6 +54,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 3
   config.train.plot_every = 0
+  # "none", "data" (split each batch over all devices) or "sweep" (split the
+  # points of a sweep over the devices).
+  config.train.parallelism = "none"
 
   config.pretrain = ml_collections.ConfigDict()
   config.pretrain.num_steps = 1000

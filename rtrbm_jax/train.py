@@ -13,6 +13,7 @@ plain RBM on all frames (the paper's code pretrains the weights this way), then
 `config.train.num_steps` updates of the temporal model.
 """
 
+import contextlib
 import functools
 import json
 import math
@@ -37,6 +38,8 @@ Array = jax.Array
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
+# "data": split every batch over all devices; "sweep": split a sweep's points.
+PARALLELISM = ("none", "data", "sweep")
 
 
 class TrainState(NamedTuple):
@@ -49,12 +52,16 @@ class TrainState(NamedTuple):
     pretrain_opt_state: optimizer state of the RBM pretraining phase.
     key: [2] uint32 raw data of the run's PRNG key (raw so checkpoints hold a
       plain array); keys of update i are folded in from it.
+    gibbs_steps: [S + 1] int32 k of CD-k before the first entry of
+      `config.train.gibbs_schedule` and from each entry on (in the state, not the
+      compiled step, so a sweep can vary it).
   """
   step: Array
   params: Any
   opt_state: Any
   pretrain_opt_state: Any
   key: Array
+  gibbs_steps: Array
 
 
 def _fail(field: str, value, accepted: str):
@@ -111,6 +118,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.model.sampler not in rbm.BERNOULLI_SAMPLERS:
     _fail("model.sampler", config.model.sampler,
           f"one of {rbm.BERNOULLI_SAMPLERS}")
+  if config.train.parallelism not in PARALLELISM:
+    _fail("train.parallelism", config.train.parallelism, f"one of {PARALLELISM}")
   if config.data.name not in datasets.DATASET_NAMES:
     _fail("data.name", config.data.name, f"one of {datasets.DATASET_NAMES}")
   schedule = tuple(config.train.gibbs_schedule)
@@ -146,6 +155,11 @@ def check_dataset(config: ml_collections.ConfigDict,
           f"{dataset.visible_type!r}, the units of data set {config.data.name!r}")
   for field in ("train.batch_size", "pretrain.batch_size"):
     section, name = field.split(".")
+    if (config.train.parallelism == "data"
+        and config[section][name] % jax.device_count()):
+      _fail(field, config[section][name],
+            f"a multiple of the {jax.device_count()} devices with "
+            "train.parallelism='data'")
     if config[section][name] > len(dataset.train):
       _fail(field, config[section][name],
             f"at most the {len(dataset.train)} training sequences")
@@ -176,23 +190,35 @@ def make_optimizer(optimizer_config, num_steps: int) -> optax.GradientTransforma
 
   Gradient clipping (if `clip_norm` > 0), then weight decay on the weight matrices
   only (added to the gradient, i.e. L2 regularisation, before momentum or Adam's
-  scaling), then SGD with momentum or Adam with the learning-rate schedule.
+  scaling), then SGD with momentum or Adam, then the learning-rate schedule.
+  The learning rate, momentum and weight decay live in the optimizer state
+  (`optax.inject_hyperparams`), so a sweep vmaps over them with one compiled step.
   """
-  parts = []
-  if optimizer_config.clip_norm:
-    parts.append(optax.clip_by_global_norm(optimizer_config.clip_norm))
-  if optimizer_config.weight_decay:
+  relative = ml_collections.ConfigDict(optimizer_config.to_dict())
+  relative.learning_rate = 1.0
+  relative_schedule = learning_rate_schedule(relative, num_steps)
+
+  def chain(learning_rate, momentum, weight_decay):
+    parts = []
+    if optimizer_config.clip_norm:
+      parts.append(optax.clip_by_global_norm(optimizer_config.clip_norm))
     parts.append(optax.add_decayed_weights(
-        optimizer_config.weight_decay,
+        weight_decay,
         mask=lambda params: jax.tree.map(lambda leaf: leaf.ndim == 2, params)))
-  schedule = learning_rate_schedule(optimizer_config, num_steps)
-  if optimizer_config.name == "sgd":
-    parts.append(optax.sgd(schedule, momentum=optimizer_config.momentum or None,
-                           nesterov=optimizer_config.nesterov))
-  else:
-    parts.append(optax.adam(schedule, b1=optimizer_config.b1,
-                            b2=optimizer_config.b2, eps=optimizer_config.eps))
-  return optax.chain(*parts)
+    if optimizer_config.name == "sgd":
+      parts.append(optax.trace(decay=momentum, nesterov=optimizer_config.nesterov))
+    else:
+      parts.append(optax.scale_by_adam(b1=optimizer_config.b1,
+                                       b2=optimizer_config.b2,
+                                       eps=optimizer_config.eps))
+    parts.append(optax.scale_by_schedule(
+        lambda count: -learning_rate * relative_schedule(count)))
+    return optax.chain(*parts)
+
+  return optax.inject_hyperparams(chain)(
+      learning_rate=optimizer_config.learning_rate,
+      momentum=optimizer_config.momentum,
+      weight_decay=optimizer_config.weight_decay)
 
 
 def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
@@ -210,18 +236,20 @@ def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
   key = jax.random.key(config.seed)
   params = model.init_params(jax.random.fold_in(key, 0), config.model.num_visible,
                              config.model.num_hidden, config.model.weight_scale)
+  gibbs_steps = [config.train.num_gibbs_steps] + [
+      value for _, value in config.train.gibbs_schedule]
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     opt_state=optimizer.init(params),
                     pretrain_opt_state=pretrain_optimizer.init(params),
-                    key=jax.random.key_data(key))
+                    key=jax.random.key_data(key),
+                    gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32))
 
 
-def gibbs_steps_at(train_config, update: Array) -> Array:
-  """k of CD-k at a temporal-model update, from the base value and the schedule."""
-  num_gibbs_steps = jnp.asarray(train_config.num_gibbs_steps, jnp.int32)
-  for start, value in train_config.gibbs_schedule:
-    num_gibbs_steps = jnp.where(update >= start, value, num_gibbs_steps)
-  return num_gibbs_steps
+def gibbs_steps_at(train_config, gibbs_steps: Array, update: Array) -> Array:
+  """k of CD-k at a temporal-model update: the schedule entry in force then."""
+  starts = jnp.asarray([start for start, _ in train_config.gibbs_schedule],
+                       jnp.int32)
+  return gibbs_steps[jnp.sum(update >= starts)]
 
 
 def _is_finite(tree) -> Array:
@@ -252,7 +280,8 @@ def make_train_step(model: models.TemporalModel, optimizer, config):
   pretrain_steps = config.pretrain.num_steps
 
   def train_step(state: TrainState, batch: Array, key: Array):
-    num_gibbs_steps = gibbs_steps_at(config.train, state.step - pretrain_steps)
+    num_gibbs_steps = gibbs_steps_at(config.train, state.gibbs_steps,
+                                     state.step - pretrain_steps)
     grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps)
     state, finite = _apply_if_finite(state, grads, optimizer, "opt_state",
                                      _is_finite((grads, aux)))
@@ -310,19 +339,30 @@ def sample_batch(data: Array, key: Array, step: Array, batch_size: int) -> Array
   return data[indices]
 
 
-def make_run_steps(step_fn, batch_size: int):
+def make_run_steps(step_fn, batch_size: int, swept: bool = False,
+                   batch_sharding=None):
   """A jitted function running `num_steps` updates in one `lax.scan`.
 
   Returns `run_steps(state, data, num_steps) -> (state, metrics)`, metrics averaged
   over the steps (`finite` is their minimum). The host syncs only between calls.
+
+  Args:
+    step_fn: `(state, batch, key) -> (state, metrics)`.
+    batch_size: sequences per update.
+    swept: the state carries a leading sweep axis; every point runs the same
+      program (`jax.vmap`), sharing the data array.
+    batch_sharding: optional `jax.sharding.Sharding` for the `[B, T, nv]` batch
+      (data parallelism: XLA splits the step over the batch axis and all-reduces
+      the gradients).
   """
 
-  @functools.partial(jax.jit, static_argnums=2)
-  def run_steps(state: TrainState, data: Array, num_steps: int):
+  def run(state: TrainState, data: Array, num_steps: int):
     chain_key, data_key = jax.random.split(jax.random.wrap_key_data(state.key))
 
     def body(state, _):
       batch = sample_batch(data, data_key, state.step, batch_size)
+      if batch_sharding is not None:
+        batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
       return step_fn(state, batch, jax.random.fold_in(chain_key, state.step))
 
     state, metrics = jax.lax.scan(body, state, None, length=num_steps)
@@ -331,7 +371,11 @@ def make_run_steps(step_fn, batch_size: int):
     metrics["finite"] = finite
     return state, metrics
 
-  return run_steps
+  if swept:
+    single = run
+    run = lambda state, data, num_steps: jax.vmap(
+        lambda point: single(point, data, num_steps))(state)
+  return jax.jit(run, static_argnums=2)
 
 
 class NonFiniteError(RuntimeError):
@@ -358,9 +402,171 @@ def _truncate_metrics(path: str, last_step: int) -> None:
 
 
 def save_params(path: str, params) -> None:
-  """Final parameters as .npz, one array per field, readable with numpy alone."""
+  """Parameters as .npz, one array per field, readable with numpy alone."""
   np.savez(path, **{name: np.asarray(value)
                     for name, value in params._asdict().items()})
+
+
+class Setup(NamedTuple):
+  """What a run needs before its loop: validated config, data, model, optimizers."""
+  config: ml_collections.ConfigDict
+  dataset: datasets.Dataset
+  model: models.TemporalModel
+  optimizer: optax.GradientTransformation
+  pretrain_optimizer: optax.GradientTransformation
+
+
+def setup(config: ml_collections.ConfigDict) -> Setup:
+  """Validates the config and the data (before anything is written anywhere)."""
+  validate_config(config)
+  dataset = datasets.load_dataset(config.data)
+  check_dataset(config, dataset)
+  return Setup(config, dataset, get_model(config),
+               make_optimizer(config.optimizer, config.train.num_steps),
+               make_pretrain_optimizer(config.pretrain))
+
+
+def _mesh_shardings(config):
+  """(batch sharding, state sharding) for `config.train.parallelism`."""
+  parallelism = config.train.parallelism
+  if parallelism == "none":
+    return None, None
+  mesh = jax.sharding.Mesh(np.array(jax.devices()), ("devices",))
+  split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("devices"))
+  return (split, None) if parallelism == "data" else (None, split)
+
+
+def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
+             swept: bool = False) -> TrainState:
+  """The training loop shared by single runs and sweeps; owns the workdir.
+
+  Resumes from the workdir's last checkpoint, runs chunks of `train.log_every`
+  updates, evaluates, writes `metrics.jsonl` records and checkpoints.
+
+  Args:
+    setup_: from `setup`.
+    workdir: the run's directory.
+    state: the initial state (its structure is the checkpoints' too).
+    describe: `(step, phase, metrics, evaluation) -> list of records`, turning
+      the host copies of a chunk's metrics (and evaluation, or None) into JSON
+      records; a sweep makes one per point.
+    swept: the state has a leading sweep axis. A point whose update is not finite
+      then stays frozen and is reported as diverged; a single run stops instead.
+
+  Returns:
+    The final state.
+  """
+  config, dataset, model = setup_.config, setup_.dataset, setup_.model
+  total_steps = config.pretrain.num_steps + config.train.num_steps
+  batch_sharding, state_sharding = _mesh_shardings(config)
+
+  os.makedirs(workdir, exist_ok=True)
+  manager = ocp.CheckpointManager(
+      os.path.join(os.path.abspath(workdir), "checkpoints"),
+      options=ocp.CheckpointManagerOptions(
+          max_to_keep=config.train.keep_checkpoints, create=True))
+  latest = manager.latest_step()
+  if latest is not None:
+    try:
+      state = manager.restore(latest, args=ocp.args.StandardRestore(state))
+    except (ValueError, KeyError) as error:
+      raise ValueError(
+          f"the checkpoint in {workdir} does not fit this config (model sizes, "
+          f"optimizer or sweep differ): {str(error).splitlines()[0]}") from error
+    logging.info("Resumed from the checkpoint at step %d.", latest)
+  if state_sharding is not None:
+    state = jax.device_put(state, state_sharding)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  _truncate_metrics(metrics_path, int(np.max(state.step)))
+  _write_config(workdir, config)
+
+  train_data = jnp.asarray(dataset.train)
+  eval_data = jnp.asarray(dataset.test[:config.eval.num_sequences])
+  run_train = make_run_steps(
+      make_train_step(model, setup_.optimizer, config), config.train.batch_size,
+      swept, batch_sharding)
+  run_pretrain = make_run_steps(
+      make_pretrain_step(model, setup_.pretrain_optimizer, config),
+      config.pretrain.batch_size, swept, batch_sharding)
+  evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
+                               num_gibbs_steps=config.eval.num_gibbs_steps)
+  if swept:
+    evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
+  evaluate = jax.jit(evaluate)
+  eval_key = jax.random.key(config.seed + 1)
+
+  step = int(np.max(state.step))
+  # A run stopped by an error still completes the checkpoint in flight.
+  with open(metrics_path, "a") as metrics_file, _closing(manager):
+    while step < total_steps:
+      pretraining = step < config.pretrain.num_steps
+      phase = "pretrain" if pretraining else "train"
+      phase_end = config.pretrain.num_steps if pretraining else total_steps
+      # Chunks end on multiples of log_every (and at the phase's end), so a resumed
+      # run compiles and runs exactly the chunks an uninterrupted one does.
+      num_steps = min(config.train.log_every - step % config.train.log_every,
+                      phase_end - step)
+      run = run_pretrain if pretraining else run_train
+      chunk_start = time.time()
+      state, metrics = run(state, train_data, num_steps)
+      metrics = jax.tree.map(np.asarray, metrics)
+      # Fetching the metrics waited for the chunk; the first chunk of each phase
+      # includes compilation.
+      steps_per_second = num_steps / max(time.time() - chunk_start, 1e-9)
+      step += num_steps
+      if not swept and not metrics["finite"]:
+        raise NonFiniteError(
+            f"NaN or inf in the gradients or parameters before step {step}; the "
+            f"run stopped and the last good checkpoint ({manager.latest_step()}) "
+            "is kept. Try a smaller optimizer.learning_rate.")
+      error = None
+      if config.eval.every and (step % config.eval.every == 0 or
+                                step == total_steps):
+        error = jax.tree.map(np.asarray, evaluate(state.params, eval_data, eval_key))
+      records = describe(step, phase, metrics, error)
+      for record in records:
+        record["steps_per_second"] = steps_per_second
+        metrics_file.write(json.dumps(record) + "\n")
+      metrics_file.flush()
+      eta = (total_steps - step) / max(steps_per_second, 1e-9)
+      for record in records:
+        logging.info("step %d/%d (%s) %s | %.2f steps/s, ETA %s", step,
+                     total_steps, phase,
+                     " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in record.items()
+                              if k not in ("step", "phase", "steps_per_second")),
+                     steps_per_second, _format_seconds(eta))
+      if step % config.train.checkpoint_every == 0 or step == total_steps:
+        manager.save(step, args=ocp.args.StandardSave(state))
+      if config.train.plot_every and step % config.train.plot_every == 0:
+        _plotting().write_curves(metrics_path, os.path.join(workdir, "curves.png"))
+  return state
+
+
+@contextlib.contextmanager
+def _closing(manager: ocp.CheckpointManager):
+  """Waits for asynchronous saves and closes the manager, even on an error."""
+  try:
+    yield manager
+  finally:
+    manager.wait_until_finished()
+    manager.close()
+
+
+def _plotting():
+  # Imported late: plotting pulls in matplotlib, which the library does not need.
+  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
+  return plotting
+
+
+def _describe_single(step, phase, metrics, error):
+  record = {"step": step, "phase": phase,
+            **{name: float(value) for name, value in metrics.items()
+               if name != "finite"}}
+  if error is not None:
+    record["heldout_next_frame_error"] = float(error.mean)
+    record["heldout_next_frame_error_se"] = float(error.standard_error)
+  return [record]
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
@@ -374,96 +580,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
     NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
       kept).
   """
-  # Local import: plotting pulls in matplotlib, which the library does not need.
-  from rtrbm_jax import plotting
-
-  validate_config(config)
-  dataset = datasets.load_dataset(config.data)
-  check_dataset(config, dataset)
-  model = get_model(config)
-  total_steps = config.pretrain.num_steps + config.train.num_steps
-  optimizer = make_optimizer(config.optimizer, config.train.num_steps)
-  pretrain_optimizer = make_pretrain_optimizer(config.pretrain)
-  state = init_state(config, model, optimizer, pretrain_optimizer)
-
-  os.makedirs(workdir, exist_ok=True)
-  manager = ocp.CheckpointManager(
-      os.path.join(os.path.abspath(workdir), "checkpoints"),
-      options=ocp.CheckpointManagerOptions(
-          max_to_keep=config.train.keep_checkpoints, create=True))
-  latest = manager.latest_step()
-  if latest is not None:
-    try:
-      state = manager.restore(latest, args=ocp.args.StandardRestore(state))
-    except (ValueError, KeyError) as error:
-      raise ValueError(
-          f"the checkpoint in {workdir} does not fit this config (model sizes or "
-          f"optimizer differ): {str(error).splitlines()[0]}") from error
-    logging.info("Resumed from the checkpoint at step %d.", latest)
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
-  _truncate_metrics(metrics_path, int(state.step))
-  _write_config(workdir, config)
-
-  train_data = jnp.asarray(dataset.train)
-  eval_data = jnp.asarray(dataset.test[:config.eval.num_sequences])
-  run_train = make_run_steps(make_train_step(model, optimizer, config),
-                             config.train.batch_size)
-  run_pretrain = make_run_steps(
-      make_pretrain_step(model, pretrain_optimizer, config),
-      config.pretrain.batch_size)
-  evaluate = jax.jit(functools.partial(
-      evaluation.next_frame_prediction_error, model,
-      num_gibbs_steps=config.eval.num_gibbs_steps))
-  eval_key = jax.random.key(config.seed + 1)
-
-  step = int(state.step)
-  with open(metrics_path, "a") as metrics_file:
-    while step < total_steps:
-      pretraining = step < config.pretrain.num_steps
-      phase_end = config.pretrain.num_steps if pretraining else total_steps
-      # Chunks end on multiples of log_every (and at the phase's end), so a resumed
-      # run compiles and runs exactly the chunks an uninterrupted one does.
-      num_steps = min(config.train.log_every - step % config.train.log_every,
-                      phase_end - step)
-      run = run_pretrain if pretraining else run_train
-      chunk_start = time.time()
-      state, metrics = run(state, train_data, num_steps)
-      step += num_steps
-      record = {"step": step, "phase": "pretrain" if pretraining else "train",
-                **{name: float(value) for name, value in metrics.items()}}
-      if not record.pop("finite"):
-        raise NonFiniteError(
-            f"NaN or inf in the gradients or loss before step {step}; the run "
-            f"stopped and the last good checkpoint ({manager.latest_step()}) is "
-            "kept. Try a smaller optimizer.learning_rate.")
-      # Converting the metrics above waited for the chunk; the first chunk of each
-      # phase includes compilation.
-      record["steps_per_second"] = num_steps / max(time.time() - chunk_start, 1e-9)
-      if config.eval.every and (step % config.eval.every == 0 or
-                                step == total_steps):
-        error = evaluate(state.params, eval_data, eval_key)
-        record["heldout_next_frame_error"] = float(error.mean)
-        record["heldout_next_frame_error_se"] = float(error.standard_error)
-      metrics_file.write(json.dumps(record) + "\n")
-      metrics_file.flush()
-      eta = (total_steps - step) / max(record["steps_per_second"], 1e-9)
-      logging.info("step %d/%d (%s) %s | %.2f steps/s, ETA %s", step, total_steps,
-                   record["phase"],
-                   " ".join(f"{k}={v:.4g}" for k, v in record.items()
-                            if k not in ("step", "phase", "steps_per_second")),
-                   record["steps_per_second"], _format_seconds(eta))
-      if step % config.train.checkpoint_every == 0 or step == total_steps:
-        manager.save(step, args=ocp.args.StandardSave(state))
-      if config.train.plot_every and step % config.train.plot_every == 0:
-        plotting.write_curves(metrics_path, os.path.join(workdir, "curves.png"))
-  manager.wait_until_finished()
-  manager.close()
+  setup_ = setup(config)
+  state = init_state(config, setup_.model, setup_.optimizer,
+                     setup_.pretrain_optimizer)
+  state = run_loop(setup_, workdir, state, _describe_single)
 
   save_params(os.path.join(workdir, "params.npz"), state.params)
-  plotting.write_curves(metrics_path, os.path.join(workdir, "curves.png"))
-  prime = eval_data[:config.eval.num_samples, :config.eval.prime_frames]
-  generated = model.generate(state.params, jax.random.key(config.seed + 2), prime,
-                             config.eval.generate_frames, config.eval.num_gibbs_steps)
+  plotting = _plotting()
+  plotting.write_curves(os.path.join(workdir, "metrics.jsonl"),
+                        os.path.join(workdir, "curves.png"))
+  prime = setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames]
+  generated = setup_.model.generate(state.params, jax.random.key(config.seed + 2),
+                                    jnp.asarray(prime), config.eval.generate_frames,
+                                    config.eval.num_gibbs_steps)
   plotting.write_samples(np.asarray(prime), np.asarray(generated),
                          os.path.join(workdir, "samples.png"))
   return state

@@ -231,7 +231,8 @@ class OptimizerTest(parameterized.TestCase):
     config = small_config().train
     config.num_gibbs_steps = 5
     config.gibbs_schedule = ((100, 10), (1000, 25))
-    steps = [int(train.gibbs_steps_at(config, jnp.int32(u)))
+    values = jnp.asarray([5, 10, 25])
+    steps = [int(train.gibbs_steps_at(config, values, jnp.int32(u)))
              for u in (0, 99, 100, 999, 1000, 5000)]
     self.assertEqual(steps, [5, 5, 10, 10, 25, 25])
 
