@@ -75,3 +75,22 @@ def write_samples(prime: np.ndarray, generated: np.ndarray, path: str) -> None:
                        f"{generated.shape[1]} generated", fontsize=9)
   figure.tight_layout()
   _save(figure, path)
+
+
+def write_sweep_curves(metrics_path: str, path: str) -> None:
+  """Plots every sweep point's curves (one line per point) into `path` (PNG)."""
+  with open(metrics_path) as f:
+    records = [json.loads(line) for line in f if line.strip()]
+  points = sorted({r["point"] for r in records})
+  figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+  for axis, (name, title) in zip(axes, _CURVES[:2]):
+    for point in points:
+      curve = [(r["step"], r[name]) for r in records
+               if r["point"] == point and name in r]
+      if curve:
+        axis.plot(*zip(*curve), label=str(point))
+    axis.set_title(title)
+    axis.set_xlabel("update")
+  axes[1].legend(title="point", fontsize=7, ncol=2)
+  figure.tight_layout()
+  _save(figure, path)

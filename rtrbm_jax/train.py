@@ -378,8 +378,8 @@ def make_run_steps(step_fn, batch_size: int, swept: bool = False,
   return jax.jit(run, static_argnums=2)
 
 
-class NonFiniteError(RuntimeError):
-  """The loss or gradients became NaN or inf."""
+class NonFiniteError(ValueError):
+  """The loss or gradients became NaN or inf (a ValueError: bad numbers, exit 1)."""
 
 
 def _write_config(workdir: str, config: ml_collections.ConfigDict) -> None:

@@ -1,0 +1,166 @@
+"""Hyperparameter sweeps as one compiled program: `jax.vmap` over stacked states.
+
+`config.sweep` names the swept values, e.g.
+
+  config.sweep.learning_rate = (0.003, 0.01, 0.03)
+  config.sweep.seed = (0, 1)
+
+and the sweep is their grid (6 points). Every point's train state is built as for a
+single run with that point's values, the states are stacked along a leading axis,
+and the training loop of `train.run_loop` runs them together: one jit of the
+vmapped train step over the same data array. Learning rate, momentum and weight
+decay are arrays in the optimizer state; the initial weight scale and the seed only
+change the initial state; a swept `num_gibbs_steps` is a constant CD-k for that
+point, and the vmapped Gibbs loop runs to the largest k with the others masked.
+So point i ends where a single run with point i's values does.
+"""
+
+import itertools
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from rtrbm_jax import train
+
+# Sweepable names and the config fields they set.
+SWEEPABLE = {
+    "learning_rate": "optimizer.learning_rate",
+    "momentum": "optimizer.momentum",
+    "weight_decay": "optimizer.weight_decay",
+    "weight_scale": "model.weight_scale",
+    "seed": "seed",
+    "num_gibbs_steps": "train.num_gibbs_steps",
+}
+
+
+def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
+  """The grid of `config.sweep`: one dict {name: value} per point, in row-major order."""
+  unknown = sorted(set(config.sweep.keys()) - set(SWEEPABLE))
+  if unknown:
+    raise ValueError(f"config.sweep.{unknown[0]} is not sweepable: accepted names "
+                     f"are {sorted(SWEEPABLE)}.")
+  names = [name for name in SWEEPABLE if name in config.sweep]
+  for name in names:
+    values = config.sweep[name]
+    if not isinstance(values, (tuple, list)) or not values:
+      raise ValueError(f"config.sweep.{name}={values!r} is not accepted: a "
+                       "non-empty tuple of values.")
+  if not names:
+    raise ValueError("config.sweep is empty: name at least one of "
+                     f"{sorted(SWEEPABLE)} with a tuple of values.")
+  return [dict(zip(names, values))
+          for values in itertools.product(*(config.sweep[name] for name in names))]
+
+
+def point_config(config: ml_collections.ConfigDict,
+                 point: dict) -> ml_collections.ConfigDict:
+  """The single-run config of one sweep point (without the `sweep` section)."""
+  single = ml_collections.ConfigDict(config.to_dict())
+  del single["sweep"]
+  for name, value in point.items():
+    section, _, field = SWEEPABLE[name].rpartition(".")
+    target = single[section] if section else single
+    target[field] = type(target[field])(value)
+  if "num_gibbs_steps" in point:
+    # A swept k holds for the whole run; the schedule keeps its length so that all
+    # points' states have the same shapes.
+    single.train.gibbs_schedule = tuple(
+        (start, point["num_gibbs_steps"]) for start, _ in config.train.gibbs_schedule)
+  return single
+
+
+def _stack(trees):
+  return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def init_sweep_state(config: ml_collections.ConfigDict, setup_: train.Setup,
+                     points: list[dict]) -> train.TrainState:
+  """Each point's initial `TrainState`, stacked along a leading axis."""
+  states = []
+  for point in points:
+    single = point_config(config, point)
+    train.validate_config(single)
+    states.append(train.init_state(
+        single, setup_.model,
+        train.make_optimizer(single.optimizer, single.train.num_steps),
+        setup_.pretrain_optimizer))
+  return _stack(states)
+
+
+def _describe(points):
+  def describe(step, phase, metrics, error):
+    records = []
+    for index, point in enumerate(points):
+      record = {"step": step, "phase": phase, "point": index, **point,
+                **{name: float(value[index]) for name, value in metrics.items()
+                   if name != "finite"}}
+      if not metrics["finite"][index]:
+        record["diverged"] = True
+      if error is not None:
+        record["heldout_next_frame_error"] = float(error.mean[index])
+        record["heldout_next_frame_error_se"] = float(error.standard_error[index])
+      records.append(record)
+    return records
+  return describe
+
+
+def results_table(metrics_path: str) -> list[dict]:
+  """Each point's last record with a held-out error, sorted by that error."""
+  with open(metrics_path) as f:
+    records = [json.loads(line) for line in f if line.strip()]
+  final = {}
+  for record in records:
+    if "heldout_next_frame_error" in record:
+      final[record["point"]] = record
+  return sorted(final.values(), key=lambda r: (r.get("diverged", False),
+                                               r["heldout_next_frame_error"]))
+
+
+def format_table(rows: list[dict], names: list[str]) -> str:
+  header = ["point"] + names + ["held-out error", "+-", "recon. error", ""]
+  lines = [header] + [
+      [str(r["point"])] + [f"{r[n]:g}" for n in names]
+      + [f"{r['heldout_next_frame_error']:.4f}",
+         f"{r['heldout_next_frame_error_se']:.4f}",
+         f"{r['reconstruction_error']:.4f}",
+         "diverged" if r.get("diverged") else ""]
+      for r in rows]
+  widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+  return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(line, widths))
+                   for line in lines)
+
+
+def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainState:
+  """Trains all points of `config.sweep` together in `workdir` (resumable).
+
+  Writes `metrics.jsonl` (records tagged with `point` and its values),
+  `config.json`, checkpoints of the stacked state, and at the end `params.npz`
+  (each parameter with a leading point axis), `points.json`, `results.txt` (the
+  table sorted by held-out error) and `curves.png` (all points' curves).
+  """
+  points = sweep_points(config)
+  base = point_config(config, points[0])
+  setup_ = train.setup(base)
+  if config.train.parallelism == "sweep" and len(points) % jax.device_count():
+    raise ValueError(f"config.sweep has {len(points)} points, not a multiple of "
+                     f"the {jax.device_count()} devices that "
+                     "train.parallelism='sweep' splits them over.")
+  state = init_sweep_state(config, setup_, points)
+  setup_ = setup_._replace(config=config)
+  state = train.run_loop(setup_, workdir, state, _describe(points), swept=True)
+
+  train.save_params(os.path.join(workdir, "params.npz"), state.params)
+  with open(os.path.join(workdir, "points.json"), "w") as f:
+    json.dump(points, f, indent=2)
+  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  table = format_table(results_table(metrics_path), list(points[0]))
+  with open(os.path.join(workdir, "results.txt"), "w") as f:
+    f.write(table + "\n")
+  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
+  plotting.write_sweep_curves(metrics_path, os.path.join(workdir, "curves.png"))
+  print(table)
+  return state

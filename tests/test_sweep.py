@@ -1,0 +1,139 @@
+"""Tests of vmapped sweeps and of sharding over (simulated) devices."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from absl.testing import absltest
+import jax
+import numpy as np
+
+from rtrbm_jax import sweep
+from rtrbm_jax import train
+from tests import test_train
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sweep_config():
+  config = test_train.small_config()
+  config.sweep = dict(learning_rate=(0.01, 0.05), num_gibbs_steps=(1, 3),
+                      seed=(0, 7))
+  return config
+
+
+class _Interrupt(Exception):
+  pass
+
+
+class SweepTest(absltest.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    os.environ["RTRBM_JAX_CACHE"] = self.create_tempdir("cache").full_path
+
+  def test_points_are_the_grid_of_the_swept_values(self):
+    points = sweep.sweep_points(sweep_config())
+    self.assertLen(points, 8)
+    self.assertEqual(points[0], dict(learning_rate=0.01, seed=0, num_gibbs_steps=1))
+    self.assertEqual(points[-1], dict(learning_rate=0.05, seed=7, num_gibbs_steps=3))
+
+  def test_unknown_or_empty_sweep_fields_are_named(self):
+    config = sweep_config()
+    config.sweep.batch_size = (1, 2)
+    with self.assertRaisesRegex(ValueError, "config.sweep.batch_size is not sweepable"):
+      sweep.sweep_points(config)
+    config = sweep_config()
+    config.sweep.seed = ()
+    with self.assertRaisesRegex(ValueError, "config.sweep.seed=.*non-empty tuple"):
+      sweep.sweep_points(config)
+
+  def test_each_point_ends_where_a_single_run_with_its_values_does(self):
+    config = sweep_config()
+    workdir = self.create_tempdir().full_path
+    swept = sweep.run_sweep(config, workdir)
+    points = sweep.sweep_points(config)
+    for index in (0, 5, 7):
+      single = train.train_and_evaluate(sweep.point_config(config, points[index]),
+                                        self.create_tempdir().full_path)
+      jax.tree.map(
+          lambda a, b: np.testing.assert_allclose(a[index], b, rtol=2e-4,
+                                                  atol=2e-6),
+          swept.params, single.params)
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      last = [json.loads(line) for line in f][-8:]
+    self.assertEqual([r["point"] for r in last], list(range(8)))
+    self.assertEqual([r["num_gibbs_steps"] for r in last], [1, 3] * 4)
+    for name in ("results.txt", "curves.png", "points.json", "params.npz"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    self.assertEqual(np.load(os.path.join(workdir, "params.npz"))["w_vh"].shape,
+                     (8, 36, 16))
+
+  def test_an_interrupted_sweep_resumes_to_the_same_parameters(self):
+    config = sweep_config()
+    config.sweep = dict(learning_rate=(0.01, 0.05))
+    reference = sweep.run_sweep(config, self.create_tempdir().full_path)
+
+    workdir = self.create_tempdir().full_path
+    points = sweep.sweep_points(config)
+    setup_ = train.setup(sweep.point_config(config, points[0]))._replace(
+        config=config)
+
+    def describe_then_stop(step, phase, metrics, error):
+      if step == 50:
+        raise _Interrupt()
+      return []
+
+    with self.assertRaises(_Interrupt):
+      train.run_loop(setup_, workdir,
+                     sweep.init_sweep_state(config, setup_, points),
+                     describe_then_stop, swept=True)
+    self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
+                     ["20", "40"])
+    resumed = sweep.run_sweep(config, workdir)
+    jax.tree.map(np.testing.assert_array_equal, resumed.params, reference.params)
+
+
+_SHARDED_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import jax, numpy as np
+    sys.path.insert(0, {repo!r})
+    from rtrbm_jax import sweep, train
+    from tests import test_sweep, test_train
+    assert jax.device_count() == 4, jax.devices()
+    base = test_train.small_config()
+    reference = train.train_and_evaluate(base, os.path.join({tmp!r}, "one"))
+    base.train.parallelism = "data"
+    sharded = train.train_and_evaluate(base, os.path.join({tmp!r}, "data"))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                         atol=1e-6),
+                 sharded.params, reference.params)
+    config = test_sweep.sweep_config()
+    config.sweep = dict(learning_rate=(0.01, 0.02, 0.03, 0.05))
+    swept = sweep.run_sweep(config, os.path.join({tmp!r}, "sweep"))
+    config.train.parallelism = "sweep"
+    split = sweep.run_sweep(config, os.path.join({tmp!r}, "split"))
+    assert len(split.params.w_vh.sharding.device_set) == 4
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
+                                                         atol=1e-6),
+                 split.params, swept.params)
+    print("SHARDED_OK")
+""")
+
+
+class ShardingTest(absltest.TestCase):
+
+  def test_data_and_sweep_sharding_over_four_devices_match_one_device(self):
+    tmp = self.create_tempdir().full_path
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+               RTRBM_JAX_CACHE=self.create_tempdir("cache").full_path)
+    finished = subprocess.run(
+        [sys.executable, "-c", _SHARDED_SCRIPT.format(repo=_REPO, tmp=tmp)],
+        cwd=_REPO, env=env, capture_output=True, text=True, timeout=600)
+    self.assertIn("SHARDED_OK", finished.stdout, finished.stderr[-3000:])
+
+
+if __name__ == "__main__":
+  absltest.main()
