@@ -46,6 +46,37 @@ def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
   return np.stack(windows).astype(np.float32)
 
 
+def _music_splits(data_config, cache_dir):
+  if data_config.name == "bach_chorales":
+    return music.bach_chorales(cache_dir)
+  if not data_config.path:
+    raise ValueError("config.data.path='' is not accepted: the path of a piano-roll "
+                     "pickle (e.g. JSB Chorales.pickle) for data.name='piano_rolls'.")
+  return music.load_piano_rolls(data_config.path)
+
+
+def load_sequences(data_config, split: str,
+                   cache_dir: Optional[str] = None) -> list[np.ndarray]:
+  """Whole sequences `[T_i, nv]` of a split ("train", "valid" or "test").
+
+  Music keeps each piece's own length (evaluation pads and masks them); bouncing
+  balls have one length and no "valid" split.
+  """
+  if data_config.name == "bouncing_balls":
+    splits = dict(zip(("train", "test"), bouncing_balls.standard_split(
+        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
+        num_frames=data_config.num_frames, resolution=data_config.resolution)))
+  elif data_config.name in ("bach_chorales", "piano_rolls"):
+    splits = _music_splits(data_config, cache_dir)
+  else:
+    raise ValueError(f"data.name must be one of {DATASET_NAMES}, got "
+                     f"{data_config.name!r}.")
+  if split not in splits:
+    raise ValueError(f"split={split!r} is not accepted for data set "
+                     f"{data_config.name!r}: one of {tuple(splits)}.")
+  return [np.asarray(sequence, np.float32) for sequence in splits[split]]
+
+
 def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
   """Loads (generating or caching as needed) the data set named by `data_config.name`.
 
@@ -66,10 +97,7 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
         num_frames=data_config.num_frames, resolution=data_config.resolution)
     dataset = Dataset(np.asarray(train), np.asarray(test), rbm.BINARY)
   elif name in ("bach_chorales", "piano_rolls"):
-    if name == "bach_chorales":
-      splits = music.bach_chorales(cache_dir)
-    else:
-      splits = music.load_piano_rolls(data_config.path)
+    splits = _music_splits(data_config, cache_dir)
     dataset = Dataset(
         _windows(splits["train"], data_config.num_frames, data_config.window_stride),
         _windows(splits["test"], data_config.num_frames, data_config.window_stride),

@@ -1,0 +1,35 @@
+"""An RTRBM on the built-in Bach chorales (music21's corpus, 88-key piano rolls).
+
+Trained on windows of 32 quarter-note frames, 8 apart; evaluated on whole pieces.
+Sizes follow the RNN-RBM paper's JSB Chorales setup (150 hidden units); our split
+of music21's chorales is not the paper's JSB split.
+"""
+
+import ml_collections
+
+from configs import bouncing_balls
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = bouncing_balls.get_config()
+  config.model.num_visible = 88
+  config.model.num_hidden = 150
+  config.model.weight_scale = 0.01
+  config.data.name = "bach_chorales"
+  config.data.num_frames = 32
+  config.data.window_stride = 8
+  config.optimizer.learning_rate = 0.01
+  config.train.num_steps = 5000
+  config.train.batch_size = 10
+  config.train.num_gibbs_steps = 15
+  config.train.gibbs_schedule = ()
+  config.train.log_every = 100
+  config.train.checkpoint_every = 1000
+  config.pretrain.num_steps = 500
+  config.pretrain.batch_size = 10
+  config.eval.every = 500
+  config.eval.num_sequences = 50
+  config.eval.num_gibbs_steps = 50
+  config.eval.prime_frames = 8
+  config.eval.generate_frames = 24
+  return config

@@ -1,0 +1,61 @@
+"""Every config file builds and passes validation; music configs train end to end."""
+
+import glob
+import importlib
+import os
+import pickle
+
+from absl.testing import absltest
+from absl.testing import parameterized
+import numpy as np
+
+from rtrbm_jax import train
+from rtrbm_jax.data import datasets
+from tests import test_train
+
+_CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(
+    os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "[a-z]*.py")))
+
+
+class ConfigsTest(parameterized.TestCase):
+
+  @parameterized.parameters(*_CONFIGS)
+  def test_config_is_valid(self, name):
+    config = importlib.import_module(f"configs.{name}").get_config()
+    train.validate_config(config)
+    for field in ("seed", "model.num_hidden", "optimizer.name",
+                  "optimizer.learning_rate", "train.num_steps", "train.batch_size"):
+      value = config
+      for part in field.split("."):
+        value = value[part]
+      self.assertIsNotNone(value, field)
+
+  def test_piano_roll_config_needs_a_path(self):
+    config = importlib.import_module("configs.piano_rolls").get_config("nottingham")
+    with self.assertRaisesRegex(ValueError, "config.data.path='' is not accepted"):
+      datasets.load_dataset(config.data)
+    with self.assertRaisesRegex(ValueError, "config string 'bach' is not accepted"):
+      importlib.import_module("configs.piano_rolls").get_config("bach")
+
+  def test_a_piano_roll_pickle_trains_end_to_end(self):
+    rng = np.random.default_rng(0)
+    pieces = {split: [[tuple(int(n) for n in rng.choice(np.arange(60, 72), 3))
+                       for _ in range(rng.integers(12, 20))] for _ in range(6)]
+              for split in ("train", "valid", "test")}
+    path = os.path.join(self.create_tempdir().full_path, "tiny.pickle")
+    with open(path, "wb") as f:
+      pickle.dump(pieces, f, protocol=2)
+    config = importlib.import_module("configs.piano_rolls").get_config()
+    small = test_train.small_config()
+    config.data.path = path
+    config.data.num_frames = 8
+    config.data.window_stride = 2
+    config.model.num_hidden = 12
+    for section in ("train", "pretrain", "eval"):
+      config[section].update(small[section].to_dict())
+    state = train.train_and_evaluate(config, self.create_tempdir().full_path)
+    self.assertEqual(state.params.w_vh.shape, (88, 12))
+
+
+if __name__ == "__main__":
+  absltest.main()
