@@ -10,24 +10,26 @@ import functools
 from typing import Any, Callable, NamedTuple
 
 from rtrbm_jax import rbm
+from rtrbm_jax import rnnrbm
 from rtrbm_jax import rtrbm
 
-MODEL_KINDS = ("rtrbm",)
+MODEL_KINDS = ("rtrbm", "rnnrbm")
 
 
 class TemporalModel(NamedTuple):
   """A temporal RBM as pure functions; visible type and sampler are bound.
 
   Attributes:
-    kind: the model's name, e.g. "rtrbm".
+    kind: the model's name, one of `MODEL_KINDS`.
     visible_type: "binary" or "gaussian".
-    init_params: (key, num_visible, num_hidden, weight_scale) -> params.
+    init_params: (key, num_visible, num_hidden, weight_scale) -> params (the
+      RNN-RBM's num_recurrent is bound by `get_model`).
     cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps) -> (grads, aux), aux
       with at least `reconstruction_error`.
     exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
     exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
-    frame_rbms: (params, v) -> `rtrbm.FrameRBMs`, each frame's RBM given the true
-      past frames.
+    frame_rbms: (params, v) -> `temporal.FrameRBMs`, each frame's RBM given the
+      true past frames.
     generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
       [B, num_frames, nv].
   """
@@ -42,20 +44,39 @@ class TemporalModel(NamedTuple):
 
 
 def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
-              sampler: str = "uniform") -> TemporalModel:
-  """The model of the given kind with its visible type and Bernoulli sampler bound."""
+              sampler: str = "uniform",
+              num_recurrent: int | None = None) -> TemporalModel:
+  """The model of the given kind with its visible type and Bernoulli sampler bound.
+
+  Args:
+    kind: one of `MODEL_KINDS`.
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    num_recurrent: size of the RNN-RBM's RNN state, bound into `init_params`;
+      `None` means num_hidden. The RTRBM's state is its hidden layer, so it takes
+      only `None`.
+  """
   rbm.check_visible_type(visible_type)
   if sampler not in rbm.BERNOULLI_SAMPLERS:
     raise ValueError(f"sampler must be one of {rbm.BERNOULLI_SAMPLERS}, got "
                      f"{sampler!r}.")
   if kind == "rtrbm":
+    if num_recurrent is not None:
+      raise ValueError(
+          f"num_recurrent applies to model kind 'rnnrbm' only (the RTRBM's state is "
+          f"its hidden layer), got num_recurrent={num_recurrent!r} with kind "
+          "'rtrbm'; leave it None.")
     module = rtrbm
+    init_params = rtrbm.init_params
+  elif kind == "rnnrbm":
+    module = rnnrbm
+    init_params = functools.partial(rnnrbm.init_params, num_recurrent=num_recurrent)
   else:
     raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}.")
   return TemporalModel(
       kind=kind,
       visible_type=visible_type,
-      init_params=module.init_params,
+      init_params=init_params,
       cd_gradient=functools.partial(module.cd_gradient, sampler=sampler,
                                     visible_type=visible_type),
       exact_log_likelihood=functools.partial(module.exact_log_likelihood,

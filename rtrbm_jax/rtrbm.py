@@ -14,7 +14,9 @@ expectations for tiny models) and a part that flows back through the r_t; the
 latter is the hand-written `reverse_scan` (Sutskever's thesis, eqs. 3.24-3.25).
 
 Shapes: `v [B, T, nv]`, `c, r [B, T, nh]`. Frames become `N = B * T` independent RBM
-rows once `c` is known, which is how CD-k runs all frames as one batched chain.
+rows once `c` is known, which is how CD-k runs all frames as one batched chain. What
+this model shares with the RNN-RBM (frame RBMs, their statistics, the generic reverse
+scan) lives in `temporal.py`.
 """
 
 from typing import NamedTuple
@@ -24,8 +26,15 @@ import jax.numpy as jnp
 
 from rtrbm_jax import checks
 from rtrbm_jax import rbm
+from rtrbm_jax import temporal
 
 Array = jax.Array
+
+# Shared with the RNN-RBM; part of the RTRBM's API too.
+CDAux = temporal.CDAux
+FrameRBMs = temporal.FrameRBMs
+cd_aux = temporal.cd_aux
+frames_log_likelihood = temporal.frames_log_likelihood
 
 
 class Params(NamedTuple):
@@ -43,19 +52,6 @@ class Params(NamedTuple):
   b_v: Array
   b_h: Array
   b_init: Array
-
-
-class CDAux(NamedTuple):
-  """By-products of `cd_gradient`.
-
-  Attributes:
-    reconstruction_error: [] squared error between the data and the chain's last
-      visible mean, summed over units and averaged over frames.
-    free_energy_gap: [] mean over frames of F(data) - F(chain sample); a cheap
-      proxy of the loss, useful to watch for divergence.
-  """
-  reconstruction_error: Array
-  free_energy_gap: Array
 
 
 def init_params(key: Array, num_visible: int, num_hidden: int,
@@ -77,15 +73,6 @@ def init_params(key: Array, num_visible: int, num_hidden: int,
       b_init=jnp.zeros((num_hidden,), dtype))
 
 
-def _time_major(x):
-  return jnp.swapaxes(x, 0, 1)
-
-
-def _rows(x):
-  """[B, T, n] -> [B * T, n]: every frame of every sequence is one RBM row."""
-  return x.reshape(-1, x.shape[-1])
-
-
 def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
   """Dynamic hidden biases and mean-field states of every frame.
 
@@ -100,7 +87,7 @@ def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
     c: [B, T, nh], c_1 = b_init, c_t = b_h + r_{t-1} @ w_hh.
     r: [B, T, nh], r_t = sigmoid(v_t @ w_vh + c_t).
   """
-  visible_input = _time_major(v @ params.w_vh)  # [T, B, nh]
+  visible_input = temporal.time_major(v @ params.w_vh)  # [T, B, nh]
 
   def step(bias, input_t):
     state = jax.nn.sigmoid(input_t + bias)
@@ -108,7 +95,7 @@ def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
 
   initial_bias = jnp.broadcast_to(params.b_init, visible_input.shape[1:])
   _, (c, r) = jax.lax.scan(step, initial_bias, visible_input)
-  return _time_major(c), _time_major(r)
+  return temporal.time_major(c), temporal.time_major(r)
 
 
 def reverse_scan(w_hh: Array, r: Array, bias_gradient: Array) -> Array:
@@ -121,8 +108,9 @@ def reverse_scan(w_hh: Array, r: Array, bias_gradient: Array) -> Array:
     delta_T = d_T
     delta_t = d_t + (delta_{t+1} @ w_hh^T) * r_t * (1 - r_t),   t = T-1, ..., 1
 
-  because c_{t+1} = b_h + r_t @ w_hh and r_t = sigmoid(v_t @ w_vh + c_t). The scan
-  carries only the `[B, nh]` message; weight gradients are formed afterwards.
+  because c_{t+1} = b_h + r_t @ w_hh and r_t = sigmoid(v_t @ w_vh + c_t): this is
+  `temporal.reverse_scan` with z_t = c_t. The scan carries only the `[B, nh]`
+  message; weight gradients are formed afterwards.
 
   Args:
     w_hh: [nh, nh] recurrent weights.
@@ -132,16 +120,7 @@ def reverse_scan(w_hh: Array, r: Array, bias_gradient: Array) -> Array:
   Returns:
     delta: [B, T, nh] total gradients dL/dc_t.
   """
-
-  def step(delta_next, inputs):
-    state, direct = inputs
-    delta = direct + (delta_next @ w_hh.T) * state * (1 - state)
-    return delta, delta
-
-  _, delta = jax.lax.scan(step, jnp.zeros_like(bias_gradient[:, 0]),
-                          (_time_major(r), _time_major(bias_gradient)),
-                          reverse=True)
-  return _time_major(delta)
+  return temporal.reverse_scan(w_hh, r * (1 - r), bias_gradient)
 
 
 def gradient_from_statistics(params: Params, v: Array, r: Array,
@@ -162,54 +141,31 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
     params: RTRBM parameters.
     v: [B, T, nv] frames.
     r: [B, T, nh] from `forward_scan`.
-    model: statistics of the B * T frame RBMs, rows in the order of `_rows(v)`.
+    model: statistics of the B * T frame RBMs, rows in the order of
+      `temporal.rows(v)`.
 
   Returns:
     Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
   """
   batch_size = v.shape[0]
-  bias_gradient = (model.hidden.reshape(r.shape) - r) / batch_size
+  visible_bias_gradient, bias_gradient = temporal.frame_bias_gradients(v, r, model)
   delta = reverse_scan(params.w_hh, r, bias_gradient)
   through_state = delta - bias_gradient
+  rows = temporal.rows
+  # The data term -V^T R / B and the through-state term share one product.
   return Params(
       w_vh=(model.weight / batch_size
-            + _rows(v).T @ _rows(through_state - r / batch_size)),
-      w_hh=_rows(r[:, :-1]).T @ _rows(delta[:, 1:]),
-      b_v=jnp.sum(model.visible - _rows(v), axis=0) / batch_size,
+            + rows(v).T @ rows(through_state - r / batch_size)),
+      w_hh=rows(r[:, :-1]).T @ rows(delta[:, 1:]),
+      b_v=jnp.sum(visible_bias_gradient, axis=(0, 1)),
       b_h=jnp.sum(delta[:, 1:], axis=(0, 1)),
       b_init=jnp.sum(delta[:, 0], axis=0))
-
-
-class FrameRBMs(NamedTuple):
-  """The RBM of every frame given the true past frames.
-
-  Attributes:
-    w_vh: [nv, nh] weights shared by all frames.
-    visible_bias: [nv] (shared by all frames) or [B, T, nv].
-    hidden_bias: [B, T, nh].
-  """
-  w_vh: Array
-  visible_bias: Array
-  hidden_bias: Array
-
-  def row_biases(self) -> tuple[Array, Array]:
-    """The biases as RBM rows: ([nv] or [B * T, nv], [B * T, nh])."""
-    visible = self.visible_bias
-    return (visible if visible.ndim == 1 else _rows(visible),
-            _rows(self.hidden_bias))
 
 
 def frame_rbms(params: Params, v: Array) -> FrameRBMs:
   """Each frame's RBM, with c_t computed from the true frames v_1..v_{t-1}."""
   c, _ = forward_scan(params, v)
   return FrameRBMs(params.w_vh, params.b_v, c)
-
-
-def _check_inputs(params: Params, v: Array, visible_type: str,
-                  require_binary: bool = False) -> None:
-  rbm.check_visible_type(visible_type)
-  checks.check_frames(v, params.w_vh.shape[0], visible_type=visible_type,
-                      require_binary=require_binary)
 
 
 def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
@@ -231,30 +187,14 @@ def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
   Returns:
     (gradient of the loss as `Params`, `CDAux`).
   """
-  _check_inputs(params, v, visible_type)
+  temporal.check_inputs(params.w_vh, v, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
   c, r = forward_scan(params, v)
-  model, chain = rbm.cd_statistics(key, params.w_vh, params.b_v, _rows(c), _rows(r),
-                                   num_gibbs_steps, visible_type, sampler)
+  frames = FrameRBMs(params.w_vh, params.b_v, c)
+  model, chain = temporal.cd_statistics(key, frames, r, num_gibbs_steps,
+                                        visible_type, sampler)
   grads = gradient_from_statistics(params, v, r, model)
-  return grads, cd_aux(FrameRBMs(params.w_vh, params.b_v, c), v, chain,
-                       visible_type)
-
-
-def cd_aux(frames: FrameRBMs, v: Array, chain: rbm.GibbsResult,
-           visible_type: str) -> CDAux:
-  """Reconstruction error and free-energy gap of a CD chain over all frames."""
-  visible_bias, hidden_bias = frames.row_biases()
-  data = _rows(v)
-
-  def free_energy(x):
-    return rbm.free_energy(frames.w_vh, visible_bias, hidden_bias, x, visible_type)
-
-  return CDAux(
-      reconstruction_error=jnp.mean(
-          jnp.sum(jnp.square(data - chain.visible_mean), axis=-1)),
-      free_energy_gap=jnp.mean(free_energy(data)
-                               - free_energy(chain.visible_sample)))
+  return grads, cd_aux(frames, v, chain, visible_type)
 
 
 def exact_log_likelihood(params: Params, v: Array,
@@ -271,17 +211,8 @@ def exact_log_likelihood(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
-  _check_inputs(params, v, visible_type, require_binary=True)
-  rbm.check_exact_size(*params.w_vh.shape, visible_type)
+  temporal.check_exact_inputs(params.w_vh, v, visible_type)
   return frames_log_likelihood(frame_rbms(params, v), v, visible_type)
-
-
-def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Array:
-  """sum_t log P_RBM(v_t) over each sequence's frame RBMs, exactly: `[B]`."""
-  visible_bias, hidden_bias = frames.row_biases()
-  log_probability = rbm.exact_log_probability(frames.w_vh, visible_bias, hidden_bias,
-                                              _rows(v), visible_type)
-  return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
 
 
 def exact_gradient(params: Params, v: Array,
@@ -293,10 +224,10 @@ def exact_gradient(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
-  _check_inputs(params, v, visible_type, require_binary=True)
-  rbm.check_exact_size(*params.w_vh.shape, visible_type)
+  temporal.check_exact_inputs(params.w_vh, v, visible_type)
   c, r = forward_scan(params, v)
-  model = rbm.exact_statistics(params.w_vh, params.b_v, _rows(c), visible_type)
+  model = temporal.exact_statistics(FrameRBMs(params.w_vh, params.b_v, c),
+                                    visible_type)
   return gradient_from_statistics(params, v, r, model)
 
 
@@ -321,17 +252,16 @@ def generate(params: Params, key: Array, prime: Array, num_frames: int,
   Returns:
     [B, num_frames, nv] generated frames (visible means).
   """
-  _check_inputs(params, prime, visible_type)
+  temporal.check_inputs(params.w_vh, prime, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
   _, r = forward_scan(params, prime)
 
-  def step(state, frame_key):
-    bias = params.b_h + state @ params.w_hh
-    chain = rbm.gibbs_chain(frame_key, params.w_vh, params.b_v, bias,
-                            jax.nn.sigmoid(bias), num_gibbs_steps, visible_type,
-                            sampler)
-    frame = chain.visible_mean
-    return jax.nn.sigmoid(frame @ params.w_vh + bias), frame
+  def frame_biases(state):
+    return params.b_v, params.b_h + state @ params.w_hh
 
-  _, frames = jax.lax.scan(step, r[:, -1], jax.random.split(key, num_frames))
-  return _time_major(frames)
+  def next_state(state, frame, hidden_bias):
+    del state  # r_t depends on the past only through c_t.
+    return jax.nn.sigmoid(frame @ params.w_vh + hidden_bias)
+
+  return temporal.generate(key, params.w_vh, frame_biases, next_state, r[:, -1],
+                           num_frames, num_gibbs_steps, visible_type, sampler)

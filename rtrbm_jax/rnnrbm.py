@@ -1,0 +1,298 @@
+"""The RNN-RBM (Boulanger-Lewandowski, Bengio & Vincent, ICML 2012).
+
+Frames `v_t` (binary units; Gaussian units with `visible_type`), binary hiddens
+`h_t`, and a separate deterministic RNN whose state carries the past:
+
+  u_0 = u_0 (a parameter),   u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu)
+  frame t is an RBM with weights w_vh and the biases
+    b_v^(t) = b_v + u_{t-1} @ w_uv,      b_h^(t) = b_h + u_{t-1} @ w_uh,
+  and log P(v_1..T) = sum_t log P_RBM(v_t | u_{t-1}).
+
+Unlike the RTRBM, whose state r_t is the mean of the RBM's own hiddens, the RNN
+state u_t has its own size `nr` and drives both biases. Loss, shapes and the pattern
+are the RTRBM's (`rtrbm.py`): a forward scan to the frame RBMs, the RBM part of the
+gradient per frame (CD-k or exact), and a hand-written reverse scan sending the
+per-frame bias gradients back through u_t (`gradient_from_statistics`).
+
+Shapes: `v [B, T, nv]`, per-frame biases `[B, T, nv]` and `[B, T, nh]`, states
+`u [B, T, nr]` for t in [1, T].
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from rtrbm_jax import checks
+from rtrbm_jax import rbm
+from rtrbm_jax import temporal
+
+Array = jax.Array
+
+CDAux = temporal.CDAux
+FrameRBMs = temporal.FrameRBMs
+
+
+class Params(NamedTuple):
+  """RNN-RBM parameters (names from the paper, `w_xy` maps x to y).
+
+  Attributes:
+    w_vh: [nv, nh] visible-hidden weights, shared by all frames.
+    b_v: [nv] visible bias.
+    b_h: [nh] hidden bias.
+    w_uu: [nr, nr] recurrent weights, u_{t-1} to u_t.
+    w_vu: [nv, nr] input weights, v_t to u_t.
+    w_uv: [nr, nv] u_{t-1} to frame t's visible bias.
+    w_uh: [nr, nh] u_{t-1} to frame t's hidden bias.
+    b_u: [nr] RNN bias.
+    u_0: [nr] initial RNN state; frame 1's biases are b_v + u_0 @ w_uv and
+      b_h + u_0 @ w_uh.
+  """
+  w_vh: Array
+  b_v: Array
+  b_h: Array
+  w_uu: Array
+  w_vu: Array
+  w_uv: Array
+  w_uh: Array
+  b_u: Array
+  u_0: Array
+
+
+def init_params(key: Array, num_visible: int, num_hidden: int,
+                weight_scale: float = 0.005, num_recurrent: int | None = None,
+                dtype=jnp.float32) -> Params:
+  """Weights `weight_scale * N(0, 1)`, biases and u_0 zero.
+
+  Args:
+    key: PRNG key.
+    num_visible: nv.
+    num_hidden: nh, hidden units of each frame's RBM.
+    weight_scale: standard deviation of every weight matrix.
+    num_recurrent: nr, units of the RNN state; `None` means nh.
+    dtype: parameter dtype.
+  """
+  num_recurrent = num_hidden if num_recurrent is None else num_recurrent
+  if num_visible < 1 or num_hidden < 1 or num_recurrent < 1:
+    raise ValueError(f"num_visible, num_hidden and num_recurrent must be >= 1, got "
+                     f"{num_visible}, {num_hidden} and {num_recurrent}.")
+  if weight_scale < 0:
+    raise ValueError(f"weight_scale must be >= 0, got {weight_scale}.")
+  shapes = dict(w_vh=(num_visible, num_hidden),
+                w_uu=(num_recurrent, num_recurrent),
+                w_vu=(num_visible, num_recurrent),
+                w_uv=(num_recurrent, num_visible),
+                w_uh=(num_recurrent, num_hidden))
+  weights = {name: weight_scale * jax.random.normal(weight_key, shape, dtype)
+             for (name, shape), weight_key in zip(
+                 shapes.items(), jax.random.split(key, len(shapes)))}
+  return Params(b_v=jnp.zeros((num_visible,), dtype),
+                b_h=jnp.zeros((num_hidden,), dtype),
+                b_u=jnp.zeros((num_recurrent,), dtype),
+                u_0=jnp.zeros((num_recurrent,), dtype),
+                **weights)
+
+
+def forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
+  """RNN states and the biases of every frame's RBM.
+
+  The input term `b_u + v_t @ w_vu` of all frames is one matrix product before the
+  scan, and the biases are two products after it; the scan carries only the
+  `[B, nr]` state.
+
+  Args:
+    params: RNN-RBM parameters.
+    v: [B, T, nv] frames.
+
+  Returns:
+    visible_bias: [B, T, nv], b_v + u_{t-1} @ w_uv.
+    hidden_bias: [B, T, nh], b_h + u_{t-1} @ w_uh.
+    u: [B, T, nr], u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu), t in [1, T].
+  """
+  recurrent_input = temporal.time_major(v @ params.w_vu + params.b_u)  # [T, B, nr]
+
+  def step(state, input_t):
+    state = jnp.tanh(input_t + state @ params.w_uu)
+    return state, state
+
+  initial_state = jnp.broadcast_to(params.u_0, recurrent_input.shape[1:])
+  _, u = jax.lax.scan(step, initial_state, recurrent_input)
+  u = temporal.time_major(u)
+  previous = temporal.previous_states(params.u_0, u)
+  return (params.b_v + previous @ params.w_uv, params.b_h + previous @ params.w_uh,
+          u)
+
+
+def frame_rbms(params: Params, v: Array) -> FrameRBMs:
+  """Each frame's RBM, with u_{t-1} computed from the true frames v_1..v_{t-1}."""
+  visible_bias, hidden_bias, _ = forward_scan(params, v)
+  return FrameRBMs(params.w_vh, visible_bias, hidden_bias)
+
+
+def _data_hidden(frames: FrameRBMs, v: Array) -> Array:
+  """P(h_t = 1 | v_t) in each frame's RBM: `[B, T, nh]`."""
+  return rbm.hidden_probabilities(frames.w_vh, frames.hidden_bias, v)
+
+
+def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Array,
+                             model: rbm.Statistics) -> Params:
+  """Loss gradient given each frame's model statistics (CD estimates or exact).
+
+  Frame t's RBM term gives the direct gradients of its biases
+  (`temporal.frame_bias_gradients`),
+
+    g^v_t = dL/db_v^(t) = (E_model[v] - v_t) / B,
+    g^h_t = dL/db_h^(t) = (E_model[h] - P(h | v_t)) / B,
+
+  which reach the state that made them, u_{t-1}, as g^v_t @ w_uv^T + g^h_t @ w_uh^T.
+  With a_t = b_u + u_{t-1} @ w_uu + v_t @ w_vu the RNN's pre-activation and
+  delta_t = dL/da_t, backpropagation through tanh gives (cf. Boulanger-Lewandowski
+  et al. 2012, sec. 3, the gradient through u^(t)):
+
+    dL/du_t = g^v_{t+1} @ w_uv^T + g^h_{t+1} @ w_uh^T + delta_{t+1} @ w_uu^T
+              (t < T; u_T drives no frame, so dL/du_T = 0)
+    delta_t = (1 - u_t^2) * dL/du_t,          t = T, ..., 1
+
+  which is `temporal.reverse_scan` with z_t = a_t. The weight gradients are then a
+  few products over all frames at once (u_{t-1} for t in [1, T] includes u_0):
+
+    w_uu: sum_t u_{t-1}^T delta_t    w_vu: sum_t v_t^T delta_t    b_u: sum delta_t
+    w_uv: sum_t u_{t-1}^T g^v_t      w_uh: sum_t u_{t-1}^T g^h_t
+    b_v:  sum g^v_t                  b_h:  sum g^h_t
+    u_0:  sum_b dL/du_0
+    w_vh: (sum E_model[v h^T] - sum_t v_t^T P(h | v_t)) / B   (u does not use w_vh)
+
+  Args:
+    params: RNN-RBM parameters.
+    v: [B, T, nv] frames.
+    u: [B, T, nr] states from `forward_scan`.
+    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM.
+    model: statistics of the B * T frame RBMs, rows in the order of
+      `temporal.rows(v)`.
+
+  Returns:
+    Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
+  """
+  batch_size = v.shape[0]
+  rows = temporal.rows
+  visible_bias_gradient, hidden_bias_gradient = temporal.frame_bias_gradients(
+      v, data_hidden, model)
+  previous = temporal.previous_states(params.u_0, u)
+  # Entry t is what frame t's biases send to u_{t-1}: [dL/du_0, ..., dL/du_{T-1}].
+  to_previous_state = (visible_bias_gradient @ params.w_uv.T
+                       + hidden_bias_gradient @ params.w_uh.T)
+  to_state = jnp.concatenate([to_previous_state[:, 1:],
+                              jnp.zeros_like(to_previous_state[:, :1])], axis=1)
+  derivative = 1 - jnp.square(u)
+  delta = temporal.reverse_scan(params.w_uu, derivative, derivative * to_state)
+  initial_state_gradient = to_previous_state[:, 0] + delta[:, 0] @ params.w_uu.T
+  return Params(
+      w_vh=(model.weight - rows(v).T @ rows(data_hidden)) / batch_size,
+      b_v=jnp.sum(visible_bias_gradient, axis=(0, 1)),
+      b_h=jnp.sum(hidden_bias_gradient, axis=(0, 1)),
+      w_uu=rows(previous).T @ rows(delta),
+      w_vu=rows(v).T @ rows(delta),
+      w_uv=rows(previous).T @ rows(visible_bias_gradient),
+      w_uh=rows(previous).T @ rows(hidden_bias_gradient),
+      b_u=jnp.sum(delta, axis=(0, 1)),
+      u_0=jnp.sum(initial_state_gradient, axis=0))
+
+
+def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
+                sampler: str = "uniform",
+                visible_type: str = rbm.BINARY) -> tuple[Params, CDAux]:
+  """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
+
+  All B * T frames run as one batched Gibbs chain: given u, they are independent.
+
+  Args:
+    params: RNN-RBM parameters.
+    v: [B, T, nv] frames; in [0, 1] for binary units (probabilities are accepted
+      as data), real-valued for Gaussian units.
+    key: PRNG key.
+    num_gibbs_steps: k >= 1 (a Python int or a traced integer).
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    visible_type: "binary" or "gaussian".
+
+  Returns:
+    (gradient of the loss as `Params`, `CDAux`).
+  """
+  temporal.check_inputs(params.w_vh, v, visible_type)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  visible_bias, hidden_bias, u = forward_scan(params, v)
+  frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
+  data_hidden = _data_hidden(frames, v)
+  model, chain = temporal.cd_statistics(key, frames, data_hidden, num_gibbs_steps,
+                                        visible_type, sampler)
+  grads = gradient_from_statistics(params, v, u, data_hidden, model)
+  return grads, temporal.cd_aux(frames, v, chain, visible_type)
+
+
+def exact_log_likelihood(params: Params, v: Array,
+                         visible_type: str = rbm.BINARY) -> Array:
+  """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
+
+  As `rtrbm.exact_log_likelihood`: each frame's partition function sums over the
+  smaller layer (hidden states for Gaussian units, giving a log density), at most
+  `rbm.MAX_EXACT_UNITS` units.
+
+  Args:
+    params: RNN-RBM parameters.
+    v: [B, T, nv] frames, binary (0/1) for binary units.
+    visible_type: "binary" or "gaussian".
+  """
+  temporal.check_exact_inputs(params.w_vh, v, visible_type)
+  return temporal.frames_log_likelihood(frame_rbms(params, v), v, visible_type)
+
+
+def exact_gradient(params: Params, v: Array,
+                   visible_type: str = rbm.BINARY) -> Params:
+  """The exact gradient of the loss: the reverse scan with exact RBM expectations.
+
+  Args:
+    params: RNN-RBM parameters.
+    v: [B, T, nv] frames, binary (0/1) for binary units.
+    visible_type: "binary" or "gaussian".
+  """
+  temporal.check_exact_inputs(params.w_vh, v, visible_type)
+  visible_bias, hidden_bias, u = forward_scan(params, v)
+  frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
+  model = temporal.exact_statistics(frames, visible_type)
+  return gradient_from_statistics(params, v, u, _data_hidden(frames, v), model)
+
+
+def generate(params: Params, key: Array, prime: Array, num_frames: int,
+             num_gibbs_steps, visible_type: str = rbm.BINARY,
+             sampler: str = "uniform") -> Array:
+  """Runs the model freely after priming it on real frames.
+
+  The state u_{T0} after the primer comes from the forward scan; each new frame is
+  drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from
+  P(h) = sigmoid(b_h^(t))), its last visible step taken as mean field; that mean is
+  the frame and drives u_t.
+
+  Args:
+    params: RNN-RBM parameters.
+    key: PRNG key.
+    prime: [B, T0, nv] real frames, T0 >= 1.
+    num_frames: number of frames to generate after the primer.
+    num_gibbs_steps: Gibbs steps per generated frame.
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn.
+
+  Returns:
+    [B, num_frames, nv] generated frames (visible means).
+  """
+  temporal.check_inputs(params.w_vh, prime, visible_type)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  _, _, u = forward_scan(params, prime)
+
+  def frame_biases(state):
+    return params.b_v + state @ params.w_uv, params.b_h + state @ params.w_uh
+
+  def next_state(state, frame, hidden_bias):
+    del hidden_bias  # The RNN reads the frame, not the RBM's hidden layer.
+    return jnp.tanh(params.b_u + state @ params.w_uu + frame @ params.w_vu)
+
+  return temporal.generate(key, params.w_vh, frame_biases, next_state, u[:, -1],
+                           num_frames, num_gibbs_steps, visible_type, sampler)

@@ -1,0 +1,254 @@
+"""What the temporal models share: frame RBMs, their statistics, and the reverse scan.
+
+A temporal model (the RTRBM, the RNN-RBM) is a forward scan that turns frames
+`v [B, T, nv]` into each frame's RBM biases, plus a reverse scan that turns per-frame
+bias gradients back into parameter gradients. Once the biases are known the
+`N = B * T` frames are independent RBM rows (`rbm.py`); this module holds the row
+bookkeeping, the RBM part of the loss gradient, and the one backward recursion that
+every model here, down to the plain RNN of `rnn.py`, runs through time:
+
+  message_t = direct_t + derivative_t * (message_{t+1} @ w_recurrent^T),
+  message_{T+1} = 0.
+
+Loss conventions: the negative log-likelihood summed over frames and averaged over
+the B sequences of a batch; gradients are of the loss.
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from rtrbm_jax import checks
+from rtrbm_jax import rbm
+
+Array = jax.Array
+
+
+def time_major(x: Array) -> Array:
+  """[B, T, ...] <-> [T, B, ...]: `lax.scan` runs over the leading axis."""
+  return jnp.swapaxes(x, 0, 1)
+
+
+def rows(x: Array) -> Array:
+  """[B, T, n] -> [B * T, n]: every frame of every sequence is one RBM row."""
+  return x.reshape(-1, x.shape[-1])
+
+
+def previous_states(initial_state: Array, states: Array) -> Array:
+  """The state before each frame: [s_0, s_1, ..., s_{T-1}] as `[B, T, n]`.
+
+  Args:
+    initial_state: [n] (shared by all sequences) or [B, n] state s_0.
+    states: [B, T, n] states s_1..s_T.
+  """
+  first = jnp.broadcast_to(initial_state, states[:, 0].shape)
+  return jnp.concatenate([first[:, None], states[:, :-1]], axis=1)
+
+
+def reverse_scan(w_recurrent: Array, derivative: Array, direct: Array) -> Array:
+  """The backward recursion of backpropagation through time, `[B, T, n]`.
+
+  For a recurrence z_{t+1} = (terms free of z_t) + f(z_t) @ w_recurrent with f
+  elementwise, the total gradient of the loss with respect to z_t is
+
+    message_T = direct_T
+    message_t = direct_t + f'(z_t) * (message_{t+1} @ w_recurrent^T),
+                t = T-1, ..., 1
+
+  where `direct_t` is the gradient that reaches z_t other than through z_{t+1}.
+  Each model picks its z_t:
+
+    RTRBM:    z_t = c_t, f'(z_t) = r_t (1 - r_t), direct_t the RBM term of frame t
+              (thesis eq. 3.24).
+    RNN-RBM:  z_t = the pre-activation of u_t, f'(z_t) = 1 - u_t^2, direct_t =
+              f'(z_t) * (what frame t+1's biases send back to u_t).
+    RNN:      z_t = the pre-activation of h_t, f'(z_t) = h_t (1 - h_t), direct_t =
+              f'(z_t) * (output error_t @ w_hy^T).
+
+  The scan carries only the `[B, n]` message; weight gradients are formed from all
+  messages at once afterwards, by the caller.
+
+  Args:
+    w_recurrent: [n, n] weights from f(z_t) to z_{t+1}.
+    derivative: [B, T, n] f'(z_t), for timesteps t in [1, T].
+    direct: [B, T, n] direct gradients, for timesteps t in [1, T].
+
+  Returns:
+    message: [B, T, n] total gradients dL/dz_t, for timesteps t in [1, T].
+  """
+
+  def step(message_next, inputs):
+    derivative_t, direct_t = inputs
+    message = direct_t + derivative_t * (message_next @ w_recurrent.T)
+    return message, message
+
+  _, message = jax.lax.scan(step, jnp.zeros_like(direct[:, 0]),
+                            (time_major(derivative), time_major(direct)),
+                            reverse=True)
+  return time_major(message)
+
+
+class FrameRBMs(NamedTuple):
+  """The RBM of every frame given the true past frames.
+
+  Attributes:
+    w_vh: [nv, nh] weights shared by all frames.
+    visible_bias: [nv] (shared by all frames) or [B, T, nv].
+    hidden_bias: [B, T, nh].
+  """
+  w_vh: Array
+  visible_bias: Array
+  hidden_bias: Array
+
+  def row_biases(self) -> tuple[Array, Array]:
+    """The biases as RBM rows: ([nv] or [B * T, nv], [B * T, nh])."""
+    visible = self.visible_bias
+    return (visible if visible.ndim == 1 else rows(visible),
+            rows(self.hidden_bias))
+
+
+class CDAux(NamedTuple):
+  """By-products of a model's `cd_gradient`.
+
+  Attributes:
+    reconstruction_error: [] squared error between the data and the chain's last
+      visible mean, summed over units and averaged over frames.
+    free_energy_gap: [] mean over frames of F(data) - F(chain sample); a cheap
+      proxy of the loss, useful to watch for divergence.
+  """
+  reconstruction_error: Array
+  free_energy_gap: Array
+
+
+def check_inputs(w_vh: Array, v: Array, visible_type: str,
+                 require_binary: bool = False) -> None:
+  """Checks the visible type and the frames `v [B, T, nv]` against the weights."""
+  rbm.check_visible_type(visible_type)
+  checks.check_frames(v, w_vh.shape[0], visible_type=visible_type,
+                      require_binary=require_binary)
+
+
+def check_exact_inputs(w_vh: Array, v: Array, visible_type: str) -> None:
+  """`check_inputs` for exact mode: binary data for binary units, a small model."""
+  check_inputs(w_vh, v, visible_type, require_binary=True)
+  rbm.check_exact_size(*w_vh.shape, visible_type)
+
+
+def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
+                  num_gibbs_steps, visible_type: str,
+                  sampler: str) -> tuple[rbm.Statistics, rbm.GibbsResult]:
+  """CD-k model statistics of all B * T frame RBMs, run as one batched chain.
+
+  Args:
+    key: PRNG key.
+    frames: the frame RBMs.
+    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM; the chains start
+      from these.
+    num_gibbs_steps: k >= 1.
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+
+  Returns:
+    (model statistics with rows in the order of `rows(v)`, the chain's last step).
+  """
+  visible_bias, hidden_bias = frames.row_biases()
+  return rbm.cd_statistics(key, frames.w_vh, visible_bias, hidden_bias,
+                           rows(data_hidden), num_gibbs_steps, visible_type,
+                           sampler)
+
+
+def exact_statistics(frames: FrameRBMs, visible_type: str) -> rbm.Statistics:
+  """Exact model statistics of all B * T frame RBMs (rows in the order of `rows`)."""
+  visible_bias, hidden_bias = frames.row_biases()
+  return rbm.exact_statistics(frames.w_vh, visible_bias, hidden_bias, visible_type)
+
+
+def frame_bias_gradients(v: Array, data_hidden: Array,
+                         model: rbm.Statistics) -> tuple[Array, Array]:
+  """The loss gradient with respect to each frame's RBM biases, taken as free.
+
+  Frame t's term of the loss is -log P_RBM(v_t) / B, whose gradient with respect to
+  its own biases is the model's expectations minus the data's:
+
+    dL/d(visible bias_t) = (E_model[v] - v_t) / B
+    dL/d(hidden bias_t)  = (E_model[h] - P(h | v_t)) / B
+
+  with CD estimates or exact expectations in `model`. The temporal models send these
+  back through time to the parameters that produced the biases.
+
+  Args:
+    v: [B, T, nv] frames.
+    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM.
+    model: statistics of the B * T frame RBMs, rows in the order of `rows(v)`.
+
+  Returns:
+    ([B, T, nv] visible-bias gradients, [B, T, nh] hidden-bias gradients).
+  """
+  batch_size = v.shape[0]
+  return ((model.visible.reshape(v.shape) - v) / batch_size,
+          (model.hidden.reshape(data_hidden.shape) - data_hidden) / batch_size)
+
+
+def cd_aux(frames: FrameRBMs, v: Array, chain: rbm.GibbsResult,
+           visible_type: str) -> CDAux:
+  """Reconstruction error and free-energy gap of a CD chain over all frames."""
+  visible_bias, hidden_bias = frames.row_biases()
+  data = rows(v)
+
+  def free_energy(x):
+    return rbm.free_energy(frames.w_vh, visible_bias, hidden_bias, x, visible_type)
+
+  return CDAux(
+      reconstruction_error=jnp.mean(
+          jnp.sum(jnp.square(data - chain.visible_mean), axis=-1)),
+      free_energy_gap=jnp.mean(free_energy(data)
+                               - free_energy(chain.visible_sample)))
+
+
+def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Array:
+  """sum_t log P_RBM(v_t) over each sequence's frame RBMs, exactly: `[B]`."""
+  visible_bias, hidden_bias = frames.row_biases()
+  log_probability = rbm.exact_log_probability(frames.w_vh, visible_bias, hidden_bias,
+                                              rows(v), visible_type)
+  return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
+
+
+def generate(key: Array, w_vh: Array,
+             frame_biases: Callable[[Array], tuple[Array, Array]],
+             next_state: Callable[[Array, Array, Array], Array],
+             state: Array, num_frames: int, num_gibbs_steps, visible_type: str,
+             sampler: str) -> Array:
+  """Runs a temporal model freely from a state, one frame RBM at a time.
+
+  Each new frame is drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from
+  P(h) = sigmoid(hidden bias)), its last visible step taken as mean field; that mean
+  is the frame, and it drives the next state.
+
+  Args:
+    key: PRNG key.
+    w_vh: [nv, nh] weights shared by all frames.
+    frame_biases: state [B, n] -> (visible bias [nv] or [B, nv], hidden bias
+      [B, nh]) of the next frame's RBM.
+    next_state: (state [B, n], frame [B, nv], hidden bias [B, nh]) -> the state
+      after that frame.
+    state: [B, n] the state after the last real frame.
+    num_frames: number of frames to generate.
+    num_gibbs_steps: Gibbs steps per generated frame.
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn.
+
+  Returns:
+    [B, num_frames, nv] generated frames (visible means).
+  """
+
+  def step(state, frame_key):
+    visible_bias, hidden_bias = frame_biases(state)
+    chain = rbm.gibbs_chain(frame_key, w_vh, visible_bias, hidden_bias,
+                            jax.nn.sigmoid(hidden_bias), num_gibbs_steps,
+                            visible_type, sampler)
+    frame = chain.visible_mean
+    return next_state(state, frame, hidden_bias), frame
+
+  _, frames = jax.lax.scan(step, state, jax.random.split(key, num_frames))
+  return time_major(frames)
