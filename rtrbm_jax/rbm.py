@@ -14,6 +14,7 @@ Hidden units are binary. Shapes: `w_vh [nv, nh]`; `visible_bias [nv]` (shared by
 rows) or `[N, nv]`; `hidden_bias [N, nh]`; visible states `v [N, nv]`.
 """
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -26,12 +27,21 @@ BINARY = "binary"
 GAUSSIAN = "gaussian"
 VISIBLE_TYPES = (BINARY, GAUSSIAN)
 
-# How Bernoulli samples are drawn. "uniform": u < p with u ~ U[0, 1) in float32 (exact
-# to float32 resolution). "bits16": compare 16-bit random integers with p * 2^16, two
-# comparisons per 32-bit random word; p is resolved to 2^-16, and the random stream
-# costs half as much, which matters on CPU where the Gibbs chain's random numbers cost
-# as much as its matrix products.
-BERNOULLI_SAMPLERS = ("uniform", "bits16")
+# How Bernoulli samples are drawn. Both give 1 iff u < p, with u the uniform of
+# `jax.random.uniform` (float32: a multiple of 2^-23 in [0, 1)), so P(1) is p to
+# within 2^-23.
+#   "uniform": `jax.random.uniform`, with whichever PRNG implementation the key has.
+#   "fused_threefry": the same u from the same Threefry-2x32 bits (so, for a threefry
+#     key, the very same samples), with the hash written as array operations that XLA
+#     fuses into the comparison. On CPU jax lowers its threefry as a loop over whole
+#     arrays, writing every round to memory; there the Gibbs chain's random numbers
+#     cost as much as its matrix products under "uniform" and ~10x less under
+#     "fused_threefry". Accelerators fuse jax's own lowering, and the two cost about
+#     the same. Needs a threefry key (the default implementation).
+BERNOULLI_SAMPLERS = ("uniform", "fused_threefry")
+
+# Rotation constants of Threefry-2x32, for even and odd groups of four rounds.
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 
 # Exact enumeration sums over 2^min(nv, nh) states per row (hidden states only for
 # Gaussian visibles); past this many units it is neither fast nor small.
@@ -93,22 +103,104 @@ def free_energy(w_vh: Array, visible_bias: Array, hidden_bias: Array, v: Array,
   return 0.5 * jnp.sum(jnp.square(v - visible_bias), axis=-1) - hidden_term
 
 
+def threefry_2x32(key_words: Array, count_high: Array,
+                  count_low: Array) -> tuple[Array, Array]:
+  """The Threefry-2x32 hash (20 rounds; Salmon et al., SC 2011) as array operations.
+
+  The function of `jax.extend.random.threefry_2x32`, elementwise over the counters;
+  unlike jax's CPU lowering (a rolled loop over whole arrays) it fuses with whatever
+  consumes its output.
+
+  Args:
+    key_words: [2] uint32 key.
+    count_high, count_low: uint32 arrays of one shape, the two words of each counter.
+
+  Returns:
+    The two uint32 output words, each of the counters' shape.
+  """
+  key_schedule = (key_words[0], key_words[1],
+                  key_words[0] ^ key_words[1] ^ np.uint32(0x1BD11BDA))
+  x0 = count_high + key_schedule[0]
+  x1 = count_low + key_schedule[1]
+  for group in range(5):
+    for rotation in _THREEFRY_ROTATIONS[group % 2]:
+      x0 = x0 + x1
+      x1 = (x1 << np.uint32(rotation)) | (x1 >> np.uint32(32 - rotation))
+      x1 = x0 ^ x1
+    x0 = x0 + key_schedule[(group + 1) % 3]
+    x1 = x1 + key_schedule[(group + 2) % 3] + np.uint32(group + 1)
+  return x0, x1
+
+
+def _flat_index(shape: tuple[int, ...]) -> Array:
+  """Row-major index of every element of an array of `shape`, as uint32."""
+  index = jnp.zeros(shape, jnp.uint32)
+  stride = 1
+  for axis in reversed(range(len(shape))):
+    index = index + jax.lax.broadcasted_iota(jnp.uint32, shape, axis) * np.uint32(
+        stride)
+    stride *= shape[axis]
+  return index
+
+
+def _threefry_key_words(key: Array) -> Array:
+  """[2] uint32 words of a threefry key (typed, or raw as `jax.random.PRNGKey`)."""
+  if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+    implementation = str(jax.random.key_impl(key))
+    if implementation != "threefry2x32":
+      raise ValueError(
+          f"sampler 'fused_threefry' needs a threefry2x32 key, got a key of "
+          f"implementation {implementation!r}; use sampler 'uniform' with it.")
+    return jax.random.key_data(key)
+  return key
+
+
+def fused_threefry_uniform(key: Array, shape: tuple[int, ...], dtype) -> Array:
+  """`jax.random.uniform(key, shape, dtype)` for a threefry key, bit for bit.
+
+  Element i gets the Threefry-2x32 hash of the 64-bit counter i (the words XORed,
+  or concatenated for 64-bit floats), whose top mantissa-many bits become a float in
+  [1, 2), minus 1: what jax does under its default `jax_threefry_partitionable`.
+  """
+  dtype = jnp.dtype(dtype)
+  if math.prod(shape) > 2 ** 32:
+    raise ValueError(f"sampler 'fused_threefry' draws at most 2^32 numbers at once, "
+                     f"got shape {shape}.")
+  count_low = _flat_index(shape)
+  high, low = threefry_2x32(_threefry_key_words(key), jnp.zeros_like(count_low),
+                            count_low)
+  info = jnp.finfo(dtype)
+  unsigned = jnp.dtype(f"uint{info.bits}")
+  if info.bits == 64:
+    bits = (high.astype(unsigned) << np.uint64(32)) | low.astype(unsigned)
+    random_bits = 64
+  else:
+    # jax draws 8 bits for floats with fewer than 8 mantissa bits (bfloat16).
+    random_bits = 8 if info.nmant < 8 else info.bits
+    bits = (high ^ low).astype(f"uint{random_bits}").astype(unsigned)
+  mantissa = bits >> unsigned.type(random_bits - info.nmant)
+  one = np.array(1, dtype).view(unsigned)
+  return jax.lax.bitcast_convert_type(mantissa | one, dtype) - np.array(1, dtype)
+
+
 def sample_bernoulli(key: Array, probabilities: Array,
                      sampler: str = "uniform") -> Array:
-  """Binary samples with the given probabilities, as float32 of the same shape."""
+  """Binary samples with the given probabilities, in their dtype and shape.
+
+  Args:
+    key: PRNG key (a threefry key for "fused_threefry").
+    probabilities: float array of P(1), each in [0, 1].
+    sampler: one of `BERNOULLI_SAMPLERS`; for a threefry key, all give the same
+      samples.
+  """
   if sampler == "uniform":
     uniform = jax.random.uniform(key, probabilities.shape, probabilities.dtype)
-    return (uniform < probabilities).astype(probabilities.dtype)
-  if sampler == "bits16":
-    # One 32-bit word gives two 16-bit uniforms: half the random stream of "uniform".
-    size = probabilities.size
-    words = jax.random.bits(key, ((size + 1) // 2,), jnp.uint32)
-    halves = jnp.concatenate([words & 0xFFFF, words >> 16])[:size]
-    thresholds = (probabilities.reshape(-1) * 65536.0).astype(jnp.uint32)
-    return (halves < thresholds).astype(probabilities.dtype).reshape(
-        probabilities.shape)
-  raise ValueError(
-      f"sampler must be one of {BERNOULLI_SAMPLERS}, got {sampler!r}.")
+  elif sampler == "fused_threefry":
+    uniform = fused_threefry_uniform(key, probabilities.shape, probabilities.dtype)
+  else:
+    raise ValueError(
+        f"sampler must be one of {BERNOULLI_SAMPLERS}, got {sampler!r}.")
+  return (uniform < probabilities).astype(probabilities.dtype)
 
 
 def sample_visible(key: Array, mean: Array, visible_type: str = BINARY,
