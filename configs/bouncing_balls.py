@@ -21,6 +21,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.visible_type = "binary"
   config.model.weight_scale = 0.005
   config.model.sampler = "uniform"
+  # RNN-RBM only: size of the RNN state (None: as many as num_hidden).
+  config.model.num_recurrent = ml_collections.config_dict.placeholder(int)
 
   config.data = ml_collections.ConfigDict()
   config.data.name = "bouncing_balls"

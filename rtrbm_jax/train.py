@@ -33,6 +33,7 @@ from rtrbm_jax import evaluation
 from rtrbm_jax import models
 from rtrbm_jax import rbm
 from rtrbm_jax.data import datasets
+from rtrbm_jax.data import real_valued
 
 Array = jax.Array
 
@@ -40,6 +41,8 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
 # "data": split every batch over all devices; "sweep": split a sweep's points.
 PARALLELISM = ("none", "data", "sweep")
+# Per-dimension mean and scale of real-valued data, written beside the checkpoints.
+STANDARDIZER_FILE = "standardizer.npz"
 
 
 class TrainState(NamedTuple):
@@ -112,6 +115,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("optimizer.schedule", config.optimizer.schedule, f"one of {SCHEDULES}")
   if config.model.kind not in models.MODEL_KINDS:
     _fail("model.kind", config.model.kind, f"one of {models.MODEL_KINDS}")
+  num_recurrent = config.model.get("num_recurrent")
+  if num_recurrent is not None and (not isinstance(num_recurrent, int)
+                                    or num_recurrent < 1):
+    _fail("model.num_recurrent", num_recurrent,
+          "None (as many as num_hidden) or an integer >= 1")
   if config.model.visible_type not in rbm.VISIBLE_TYPES:
     _fail("model.visible_type", config.model.visible_type,
           f"one of {rbm.VISIBLE_TYPES}")
@@ -227,8 +235,10 @@ def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
 
 
 def get_model(config: ml_collections.ConfigDict) -> models.TemporalModel:
-  return models.get_model(config.model.kind, config.model.visible_type,
-                          config.model.sampler)
+  num_recurrent = config.model.get("num_recurrent")
+  return models.get_model(
+      config.model.kind, config.model.visible_type, config.model.sampler,
+      num_recurrent=num_recurrent if config.model.kind == "rnnrbm" else None)
 
 
 def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
@@ -382,11 +392,18 @@ class NonFiniteError(ValueError):
   """The loss or gradients became NaN or inf (a ValueError: bad numbers, exit 1)."""
 
 
-def _write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+def _write_config(workdir: str, config: ml_collections.ConfigDict,
+                  dataset: datasets.Dataset) -> None:
+  """config.json, and the data's standardisation (so samples map to data units)."""
   path = os.path.join(workdir, "config.json")
   with open(path + ".tmp", "w") as f:
     f.write(config.to_json(indent=2))
   os.replace(path + ".tmp", path)
+  if dataset.standardizer is not None:
+    path = os.path.join(workdir, STANDARDIZER_FILE)
+    with open(path + ".tmp", "wb") as f:
+      np.savez(f, **dataset.standardizer._asdict())
+    os.replace(path + ".tmp", path)
 
 
 def _truncate_metrics(path: str, last_step: int) -> None:
@@ -478,7 +495,7 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
     state = jax.device_put(state, state_sharding)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
   _truncate_metrics(metrics_path, int(np.max(state.step)))
-  _write_config(workdir, config)
+  _write_config(workdir, config, dataset)
 
   train_data = jnp.asarray(dataset.train)
   eval_data = jnp.asarray(dataset.test[:config.eval.num_sequences])
@@ -515,10 +532,12 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       steps_per_second = num_steps / max(time.time() - chunk_start, 1e-9)
       step += num_steps
       if not swept and not metrics["finite"]:
+        kept = manager.latest_step()
         raise NonFiniteError(
             f"NaN or inf in the gradients or parameters before step {step}; the "
-            f"run stopped and the last good checkpoint ({manager.latest_step()}) "
-            "is kept. Try a smaller optimizer.learning_rate.")
+            "run stopped and " + ("no checkpoint had been written yet" if kept is None
+                                  else f"the last good checkpoint ({kept}) is kept")
+            + ". Try a smaller learning rate.")
       error = None
       if config.eval.every and (step % config.eval.every == 0 or
                                 step == total_steps):
@@ -590,10 +609,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   plotting.write_curves(os.path.join(workdir, "metrics.jsonl"),
                         os.path.join(workdir, "curves.png"))
   prime = setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames]
-  generated = setup_.model.generate(state.params, jax.random.key(config.seed + 2),
-                                    jnp.asarray(prime), config.eval.generate_frames,
-                                    config.eval.num_gibbs_steps)
-  plotting.write_samples(np.asarray(prime), np.asarray(generated),
+  generated = np.asarray(setup_.model.generate(
+      state.params, jax.random.key(config.seed + 2), jnp.asarray(prime),
+      config.eval.generate_frames, config.eval.num_gibbs_steps))
+  if setup_.dataset.standardizer is not None:
+    prime, generated = (real_valued.unstandardize(setup_.dataset.standardizer, x)
+                        for x in (prime, generated))
+  plotting.write_samples(np.asarray(prime), generated,
                          os.path.join(workdir, "samples.png"))
   return state
 

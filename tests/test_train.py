@@ -65,6 +65,8 @@ def _overrides(config):
   flat = []
   for section in ("model", "data", "train", "pretrain", "eval"):
     for name, value in config[section].items():
+      if value is None:
+        continue
       if name == "gibbs_schedule":
         value = ",".join(f"({a},{b})" for a, b in value)
         value = f"({value},)"
@@ -142,6 +144,28 @@ class TrainLoopTest(parameterized.TestCase):
     config[section][name] = value
     with self.assertRaisesRegex(ValueError, f"config.{field}=.*{accepted}"):
       train.train_and_evaluate(config, self.create_tempdir().full_path)
+
+  def test_a_gaussian_rnnrbm_trains_on_real_valued_data_and_keeps_its_scaling(self):
+    from configs import arm  # pylint: disable=g-import-not-at-top
+    config = arm.get_config()
+    config.model.kind = "rnnrbm"
+    config.model.num_hidden = 12
+    config.model.num_recurrent = 8
+    config.data.num_frames = 10
+    config.data.num_train = 20
+    config.data.num_test = 4
+    config.data.window_stride = 10
+    config.train.update(num_steps=20, log_every=10, checkpoint_every=20)
+    config.eval.update(every=20, num_sequences=4, num_gibbs_steps=5, prime_frames=3,
+                       generate_frames=4)
+    workdir = self.create_tempdir().full_path
+    state = train.train_and_evaluate(config, workdir)
+    self.assertEqual(state.params.w_uu.shape, (8, 8))
+    standardizer = np.load(os.path.join(workdir, "standardizer.npz"))
+    self.assertEqual(standardizer["mean"].shape, (20,))
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      last = [json.loads(line) for line in f][-1]
+    self.assertTrue(np.isfinite(last["heldout_next_frame_error"]))
 
   def test_data_of_the_wrong_width_is_rejected_before_anything_is_written(self):
     config = small_config()

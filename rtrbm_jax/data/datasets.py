@@ -14,8 +14,11 @@ from rtrbm_jax import checks
 from rtrbm_jax import rbm
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import music
+from rtrbm_jax.data import real_valued
 
-DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls")
+DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls", "arm", "arrays")
+# Fixed seeds of the generated arm data set's splits.
+ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
 
 
 class Dataset(NamedTuple):
@@ -25,10 +28,14 @@ class Dataset(NamedTuple):
     train: [M, T, nv] float32 training sequences.
     test: [K, T, nv] float32 held-out sequences.
     visible_type: the visible units the data are for ("binary" or "gaussian").
+    standardizer: for real-valued data, the per-dimension mean and scale (fitted on
+      the training split) that `train` and `test` were standardised with; None
+      for binary data.
   """
   train: np.ndarray
   test: np.ndarray
   visible_type: str
+  standardizer: Optional[real_valued.Standardizer] = None
 
   @property
   def num_visible(self) -> int:
@@ -55,6 +62,28 @@ def _music_splits(data_config, cache_dir):
   return music.load_piano_rolls(data_config.path)
 
 
+def _real_valued_splits(data_config) -> dict:
+  """Unstandardised real-valued sequences: the generated arm, or a file's arrays.
+
+  A file's last `num_test` sequences are held out.
+  """
+  if data_config.name == "arm":
+    return {"train": list(real_valued.generate(ARM_TRAIN_SEED, data_config.num_train,
+                                               data_config.num_frames)),
+            "test": list(real_valued.generate(ARM_TEST_SEED, data_config.num_test,
+                                              data_config.num_frames))}
+  if not data_config.path:
+    raise ValueError("config.data.path='' is not accepted: the .npy/.npz file of "
+                     "sequences for data.name='arrays'.")
+  sequences = real_valued.load_sequences(data_config.path)
+  if len(sequences) <= data_config.num_test:
+    raise ValueError(f"config.data.num_test={data_config.num_test} is not accepted: "
+                     f"fewer than the {len(sequences)} sequences in "
+                     f"{data_config.path!r}, so that some are left to train on.")
+  return {"train": sequences[:-data_config.num_test],
+          "test": sequences[-data_config.num_test:]}
+
+
 def load_sequences(data_config, split: str,
                    cache_dir: Optional[str] = None) -> list[np.ndarray]:
   """Whole sequences `[T_i, nv]` of a split ("train", "valid" or "test").
@@ -68,6 +97,11 @@ def load_sequences(data_config, split: str,
         num_frames=data_config.num_frames, resolution=data_config.resolution)))
   elif data_config.name in ("bach_chorales", "piano_rolls"):
     splits = _music_splits(data_config, cache_dir)
+  elif data_config.name in ("arm", "arrays"):
+    splits = _real_valued_splits(data_config)
+    standardizer = real_valued.fit_standardizer(splits["train"])
+    splits = {name: real_valued.standardize(standardizer, sequences)
+              for name, sequences in splits.items()}
   else:
     raise ValueError(f"data.name must be one of {DATASET_NAMES}, got "
                      f"{data_config.name!r}.")
@@ -75,6 +109,17 @@ def load_sequences(data_config, split: str,
     raise ValueError(f"split={split!r} is not accepted for data set "
                      f"{data_config.name!r}: one of {tuple(splits)}.")
   return [np.asarray(sequence, np.float32) for sequence in splits[split]]
+
+
+def pad_sequences(sequences) -> tuple[np.ndarray, np.ndarray]:
+  """Zero-pads sequences `[T_i, nv]` to `([S, T_max, nv] frames, [S, T_max] mask)`."""
+  length = max(len(sequence) for sequence in sequences)
+  frames = np.zeros((len(sequences), length, sequences[0].shape[-1]), np.float32)
+  mask = np.zeros((len(sequences), length), bool)
+  for index, sequence in enumerate(sequences):
+    frames[index, :len(sequence)] = sequence
+    mask[index, :len(sequence)] = True
+  return frames, mask
 
 
 def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
@@ -102,6 +147,14 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
         _windows(splits["train"], data_config.num_frames, data_config.window_stride),
         _windows(splits["test"], data_config.num_frames, data_config.window_stride),
         rbm.BINARY)
+  elif name in ("arm", "arrays"):
+    splits = _real_valued_splits(data_config)
+    standardizer = real_valued.fit_standardizer(splits["train"])
+    dataset = Dataset(*(
+        real_valued.standardize(standardizer, _windows(
+            splits[split], data_config.num_frames, data_config.window_stride)
+        ).astype(np.float32) for split in ("train", "test")),
+        rbm.GAUSSIAN, standardizer)
   else:
     raise ValueError(f"data.name must be one of {DATASET_NAMES}, got {name!r}.")
   for split in ("train", "test"):
