@@ -1,0 +1,43 @@
+"""The README's code works: its Python example runs, its commands name real files."""
+
+import os
+import re
+import subprocess
+import sys
+
+from absl.testing import absltest
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _readme():
+  with open(os.path.join(_REPO, "README.md")) as f:
+    return f.read()
+
+
+class ReadmeTest(absltest.TestCase):
+
+  def test_the_python_example_runs(self):
+    blocks = re.findall(r"```python\n(.*?)```", _readme(), re.S)
+    self.assertNotEmpty(blocks)
+    for block in blocks:
+      finished = subprocess.run([sys.executable, "-c", block], cwd=_REPO,
+                                capture_output=True, text=True, timeout=300)
+      self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
+
+  def test_the_first_two_commands_install_train_and_test(self):
+    commands = re.findall(r"^    (\S.*)$", _readme(), re.M)
+    self.assertIn("pip install -e '.[test]'", commands[0])
+    self.assertIn("python -m experiments.train --config=configs/tiny.py", commands[0])
+    self.assertEqual(commands[1], "python -m pytest -n 2 tests")
+
+  def test_every_config_and_experiment_the_readme_names_exists(self):
+    for path in set(re.findall(r"(?:configs|experiments)/[a-z_]+\.py", _readme())):
+      self.assertTrue(os.path.exists(os.path.join(_REPO, path)), path)
+    for module in set(re.findall(r"python -m experiments\.([a-z_]+)", _readme())):
+      self.assertTrue(os.path.exists(os.path.join(_REPO, "experiments",
+                                                  module + ".py")), module)
+
+
+if __name__ == "__main__":
+  absltest.main()
