@@ -1,6 +1,8 @@
 """Shared test utilities: float64 scoping, random tiny models, error measures."""
 
 import contextlib
+import os
+import pickle
 
 import jax
 import jax.numpy as jnp
@@ -58,3 +60,31 @@ def central_differences(function, params, epsilon=1e-6):
       leaf_gradient[i] = (values[0] - values[1]) / (2 * epsilon)
     gradient.append(jnp.asarray(leaf_gradient.reshape(leaf.shape)))
   return jax.tree.unflatten(treedef, gradient)
+
+
+def small_music_config(directory, num_pieces, notes_per_frame, lowest_note,
+                       num_notes, lengths, num_hidden):
+  """configs/piano_rolls.py on a random pickle of tiny pieces, with tiny training.
+
+  Writes the pickle (the RNN-RBM paper's format) into `directory`; returns
+  (config, the pieces written).
+  """
+  from configs import piano_rolls  # pylint: disable=g-import-not-at-top
+  from tests import test_train  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  notes = np.arange(lowest_note, lowest_note + num_notes)
+  pieces = {split: [[tuple(int(n) for n in rng.choice(notes, notes_per_frame))
+                     for _ in range(rng.integers(*lengths))]
+                    for _ in range(num_pieces)]
+            for split in ("train", "valid", "test")}
+  path = os.path.join(directory, "tiny.pickle")
+  with open(path, "wb") as f:
+    pickle.dump(pieces, f, protocol=2)
+  config = piano_rolls.get_config()
+  small = test_train.small_config()
+  config.data.path = path
+  config.data.num_frames = 8
+  config.model.num_hidden = num_hidden
+  for section in ("train", "pretrain", "eval"):
+    config[section].update(small[section].to_dict())
+  return config, pieces

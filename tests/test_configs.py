@@ -3,15 +3,13 @@
 import glob
 import importlib
 import os
-import pickle
 
 from absl.testing import absltest
 from absl.testing import parameterized
-import numpy as np
 
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
-from tests import test_train
+from tests import helpers
 
 _CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(
     os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "[a-z]*.py")))
@@ -38,21 +36,10 @@ class ConfigsTest(parameterized.TestCase):
       importlib.import_module("configs.piano_rolls").get_config("bach")
 
   def test_a_piano_roll_pickle_trains_end_to_end(self):
-    rng = np.random.default_rng(0)
-    pieces = {split: [[tuple(int(n) for n in rng.choice(np.arange(60, 72), 3))
-                       for _ in range(rng.integers(12, 20))] for _ in range(6)]
-              for split in ("train", "valid", "test")}
-    path = os.path.join(self.create_tempdir().full_path, "tiny.pickle")
-    with open(path, "wb") as f:
-      pickle.dump(pieces, f, protocol=2)
-    config = importlib.import_module("configs.piano_rolls").get_config()
-    small = test_train.small_config()
-    config.data.path = path
-    config.data.num_frames = 8
+    config, _ = helpers.small_music_config(
+        self.create_tempdir().full_path, num_pieces=6, notes_per_frame=3,
+        lowest_note=60, num_notes=12, lengths=(12, 20), num_hidden=12)
     config.data.window_stride = 2
-    config.model.num_hidden = 12
-    for section in ("train", "pretrain", "eval"):
-      config[section].update(small[section].to_dict())
     state = train.train_and_evaluate(config, self.create_tempdir().full_path)
     self.assertEqual(state.params.w_vh.shape, (88, 12))
 

@@ -2,7 +2,6 @@
 
 import json
 import os
-import pickle
 import subprocess
 import sys
 
@@ -112,21 +111,10 @@ class RunEvaluationTest(absltest.TestCase):
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_samples.png")))
 
   def test_evaluating_a_music_run_reports_likelihood_and_accuracy(self):
-    rng = np.random.default_rng(0)
-    pieces = {split: [[tuple(int(n) for n in rng.choice(np.arange(60, 66), 2))
-                       for _ in range(rng.integers(10, 16))] for _ in range(5)]
-              for split in ("train", "valid", "test")}
-    path = os.path.join(self.create_tempdir().full_path, "tiny.pickle")
-    with open(path, "wb") as f:
-      pickle.dump(pieces, f, protocol=2)
-    from configs import piano_rolls  # pylint: disable=g-import-not-at-top
-    config = piano_rolls.get_config()
-    small = test_train.small_config()
-    config.data.path = path
-    config.data.num_frames = 8
-    config.model.num_hidden = 10  # small enough to enumerate 2^10 hidden states
-    for section in ("train", "pretrain", "eval"):
-      config[section].update(small[section].to_dict())
+    config, pieces = helpers.small_music_config(
+        self.create_tempdir().full_path, num_pieces=5, notes_per_frame=2,
+        lowest_note=60, num_notes=6, lengths=(10, 16),
+        num_hidden=10)  # small enough to enumerate 2^10 hidden states
     config.eval.num_sequences = 5
     workdir = self.create_tempdir().full_path
     train.train_and_evaluate(config, workdir)
