@@ -22,7 +22,6 @@ import os
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from rtrbm_jax import train
 

@@ -14,7 +14,6 @@ import numpy as np
 import rtrbm_jax as rj
 from rtrbm_jax import evaluation
 from rtrbm_jax import models
-from rtrbm_jax import rbm
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
 from tests import helpers

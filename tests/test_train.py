@@ -16,7 +16,6 @@ from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from configs import tiny
 from rtrbm_jax import train
