@@ -26,6 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.log_every = 100
   config.train.checkpoint_every = 1000
   config.pretrain.num_steps = 500
+  config.pretrain.learning_rate = 0.001
   config.pretrain.batch_size = 10
   config.eval.every = 500
   config.eval.num_sequences = 50

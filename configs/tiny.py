@@ -26,6 +26,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.log_every = 50
   config.train.checkpoint_every = 100
   config.pretrain.num_steps = 100
+  config.pretrain.learning_rate = 0.01
   config.pretrain.batch_size = 10
   config.pretrain.num_gibbs_steps = 1
   config.eval.every = 100
