@@ -33,11 +33,13 @@ VISIBLE_TYPES = (BINARY, GAUSSIAN)
 #   "uniform": `jax.random.uniform`, with whichever PRNG implementation the key has.
 #   "fused_threefry": the same u from the same Threefry-2x32 bits (so, for a threefry
 #     key, the very same samples), with the hash written as array operations that XLA
-#     fuses into the comparison. On CPU jax lowers its threefry as a loop over whole
-#     arrays, writing every round to memory; there the Gibbs chain's random numbers
+#     fuses into the comparison. On CPU jax lowers its threefry as a loop of five
+#     passes over whole arrays in memory; there the Gibbs chain's random numbers
 #     cost as much as its matrix products under "uniform" and ~10x less under
-#     "fused_threefry". Accelerators fuse jax's own lowering, and the two cost about
-#     the same. Needs a threefry key (the default implementation).
+#     "fused_threefry" (the train step at B = 10, CD-25: 42% -> 73% of its matmul
+#     ceiling; README, Performance). Elsewhere jax lowers the hash unrolled, which
+#     XLA fuses too, so the two should cost about the same there (not measured).
+#     Needs a threefry key (the default implementation).
 BERNOULLI_SAMPLERS = ("uniform", "fused_threefry")
 
 # Rotation constants of Threefry-2x32, for even and odd groups of four rounds.

@@ -1,0 +1,534 @@
+"""Measuring the train step: FLOP counts, timing, the matmul ceiling, a naive port.
+
+What `experiments/benchmark.py` reports for a config, and the pieces it is made of:
+
+- `cd_gradient_flops`: the matrix products the RTRBM's CD-k gradient must do.
+- `time_call`: warm up, block on the results, median of repeats.
+- `make_matmul_ceiling`: a jitted chain of exactly those products, with the same
+  shapes and nothing else; its speed is the most the train step could reach on this
+  machine with this XLA.
+- `naive_cd_gradient`: the same gradient written the way public RTRBM ports are: a
+  Python loop over frames, the Gibbs chain inside it, a jitted function per frame.
+- `benchmark_config`: all of the above for one config, plus an 8-point sweep and the
+  compile time of the train step.
+"""
+
+import statistics
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+from jax.extend import core as jax_core
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from rtrbm_jax import rbm
+from rtrbm_jax import rtrbm
+from rtrbm_jax import sweep
+from rtrbm_jax import train
+from rtrbm_jax.data import bouncing_balls
+from rtrbm_jax.data import datasets
+
+Array = jax.Array
+
+
+class FlopCount(NamedTuple):
+  """FLOPs of the matrix products of one CD-k gradient, 2 per multiply-add.
+
+  With N = B * T frames (B sequences of T frames), nv visible and nh hidden units:
+
+  Attributes:
+    forward_input: v_t @ w_vh for every frame, 2 N nv nh.
+    recurrence: r_{t-1} @ w_hh for t = 2..T, 2 B (T - 1) nh^2.
+    gibbs_chain: k Gibbs steps, each h @ w_vh^T and v @ w_vh for every frame,
+      4 k N nv nh. The chain starts from P(h | v_t) of the data, which the forward
+      scan has computed, so its first hidden product is not counted.
+    reverse_scan: delta_{t+1} @ w_hh^T for t = 1..T-1, 2 B (T - 1) nh^2.
+    weight_gradients: sum_n v_n h_n^T of the chain's last step and V^T (delta - d -
+      R / B) (data and BPTT terms in one product), 4 N nv nh; r_{t-1}^T delta_t for
+      t = 2..T, 2 B (T - 1) nh^2.
+  """
+  forward_input: int
+  recurrence: int
+  gibbs_chain: int
+  reverse_scan: int
+  weight_gradients: int
+
+  @property
+  def total(self) -> int:
+    return sum(self)
+
+
+def cd_gradient_flops(batch_size: int, num_frames: int, num_visible: int,
+                      num_hidden: int, num_gibbs_steps: int) -> FlopCount:
+  """The FLOP count of `rtrbm.cd_gradient`'s matrix products; see `FlopCount`.
+
+  Elementwise work (sigmoids, sampling, the optimizer) is not counted: the count is
+  of the products the gradient must do, so that GFLOP/s compare with a matmul
+  ceiling.
+  """
+  frames = batch_size * num_frames
+  transitions = batch_size * (num_frames - 1)
+  visible_hidden = 2 * frames * num_visible * num_hidden
+  hidden_hidden = 2 * transitions * num_hidden * num_hidden
+  return FlopCount(forward_input=visible_hidden,
+                   recurrence=hidden_hidden,
+                   gibbs_chain=2 * num_gibbs_steps * visible_hidden,
+                   reverse_scan=hidden_hidden,
+                   weight_gradients=2 * visible_hidden + hidden_hidden)
+
+
+def count_dot_flops(function: Callable[..., Any], *args) -> int:
+  """FLOPs of the matrix products `function(*args)` traces to, 2 per multiply-add.
+
+  Counts every `dot_general` of the jaxpr, a scan's body `length` times, a `cond`'s
+  costliest branch; XLA may still merge duplicates when it compiles. Static
+  arguments are bound beforehand (e.g. with `functools.partial`).
+
+  Raises:
+    ValueError: the function has a `while_loop` (its trip count is not known);
+      trace it with a static loop bound, which makes `fori_loop` a scan.
+  """
+
+  def jaxpr_flops(jaxpr) -> int:
+    total = 0
+    for equation in jaxpr.eqns:
+      name = equation.primitive.name
+      if name == "dot_general":
+        (contracting, _), _ = equation.params["dimension_numbers"]
+        lhs_shape = equation.invars[0].aval.shape
+        total += 2 * int(np.prod(equation.outvars[0].aval.shape)) * int(
+            np.prod([lhs_shape[axis] for axis in contracting]))
+      elif name == "while":
+        raise ValueError(
+            "count_dot_flops cannot count a while_loop (unknown trip count); make "
+            "the loop bounds static.")
+      elif name == "scan":
+        total += equation.params["length"] * jaxpr_flops(equation.params["jaxpr"])
+      elif name == "cond":
+        total += max(jaxpr_flops(branch) for branch in equation.params["branches"])
+      else:
+        for value in equation.params.values():
+          if isinstance(value, (jax_core.Jaxpr, jax_core.ClosedJaxpr)):
+            total += jaxpr_flops(value)
+    return total
+
+  closed = jax.make_jaxpr(function)(*args)
+  return jaxpr_flops(closed.jaxpr)
+
+
+class Timing(NamedTuple):
+  """Wall-clock seconds of repeated calls.
+
+  Attributes:
+    median: the median over repeats.
+    seconds: every repeat, in order.
+  """
+  median: float
+  seconds: tuple[float, ...]
+
+
+def time_call(function: Callable[..., Any], *args, repeats: int = 5,
+              warmup: int = 1) -> Timing:
+  """Times `function(*args)`: `warmup` untimed calls, then `repeats` timed ones.
+
+  Every call is waited for (`jax.block_until_ready`), so the time is that of the
+  computation, not of its dispatch.
+  """
+  if repeats < 1 or warmup < 0:
+    raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats} "
+                     f"and warmup={warmup}.")
+  for _ in range(warmup):
+    jax.block_until_ready(function(*args))
+  seconds = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    jax.block_until_ready(function(*args))
+    seconds.append(time.perf_counter() - start)
+  return Timing(statistics.median(seconds), tuple(seconds))
+
+
+def time_interleaved(calls: dict[str, tuple[Callable[..., Any], tuple]],
+                     repeats: int = 5, warmup: int = 1) -> dict[str, Timing]:
+  """Times several calls in rounds, each round calling each once, in order.
+
+  On a machine shared with other work, load drifts over minutes; interleaving
+  keeps the ratios of the timings (fraction of the ceiling, speed-ups, sweep
+  efficiency) fair to each side.
+
+  Args:
+    calls: name -> (function, args); each `function(*args)` is waited for.
+    repeats: timed rounds.
+    warmup: untimed rounds first.
+
+  Returns:
+    name -> `Timing` over the rounds.
+  """
+  if repeats < 1 or warmup < 0:
+    raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={repeats} "
+                     f"and warmup={warmup}.")
+  for _ in range(warmup):
+    for function, args in calls.values():
+      jax.block_until_ready(function(*args))
+  seconds = {name: [] for name in calls}
+  for _ in range(repeats):
+    for name, (function, args) in calls.items():
+      start = time.perf_counter()
+      jax.block_until_ready(function(*args))
+      seconds[name].append(time.perf_counter() - start)
+  return {name: Timing(statistics.median(values), tuple(values))
+          for name, values in seconds.items()}
+
+
+class CeilingOperands(NamedTuple):
+  """Inputs of the matmul ceiling.
+
+  Attributes:
+    frames: [B * T, nv] one row per frame.
+    states: [B * (T - 1), nh] one row per transition.
+    w_vh: [nv, nh].
+    w_hh: [nh, nh].
+  """
+  frames: Array
+  states: Array
+  w_vh: Array
+  w_hh: Array
+
+
+def make_matmul_ceiling(batch_size: int, num_frames: int, num_visible: int,
+                        num_hidden: int, num_gibbs_steps: int, seed: int = 0):
+  """The products of `cd_gradient_flops`, alone, as a jitted chunk of steps.
+
+  One step does every product of the count with the same shapes, but with all
+  frames' rows in one matrix (the recurrent products too, which the real step must
+  run frame after frame): `[B T, nv] @ [nv, nh]`, k times `[B T, nh] @ [nh, nv]` and
+  `[B T, nv] @ [nv, nh]`, `[nv, B T] @ [B T, nh]` twice, and `[B (T-1), nh] @
+  [nh, nh]` three times. Each step's products feed a small update of the weights,
+  so no product can be hoisted out of the loop or skipped; the weights' scale keeps
+  the chain's values near 1 (no overflow, no slow denormals).
+
+  Returns:
+    (run, operands): `run(operands, num_steps) -> (w_vh, w_hh)` jitted (num_steps
+    static), timed like the train step's chunks.
+  """
+  frame_key, state_key, visible_key, recurrent_key = jax.random.split(
+      jax.random.key(seed), 4)
+  # A product with h then with h^T scales the variance by nv nh scale^4 = 1.
+  scale = (num_visible * num_hidden) ** -0.25
+  operands = CeilingOperands(
+      frames=jax.random.normal(frame_key, (batch_size * num_frames, num_visible)),
+      states=jax.random.normal(state_key,
+                               (batch_size * (num_frames - 1), num_hidden)),
+      w_vh=scale * jax.random.normal(visible_key, (num_visible, num_hidden)),
+      w_hh=num_hidden ** -0.5 * jax.random.normal(recurrent_key,
+                                                  (num_hidden, num_hidden)))
+  step_size = 1e-7
+
+  def step(weights, operands):
+    w_vh, w_hh = weights
+    hidden = operands.frames @ w_vh
+    recurrent = operands.states @ w_hh
+
+    def gibbs_step(_, chain):
+      _, hidden = chain
+      visible = hidden @ w_vh.T
+      return visible, visible @ w_vh
+
+    visible, hidden = jax.lax.fori_loop(0, num_gibbs_steps, gibbs_step,
+                                        (operands.frames, hidden))
+    message = recurrent @ w_hh.T
+    w_vh_gradient = visible.T @ hidden + operands.frames.T @ hidden
+    w_hh_gradient = operands.states.T @ message
+    return (w_vh - step_size * w_vh_gradient, w_hh - step_size * w_hh_gradient)
+
+  def run(operands: CeilingOperands, num_steps: int):
+    weights, _ = jax.lax.scan(lambda weights, _: (step(weights, operands), None),
+                              (operands.w_vh, operands.w_hh), None, length=num_steps)
+    return weights
+
+  return jax.jit(run, static_argnums=1), operands
+
+
+class GibbsNegativePhase(NamedTuple):
+  """CD-k statistics of one frame's RBM, written as a public port writes them.
+
+  A Python loop of Gibbs steps (unrolled when the frame function is jitted). Being
+  a NamedTuple it hashes by value, so jitted frame functions taking it as a static
+  argument compile once per (k, sampler).
+
+  Attributes:
+    num_gibbs_steps: k.
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+  """
+  num_gibbs_steps: int
+  sampler: str = "uniform"
+
+  def __call__(self, key: Array, w_vh: Array, visible_bias: Array,
+               hidden_bias: Array, data_hidden: Array) -> rbm.Statistics:
+    hidden_probabilities = data_hidden
+    for step in range(self.num_gibbs_steps):
+      hidden_key, visible_key = jax.random.split(jax.random.fold_in(key, step))
+      hidden = rbm.sample_bernoulli(hidden_key, hidden_probabilities, self.sampler)
+      visible = rbm.sample_bernoulli(
+          visible_key, jax.nn.sigmoid(hidden @ w_vh.T + visible_bias), self.sampler)
+      hidden_probabilities = jax.nn.sigmoid(visible @ w_vh + hidden_bias)
+    return rbm.data_statistics(visible, hidden_probabilities)
+
+
+def exact_negative_phase(key: Array, w_vh: Array, visible_bias: Array,
+                         hidden_bias: Array, data_hidden: Array) -> rbm.Statistics:
+  """The model's exact statistics of one frame's RBM (tiny models only)."""
+  del key, data_hidden  # Exact expectations need neither.
+  return rbm.exact_statistics(w_vh, visible_bias, hidden_bias)
+
+
+def _naive_frame_forward(params: rtrbm.Params, frame: Array, hidden_bias: Array,
+                         key: Array, negative_phase):
+  """Frame t: its mean-field state, its RBM's negative statistics, c_{t+1}."""
+  state = jax.nn.sigmoid(frame @ params.w_vh + hidden_bias)
+  negative = negative_phase(key, params.w_vh, params.b_v, hidden_bias, state)
+  return state, negative, params.b_h + state @ params.w_hh
+
+
+def _naive_frame_backward(params: rtrbm.Params, gradient: rtrbm.Params,
+                          frame: Array, state: Array, previous_state: Array,
+                          negative: rbm.Statistics, message_next: Array,
+                          first: bool):
+  """Frame t of BPTT (thesis eqs. 3.24-3.25): its message and gradient terms."""
+  batch_size = frame.shape[0]
+  direct = (negative.hidden - state) / batch_size
+  message = direct + (message_next @ params.w_hh.T) * state * (1 - state)
+  gradient = gradient._replace(
+      w_vh=(gradient.w_vh + negative.weight / batch_size
+            - frame.T @ state / batch_size + frame.T @ (message - direct)),
+      b_v=gradient.b_v + jnp.sum(negative.visible - frame, axis=0) / batch_size)
+  if first:
+    return message, gradient._replace(b_init=gradient.b_init
+                                      + jnp.sum(message, axis=0))
+  return message, gradient._replace(
+      w_hh=gradient.w_hh + previous_state.T @ message,
+      b_h=gradient.b_h + jnp.sum(message, axis=0))
+
+
+# Jitted per frame, as a port that "uses jit" would be; they compile once per
+# shape and negative phase, and the Python loops call them 2 T times per gradient.
+_frame_forward = jax.jit(_naive_frame_forward, static_argnames="negative_phase")
+_frame_backward = jax.jit(_naive_frame_backward, static_argnames="first")
+
+
+def naive_cd_gradient(params: rtrbm.Params, v: Array, key: Array,
+                      num_gibbs_steps: int, sampler: str = "uniform",
+                      negative_phase: Callable[..., rbm.Statistics] | None = None
+                      ) -> rtrbm.Params:
+  """The gradient of `rtrbm.cd_gradient`, computed frame by frame from Python.
+
+  The baseline of the benchmark: the structure of the public RTRBM ports (a
+  forward loop over frames that runs each frame's Gibbs chain as it goes, then a
+  backward loop accumulating BPTT terms), each frame's work one jitted call. Same
+  math as `rtrbm.cd_gradient`; the chains' random numbers differ.
+
+  Args:
+    params: RTRBM parameters.
+    v: [B, T, nv] frames.
+    key: PRNG key.
+    num_gibbs_steps: k of CD-k (a Python int: the chain is unrolled).
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    negative_phase: `(key, w_vh, visible_bias [nv], hidden_bias [B, nh],
+      data_hidden [B, nh]) -> rbm.Statistics` of one frame's RBM; hashable, since
+      it is a static argument of a jitted function. Default: `GibbsNegativePhase`;
+      `exact_negative_phase` gives the exact gradient.
+
+  Returns:
+    The loss gradient as `rtrbm.Params`.
+  """
+  if negative_phase is None:
+    if not isinstance(num_gibbs_steps, int) or num_gibbs_steps < 1:
+      raise ValueError(f"num_gibbs_steps must be a Python int >= 1 (the naive port "
+                       f"unrolls its chain), got {num_gibbs_steps!r}.")
+    negative_phase = GibbsNegativePhase(num_gibbs_steps, sampler)
+  batch_size, num_frames, _ = v.shape
+  num_hidden = params.w_vh.shape[1]
+  hidden_bias = jnp.broadcast_to(params.b_init, (batch_size, num_hidden))
+  states, negatives = [], []
+  for t in range(num_frames):
+    state, negative, hidden_bias = _frame_forward(
+        params, v[:, t], hidden_bias, jax.random.fold_in(key, t), negative_phase)
+    states.append(state)
+    negatives.append(negative)
+  gradient = jax.tree.map(jnp.zeros_like, params)
+  message = jnp.zeros_like(states[0])
+  for t in reversed(range(num_frames)):
+    previous_state = states[t - 1] if t else jnp.zeros_like(states[0])
+    message, gradient = _frame_backward(params, gradient, v[:, t], states[t],
+                                        previous_state, negatives[t], message,
+                                        first=t == 0)
+  return gradient
+
+
+def benchmark_data(config: ml_collections.ConfigDict,
+                   num_sequences: int) -> datasets.Dataset:
+  """Bouncing-balls sequences of the config's frame size and length."""
+  resolution = config.data.resolution
+  if resolution * resolution != config.model.num_visible:
+    raise ValueError(
+        f"config.data.resolution={resolution} gives {resolution ** 2} pixels, but "
+        f"config.model.num_visible={config.model.num_visible}; the benchmark "
+        "trains on bouncing balls of resolution^2 == num_visible pixels.")
+  frames = bouncing_balls.generate(config.seed, num_sequences,
+                                   config.data.num_frames, resolution)
+  return datasets.Dataset(frames, frames[:1], rbm.BINARY)
+
+
+def _chunk_length(seconds_per_step: float, chunk_seconds: float,
+                  max_steps: int = 100) -> int:
+  """Steps per timed chunk, so that dispatch costs little next to the chunk."""
+  return int(min(max(round(chunk_seconds / seconds_per_step), 1), max_steps))
+
+
+def _sweep_config(config: ml_collections.ConfigDict,
+                  num_points: int) -> ml_collections.ConfigDict:
+  """The config with `num_points` seeds (and learning rates 1/2 and 1 of its own)."""
+  if num_points < 1:
+    raise ValueError(f"num_points must be >= 1, got {num_points}.")
+  swept = ml_collections.ConfigDict(config.to_dict())
+  rate = config.optimizer.learning_rate
+  rates = (rate / 2, rate) if num_points % 2 == 0 else (rate,)
+  swept.sweep = dict(learning_rate=rates,
+                     seed=tuple(range(num_points // len(rates))))
+  return swept
+
+
+def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
+                          dataset: datasets.Dataset, train_step,
+                          num_steps: int):
+  """A compiled chunk of the vmapped train step over `swept`'s points, its state."""
+  model = train.get_model(swept)
+  optimizer = train.make_optimizer(swept.optimizer, swept.train.num_steps)
+  stacked = sweep.init_sweep_state(
+      swept, train.Setup(swept, dataset, model, optimizer,
+                         train.make_pretrain_optimizer(swept.pretrain)),
+      sweep.sweep_points(swept))
+  run_sweep = train.make_run_steps(train_step, swept.train.batch_size, swept=True)
+  return run_sweep.lower(stacked, jnp.asarray(dataset.train),
+                         num_steps).compile(), stacked
+
+
+def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int = 5,
+                     sweep_points: int = 8, chunk_seconds: float = 0.5,
+                     log: Callable[[str], None] = lambda message: None) -> dict:
+  """Measures the train step of `config` against its ceiling, a naive port and sweeps.
+
+  The train step runs `config.train.num_gibbs_steps` Gibbs steps throughout (the
+  schedule is ignored) on bouncing-balls data. Timings are medians of `repeats`
+  chunks of n steps each (one `make_run_steps` call, n chosen so that a chunk takes
+  about `chunk_seconds`), after a warm-up round. The ceiling and the sweep run
+  chunks of the same n; the naive port is timed per gradient. The four are timed
+  in interleaved rounds (`time_interleaved`).
+
+  Args:
+    name: what the row is called.
+    config: a training config (`train.validate_config` must accept it).
+    repeats: timed repeats of each measurement.
+    sweep_points: points of the sweep (seeds, and two learning rates if even).
+    chunk_seconds: about how long a timed chunk of the train step should take.
+    log: called with a line of progress now and then.
+
+  Returns:
+    One row: the name, the config's sizes and sampler; for the train step
+    `step_seconds`, `frames_per_second`, `gflop_per_step`, `gflops`;
+    `ceiling_gflops` and `fraction_of_ceiling`; `naive_step_seconds`,
+    `naive_frames_per_second` and `speedup_over_naive`; `sweep_step_seconds` (all
+    points) and `sweep_efficiency` (points x single-run time / sweep time);
+    `compile_seconds` of the train step (a chunk of one step: trace, lower,
+    compile).
+  """
+  config = ml_collections.ConfigDict(config.to_dict())
+  num_gibbs_steps = config.train.num_gibbs_steps
+  config.train.gibbs_schedule = ()
+  train.validate_config(config)
+  batch_size = config.train.batch_size
+  num_frames = config.data.num_frames
+  num_visible, num_hidden = config.model.num_visible, config.model.num_hidden
+  frames_per_step = batch_size * num_frames
+  flops = cd_gradient_flops(batch_size, num_frames, num_visible, num_hidden,
+                            num_gibbs_steps).total
+  dataset = benchmark_data(config, 2 * batch_size)
+  data = jnp.asarray(dataset.train)
+  model = train.get_model(config)
+  optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
+  pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
+  state = train.init_state(config, model, optimizer, pretrain_optimizer)
+  train_step = train.make_train_step(model, optimizer, config)
+  run_steps = train.make_run_steps(train_step, batch_size)
+
+  log("compiling the train step")
+  start = time.perf_counter()
+  run_one = run_steps.lower(state, data, 1).compile()
+  compile_seconds = time.perf_counter() - start
+  num_steps = _chunk_length(time_call(run_one, state, data, repeats=1).median,
+                            chunk_seconds)
+  run_chunk = (run_one if num_steps == 1
+               else run_steps.lower(state, data, num_steps).compile())
+  ceiling, operands = make_matmul_ceiling(batch_size, num_frames, num_visible,
+                                          num_hidden, num_gibbs_steps)
+  run_sweep_chunk, stacked = _compiled_sweep_chunk(
+      _sweep_config(config, sweep_points), dataset, train_step, num_steps)
+  num_points = len(stacked.step)
+  log(f"timing chunks of {num_steps} steps: train step, matmul ceiling, naive port "
+      f"(one gradient), {num_points}-point sweep")
+  timings = time_interleaved(dict(
+      train=(run_chunk, (state, data)),
+      ceiling=(ceiling, (operands, num_steps)),
+      naive=(naive_cd_gradient, (state.params, data[:batch_size], jax.random.key(0),
+                                 num_gibbs_steps, config.model.sampler)),
+      sweep=(run_sweep_chunk, (stacked, data))), repeats=repeats)
+  step_seconds = timings["train"].median / num_steps
+  ceiling_seconds = timings["ceiling"].median / num_steps
+  naive_seconds = timings["naive"].median
+  sweep_seconds = timings["sweep"].median / num_steps
+
+  return dict(
+      name=name, batch_size=batch_size, num_frames=num_frames,
+      num_visible=num_visible, num_hidden=num_hidden,
+      num_gibbs_steps=num_gibbs_steps,
+      sampler=config.model.sampler, steps_per_chunk=num_steps, repeats=repeats,
+      step_seconds=step_seconds,
+      frames_per_second=frames_per_step / step_seconds,
+      gflop_per_step=flops / 1e9,
+      gflops=flops / step_seconds / 1e9,
+      ceiling_gflops=flops / ceiling_seconds / 1e9,
+      fraction_of_ceiling=ceiling_seconds / step_seconds,
+      naive_step_seconds=naive_seconds,
+      naive_frames_per_second=frames_per_step / naive_seconds,
+      speedup_over_naive=naive_seconds / step_seconds,
+      sweep_points=num_points,
+      sweep_step_seconds=sweep_seconds,
+      sweep_efficiency=num_points * step_seconds / sweep_seconds,
+      compile_seconds=compile_seconds)
+
+
+# Columns of `format_table`: (heading, row field, format).
+TABLE_COLUMNS = (
+    ("config", "name", "{}"), ("B", "batch_size", "{}"), ("T", "num_frames", "{}"),
+    ("nv", "num_visible", "{}"), ("nh", "num_hidden", "{}"),
+    ("k", "num_gibbs_steps", "{}"), ("sampler", "sampler", "{}"),
+    ("frames/s", "frames_per_second", "{:.0f}"), ("GFLOP/s", "gflops", "{:.1f}"),
+    ("ceiling GFLOP/s", "ceiling_gflops", "{:.1f}"),
+    ("of ceiling", "fraction_of_ceiling", "{:.0%}"),
+    ("naive frames/s", "naive_frames_per_second", "{:.0f}"),
+    ("speed-up", "speedup_over_naive", "{:.1f}x"),
+    ("sweep eff.", "sweep_efficiency", "{:.2f}"),
+    ("compile s", "compile_seconds", "{:.1f}"),
+)
+
+
+def format_table(rows: list[dict]) -> str:
+  """The rows as a Markdown table, one line per row."""
+  cells = [[heading for heading, _, _ in TABLE_COLUMNS]] + [
+      [form.format(row[field]) for _, field, form in TABLE_COLUMNS] for row in rows]
+  widths = [max(len(line[i]) for line in cells) for i in range(len(TABLE_COLUMNS))]
+  lines = ["| " + " | ".join(cell.rjust(width) for cell, width in zip(line, widths))
+           + " |" for line in cells]
+  lines.insert(1, "|" + "|".join("-" * (width + 1) + ":" for width in widths) + "|")
+  return "\n".join(lines)
