@@ -25,6 +25,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.gibbs_schedule = ((100, 5),)
   config.train.log_every = 50
   config.train.checkpoint_every = 100
+  config.train.sweep_group_size = 0  # small models gain from vmapping all points
   config.pretrain.num_steps = 100
   config.pretrain.learning_rate = 0.01
   config.pretrain.batch_size = 10

@@ -71,6 +71,19 @@ class SweepTest(absltest.TestCase):
     self.assertEqual(np.load(os.path.join(workdir, "params.npz"))["w_vh"].shape,
                      (8, 36, 16))
 
+  def test_points_run_in_groups_end_where_points_run_all_at_once_do(self):
+    config = sweep_config()
+    points = sweep.sweep_points(config)
+    setup_ = train.setup(sweep.point_config(config, points[0]))
+    stacked = sweep.init_sweep_state(config, setup_, points)
+    step = train.make_train_step(setup_.model, setup_.optimizer, config)
+    data = jax.numpy.asarray(setup_.dataset.train)
+    together, _ = train.make_run_steps(step, 4, swept=True)(stacked, data, 5)
+    grouped, _ = train.make_run_steps(step, 4, swept=True, sweep_group_size=3)(
+        stacked, data, 5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                 grouped.params, together.params)
+
   def test_an_interrupted_sweep_resumes_to_the_same_parameters(self):
     config = sweep_config()
     config.sweep = dict(learning_rate=(0.01, 0.05))
