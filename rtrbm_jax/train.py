@@ -140,10 +140,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("train.gibbs_schedule", schedule,
           "pairs (update, num_gibbs_steps) of integers >= 1, in increasing update "
           "order")
-  for field in ("checkpoint_every",):
-    if get(f"train.{field}") % config.train.log_every:
-      _fail(f"train.{field}", get(f"train.{field}"),
-            f"a multiple of train.log_every={config.train.log_every}")
+  if config.train.checkpoint_every % config.train.log_every:
+    _fail("train.checkpoint_every", config.train.checkpoint_every,
+          f"a multiple of train.log_every={config.train.log_every}")
   for field in ("eval.every", "train.plot_every"):
     if get(field) % config.train.log_every:
       _fail(field, get(field),

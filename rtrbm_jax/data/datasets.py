@@ -84,6 +84,28 @@ def _real_valued_splits(data_config) -> dict:
           "test": sequences[-data_config.num_test:]}
 
 
+def _load_splits(data_config, cache_dir):
+  """(splits {name: sequences}, visible type, standardizer or None) of a data set.
+
+  The only place that dispatches on `data_config.name`. Real-valued data are
+  standardised with a standardizer fitted on the training split.
+  """
+  name = data_config.name
+  if name == "bouncing_balls":
+    splits = dict(zip(("train", "test"), bouncing_balls.standard_split(
+        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
+        num_frames=data_config.num_frames, resolution=data_config.resolution)))
+    return splits, rbm.BINARY, None
+  if name in ("bach_chorales", "piano_rolls"):
+    return _music_splits(data_config, cache_dir), rbm.BINARY, None
+  if name in ("arm", "arrays"):
+    splits = _real_valued_splits(data_config)
+    standardizer = real_valued.fit_standardizer(splits["train"])
+    return ({split: real_valued.standardize(standardizer, sequences)
+             for split, sequences in splits.items()}, rbm.GAUSSIAN, standardizer)
+  raise ValueError(f"data.name must be one of {DATASET_NAMES}, got {name!r}.")
+
+
 def load_sequences(data_config, split: str,
                    cache_dir: Optional[str] = None) -> list[np.ndarray]:
   """Whole sequences `[T_i, nv]` of a split ("train", "valid" or "test").
@@ -91,20 +113,7 @@ def load_sequences(data_config, split: str,
   Music keeps each piece's own length (evaluation pads and masks them); bouncing
   balls have one length and no "valid" split.
   """
-  if data_config.name == "bouncing_balls":
-    splits = dict(zip(("train", "test"), bouncing_balls.standard_split(
-        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
-        num_frames=data_config.num_frames, resolution=data_config.resolution)))
-  elif data_config.name in ("bach_chorales", "piano_rolls"):
-    splits = _music_splits(data_config, cache_dir)
-  elif data_config.name in ("arm", "arrays"):
-    splits = _real_valued_splits(data_config)
-    standardizer = real_valued.fit_standardizer(splits["train"])
-    splits = {name: real_valued.standardize(standardizer, sequences)
-              for name, sequences in splits.items()}
-  else:
-    raise ValueError(f"data.name must be one of {DATASET_NAMES}, got "
-                     f"{data_config.name!r}.")
+  splits, _, _ = _load_splits(data_config, cache_dir)
   if split not in splits:
     raise ValueError(f"split={split!r} is not accepted for data set "
                      f"{data_config.name!r}: one of {tuple(splits)}.")
@@ -128,37 +137,25 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
   Args:
     data_config: `config.data` with at least `name` and `num_frames`; per data set:
       bouncing_balls: `num_train`, `num_test`, `resolution`;
-      bach_chorales, piano_rolls: `window_stride` (and `path` for piano_rolls).
+      bach_chorales, piano_rolls, arm, arrays: `window_stride` (and `path` for
+      piano_rolls and arrays; `num_train`, `num_test` for arm).
     cache_dir: where generated data are cached (default: RTRBM_JAX_CACHE or
       ~/.cache/rtrbm_jax).
 
   Returns:
     The validated `Dataset`.
   """
-  name = data_config.name
-  if name == "bouncing_balls":
-    train, test = bouncing_balls.standard_split(
-        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
-        num_frames=data_config.num_frames, resolution=data_config.resolution)
-    dataset = Dataset(np.asarray(train), np.asarray(test), rbm.BINARY)
-  elif name in ("bach_chorales", "piano_rolls"):
-    splits = _music_splits(data_config, cache_dir)
-    dataset = Dataset(
-        _windows(splits["train"], data_config.num_frames, data_config.window_stride),
-        _windows(splits["test"], data_config.num_frames, data_config.window_stride),
-        rbm.BINARY)
-  elif name in ("arm", "arrays"):
-    splits = _real_valued_splits(data_config)
-    standardizer = real_valued.fit_standardizer(splits["train"])
-    dataset = Dataset(*(
-        real_valued.standardize(standardizer, _windows(
-            splits[split], data_config.num_frames, data_config.window_stride)
-        ).astype(np.float32) for split in ("train", "test")),
-        rbm.GAUSSIAN, standardizer)
+  splits, visible_type, standardizer = _load_splits(data_config, cache_dir)
+  if data_config.name == "bouncing_balls":
+    # Already [N, T, nv] of the configured length: no windows to cut.
+    train, test = (np.asarray(splits[split]) for split in ("train", "test"))
   else:
-    raise ValueError(f"data.name must be one of {DATASET_NAMES}, got {name!r}.")
+    train, test = (_windows(splits[split], data_config.num_frames,
+                            data_config.window_stride)
+                   for split in ("train", "test"))
+  dataset = Dataset(train, test, visible_type, standardizer)
   for split in ("train", "test"):
     checks.check_frames(getattr(dataset, split), dataset.num_visible,
-                        name=f"{name} {split} data",
+                        name=f"{data_config.name} {split} data",
                         visible_type=dataset.visible_type)
   return dataset
