@@ -57,6 +57,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.num_gibbs_steps = 5
   # (update, k): CD-k from that update of the temporal model on.
   config.train.gibbs_schedule = ((100, 10), (1000, 25))
+  # Where each frame's negative chain starts: "data" (CD-k), "prediction" (the
+  # model's prediction of the frame) or "persistent" (PCD); see temporal.py.
+  config.train.chain_start = "data"
   config.train.log_every = 100
   config.train.checkpoint_every = 1000
   config.train.keep_checkpoints = 3

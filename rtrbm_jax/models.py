@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple
 from rtrbm_jax import rbm
 from rtrbm_jax import rnnrbm
 from rtrbm_jax import rtrbm
+from rtrbm_jax import temporal
 
 MODEL_KINDS = ("rtrbm", "rnnrbm")
 
@@ -22,10 +23,12 @@ class TemporalModel(NamedTuple):
   Attributes:
     kind: the model's name, one of `MODEL_KINDS`.
     visible_type: "binary" or "gaussian".
+    sampler: how its Gibbs chains draw Bernoulli samples
+      (`rbm.BERNOULLI_SAMPLERS`), for code that runs chains of its frame RBMs.
     init_params: (key, num_visible, num_hidden, weight_scale) -> params (the
       RNN-RBM's num_recurrent is bound by `get_model`).
-    cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps) -> (grads, aux), aux
-      with at least `reconstruction_error`.
+    cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps,
+      persistent_visible=None) -> (grads, `temporal.CDAux`).
     exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
     exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
     frame_rbms: (params, v) -> `temporal.FrameRBMs`, each frame's RBM given the
@@ -35,6 +38,7 @@ class TemporalModel(NamedTuple):
   """
   kind: str
   visible_type: str
+  sampler: str
   init_params: Callable[..., Any]
   cd_gradient: Callable[..., Any]
   exact_log_likelihood: Callable[..., Any]
@@ -45,7 +49,8 @@ class TemporalModel(NamedTuple):
 
 def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
               sampler: str = "uniform",
-              num_recurrent: int | None = None) -> TemporalModel:
+              num_recurrent: int | None = None,
+              chain_start: str = "data") -> TemporalModel:
   """The model of the given kind with its visible type and Bernoulli sampler bound.
 
   Args:
@@ -55,11 +60,16 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
     num_recurrent: size of the RNN-RBM's RNN state, bound into `init_params`;
       `None` means num_hidden. The RTRBM's state is its hidden layer, so it takes
       only `None`.
+    chain_start: where `cd_gradient`'s negative chains start, one of
+      `temporal.CHAIN_STARTS`, bound into `cd_gradient`.
   """
   rbm.check_visible_type(visible_type)
   if sampler not in rbm.BERNOULLI_SAMPLERS:
     raise ValueError(f"sampler must be one of {rbm.BERNOULLI_SAMPLERS}, got "
                      f"{sampler!r}.")
+  if chain_start not in temporal.CHAIN_STARTS:
+    raise ValueError(f"chain_start must be one of {temporal.CHAIN_STARTS}, got "
+                     f"{chain_start!r}.")
   if kind == "rtrbm":
     if num_recurrent is not None:
       raise ValueError(
@@ -76,9 +86,11 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
   return TemporalModel(
       kind=kind,
       visible_type=visible_type,
+      sampler=sampler,
       init_params=init_params,
       cd_gradient=functools.partial(module.cd_gradient, sampler=sampler,
-                                    visible_type=visible_type),
+                                    visible_type=visible_type,
+                                    chain_start=chain_start),
       exact_log_likelihood=functools.partial(module.exact_log_likelihood,
                                              visible_type=visible_type),
       exact_gradient=functools.partial(module.exact_gradient,

@@ -32,11 +32,24 @@ def write_curves(metrics_path: str, path: str) -> None:
     points = [(r["step"], r[name]) for r in records if name in r]
     if points:
       steps, values = zip(*points)
-      axis.plot(steps, values, marker="." if len(points) < 50 else None)
+      axis.plot(steps, values, marker="." if len(points) < 50 else None,
+                label="model")
+    if name == "heldout_next_frame_error":
+      _draw_copy_last(axis, records)
     axis.set_title(title)
     axis.set_xlabel("update")
   figure.tight_layout()
   _save(figure, path)
+
+
+def _draw_copy_last(axis, records) -> None:
+  """The copy-last-frame baseline as a dashed line on a held-out-error axis."""
+  baseline = [r["heldout_copy_last_frame_error"] for r in records
+              if "heldout_copy_last_frame_error" in r]
+  if baseline:
+    axis.axhline(baseline[-1], color="gray", linestyle="--",
+                 label="copy last frame")
+    axis.legend(fontsize=8)
 
 
 def _frame_image(frame: np.ndarray) -> np.ndarray:
@@ -89,6 +102,8 @@ def write_sweep_curves(metrics_path: str, path: str) -> None:
                if r["point"] == point and name in r]
       if curve:
         axis.plot(*zip(*curve), label=str(point))
+    if name == "heldout_next_frame_error":
+      _draw_copy_last(axis, records)
     axis.set_title(title)
     axis.set_xlabel("update")
   axes[1].legend(title="point", fontsize=7, ncol=2)

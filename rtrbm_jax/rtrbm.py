@@ -170,7 +170,8 @@ def frame_rbms(params: Params, v: Array) -> FrameRBMs:
 
 def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
                 sampler: str = "uniform",
-                visible_type: str = rbm.BINARY) -> tuple[Params, CDAux]:
+                visible_type: str = rbm.BINARY, chain_start: str = "data",
+                persistent_visible: Array | None = None) -> tuple[Params, CDAux]:
   """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
 
   All B * T frames run as one batched Gibbs chain: given c, they are independent.
@@ -183,6 +184,11 @@ def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
     num_gibbs_steps: k >= 1 (a Python int or a traced integer).
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
     visible_type: "binary" or "gaussian".
+    chain_start: where each frame's chain starts, one of
+      `temporal.CHAIN_STARTS` ("data": CD-k; "prediction": the model's prediction
+      of the frame; "persistent": persistent CD from `persistent_visible`).
+    persistent_visible: [B * T, nv] the persistent chains' visible states (the
+      previous update's `aux.chain_visible`), for chain_start="persistent".
 
   Returns:
     (gradient of the loss as `Params`, `CDAux`).
@@ -192,7 +198,8 @@ def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
   c, r = forward_scan(params, v)
   frames = FrameRBMs(params.w_vh, params.b_v, c)
   model, chain = temporal.cd_statistics(key, frames, r, num_gibbs_steps,
-                                        visible_type, sampler)
+                                        visible_type, sampler, chain_start,
+                                        persistent_visible)
   grads = gradient_from_statistics(params, v, r, model)
   return grads, cd_aux(frames, v, chain, visible_type)
 

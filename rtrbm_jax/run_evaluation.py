@@ -48,17 +48,16 @@ def load_run(workdir: str):
 
 
 def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
-  values = np.asarray(values, np.float64)
-  if values.size < 2:
-    return float(values.mean()), 0.0
-  return float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size))
+  summary = evaluation.error_summary(np.asarray(values).reshape(1, -1))
+  return summary["mean"], summary["standard_error"]
 
 
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_gibbs_steps: int = 50,
                      log_likelihood: str = "auto", num_temperatures: int = 500,
                      num_chains: int = 50, num_samples: int = 4,
-                     prime_frames: int = 10, generate_frames: int = 30) -> dict:
+                     prime_frames: int = 10, generate_frames: int = 30,
+                     num_prediction_chains: int = 10) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
 
   Args:
@@ -70,6 +69,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       be enumerated, else AIS; "none": skip). Binary models need binary data.
     num_temperatures, num_chains: AIS settings.
     num_samples, prime_frames, generate_frames: the generation picture.
+    num_prediction_chains: chains averaged by the second next-frame figure,
+      `next_frame_error_chain_average`.
 
   Returns:
     The results written to `eval.json`.
@@ -81,26 +82,52 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   sequences = datasets.load_sequences(config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)
-  key_predict, key_likelihood, key_generate = jax.random.split(
-      jax.random.key(seed), 3)
+  key_predict, key_likelihood, key_generate, key_average = jax.random.split(
+      jax.random.key(seed), 4)
   results = {"workdir": os.path.abspath(workdir), "split": split,
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
 
-  predictions = jax.jit(evaluation.predict_next_frames, static_argnums=0)(
-      model, params, frames, key_predict, num_gibbs_steps)
+  predict = jax.jit(evaluation.predict_next_frames, static_argnums=(0, 5))
+  predictions = predict(model, params, frames, key_predict, num_gibbs_steps, 1)
   predicted_mask = mask[:, 1:]
-  errors = np.asarray(jnp.sum(jnp.square(predictions - frames[:, 1:]), axis=-1))
-  mean, standard_error = _mean_and_standard_error(errors[predicted_mask])
+
+  def error(prediction):
+    per_frame = evaluation.prediction_error(prediction, frames).per_frame
+    return evaluation.error_summary(per_frame, predicted_mask)
+
   results["next_frame_error"] = {
-      "mean": mean, "standard_error": standard_error,
-      "num_predicted_frames": int(predicted_mask.sum()),
-      "num_gibbs_steps": num_gibbs_steps,
+      **error(predictions), "num_gibbs_steps": num_gibbs_steps,
+      "protocol": "the RTRBM papers': one Gibbs chain per frame from "
+                  "P(h) = sigmoid(hidden bias), last visible step as mean field",
       "unit": "squared error summed over the units of a frame"}
+  chain_average = predict(model, params, frames, key_average, num_gibbs_steps,
+                          num_prediction_chains)
+  results["next_frame_error_chain_average"] = {
+      **error(chain_average), "num_gibbs_steps": num_gibbs_steps,
+      "num_chains": num_prediction_chains,
+      "protocol": f"the mean of {num_prediction_chains} such chains' predictions, an "
+                  "estimate of E[v_t | past]"}
 
   binary_data = bool(np.all((np.asarray(frames) == 0) | (np.asarray(frames) == 1)))
-  if config.data.name != "bouncing_balls" and binary_data:
+  music_like = config.data.name != "bouncing_balls" and binary_data
+  train_frames = np.concatenate(datasets.load_sequences(config.data, "train"))
+  baselines = {}
+  for name, prediction in evaluation.baseline_predictions(
+      frames, model.visible_type, jnp.asarray(train_frames.mean(axis=0))).items():
+    baselines[name] = {"next_frame_error": error(prediction)}
+    if music_like and name == "copy_last_frame":
+      baselines[name]["frame_accuracy"] = music.frame_accuracy(
+          np.asarray(prediction) > 0.5, np.asarray(frames[:, 1:]), predicted_mask)
+  if music_like:
     results["frame_accuracy"] = music.frame_accuracy(
         np.asarray(predictions) > 0.5, np.asarray(frames[:, 1:]), predicted_mask)
+    bernoulli = evaluation.independent_bernoulli_log_likelihood(
+        train_frames, np.asarray(frames))[mask]
+    baselines["independent_bernoulli"] = {"log_likelihood_per_frame": {
+        "mean": float(bernoulli.mean()),
+        "standard_error": float(bernoulli.std(ddof=1) / np.sqrt(bernoulli.size)),
+        "unit": "nats per frame"}}
+  results["baselines"] = baselines
 
   if log_likelihood != "none" and (binary_data or model.visible_type != rbm.BINARY):
     estimate = evaluation.frame_log_likelihoods(

@@ -116,9 +116,12 @@ class CDAux(NamedTuple):
       visible mean, summed over units and averaged over frames.
     free_energy_gap: [] mean over frames of F(data) - F(chain sample); a cheap
       proxy of the loss, useful to watch for divergence.
+    chain_visible: [B * T, nv] the chains' last visible samples, where persistent
+      chains go on from at the next update.
   """
   reconstruction_error: Array
   free_energy_gap: Array
+  chain_visible: Array
 
 
 def check_inputs(w_vh: Array, v: Array, visible_type: str,
@@ -135,27 +138,59 @@ def check_exact_inputs(w_vh: Array, v: Array, visible_type: str) -> None:
   rbm.check_exact_size(*w_vh.shape, visible_type)
 
 
+# Where the negative-phase chain of frame t starts (see `cd_statistics`).
+CHAIN_STARTS = ("data", "prediction", "persistent")
+
+
 def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
-                  num_gibbs_steps, visible_type: str,
-                  sampler: str) -> tuple[rbm.Statistics, rbm.GibbsResult]:
-  """CD-k model statistics of all B * T frame RBMs, run as one batched chain.
+                  num_gibbs_steps, visible_type: str, sampler: str,
+                  chain_start: str = "data",
+                  persistent_visible: Array | None = None
+                  ) -> tuple[rbm.Statistics, rbm.GibbsResult]:
+  """Model statistics of all B * T frame RBMs from k Gibbs steps, one batched chain.
+
+  `chain_start` picks where frame t's chain starts, as hidden probabilities:
+
+    "data":        P(h_t | v_t) = r_t, contrastive divergence (CD-k; the papers').
+    "prediction":  sigmoid(c_t), what frame t's RBM expects before seeing v_t: the
+                   chain is the model's prediction of v_t from the past, run
+                   exactly as `evaluation.predict_next_frames` runs it. Its
+                   statistics teach c_t to produce v_t by k Gibbs steps (short-run
+                   MCMC learning, Nijkamp et al. 2019), which CD's chain, started
+                   at the answer, cannot: at small k it barely leaves v_t.
+    "persistent":  P(h_t | x_t) for the visible state x_t that the same chain slot
+                   ended in at the previous update (persistent CD, Tieleman 2008),
+                   given here as `persistent_visible`.
 
   Args:
     key: PRNG key.
     frames: the frame RBMs.
-    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM; the chains start
-      from these.
+    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM.
     num_gibbs_steps: k >= 1.
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    chain_start: one of `CHAIN_STARTS`.
+    persistent_visible: [B * T, nv] the chains' visible states, for "persistent".
 
   Returns:
     (model statistics with rows in the order of `rows(v)`, the chain's last step).
   """
   visible_bias, hidden_bias = frames.row_biases()
+  if chain_start == "data":
+    initial_hidden = rows(data_hidden)
+  elif chain_start == "prediction":
+    initial_hidden = jax.nn.sigmoid(hidden_bias)
+  elif chain_start == "persistent":
+    if persistent_visible is None:
+      raise ValueError("chain_start='persistent' needs persistent_visible, the "
+                       "[B * T, nv] visible states of the chains.")
+    initial_hidden = rbm.hidden_probabilities(frames.w_vh, hidden_bias,
+                                              persistent_visible)
+  else:
+    raise ValueError(f"chain_start must be one of {CHAIN_STARTS}, got "
+                     f"{chain_start!r}.")
   return rbm.cd_statistics(key, frames.w_vh, visible_bias, hidden_bias,
-                           rows(data_hidden), num_gibbs_steps, visible_type,
-                           sampler)
+                           initial_hidden, num_gibbs_steps, visible_type, sampler)
 
 
 def exact_statistics(frames: FrameRBMs, visible_type: str) -> rbm.Statistics:
@@ -203,7 +238,8 @@ def cd_aux(frames: FrameRBMs, v: Array, chain: rbm.GibbsResult,
       reconstruction_error=jnp.mean(
           jnp.sum(jnp.square(data - chain.visible_mean), axis=-1)),
       free_energy_gap=jnp.mean(free_energy(data)
-                               - free_energy(chain.visible_sample)))
+                               - free_energy(chain.visible_sample)),
+      chain_visible=chain.visible_sample)
 
 
 def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Array:

@@ -32,6 +32,7 @@ import orbax.checkpoint as ocp
 from rtrbm_jax import evaluation
 from rtrbm_jax import models
 from rtrbm_jax import rbm
+from rtrbm_jax import temporal
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
 
@@ -58,6 +59,8 @@ class TrainState(NamedTuple):
     gibbs_steps: [S + 1] int32 k of CD-k before the first entry of
       `config.train.gibbs_schedule` and from each entry on (in the state, not the
       compiled step, so a sweep can vary it).
+    chains: [B * T, nv] visible states of the persistent chains with
+      `config.train.chain_start="persistent"`, else None.
   """
   step: Array
   params: Any
@@ -65,6 +68,7 @@ class TrainState(NamedTuple):
   pretrain_opt_state: Any
   key: Array
   gibbs_steps: Array
+  chains: Array | None
 
 
 def _fail(field: str, value, accepted: str):
@@ -121,6 +125,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                                     or num_recurrent < 1):
     _fail("model.num_recurrent", num_recurrent,
           "None (as many as num_hidden) or an integer >= 1")
+  if config.train.chain_start not in temporal.CHAIN_STARTS:
+    _fail("train.chain_start", config.train.chain_start,
+          f"one of {temporal.CHAIN_STARTS}")
   if config.model.visible_type not in rbm.VISIBLE_TYPES:
     _fail("model.visible_type", config.model.visible_type,
           f"one of {rbm.VISIBLE_TYPES}")
@@ -238,7 +245,8 @@ def get_model(config: ml_collections.ConfigDict) -> models.TemporalModel:
   num_recurrent = config.model.get("num_recurrent")
   return models.get_model(
       config.model.kind, config.model.visible_type, config.model.sampler,
-      num_recurrent=num_recurrent if config.model.kind == "rnnrbm" else None)
+      num_recurrent=num_recurrent if config.model.kind == "rnnrbm" else None,
+      chain_start=config.train.chain_start)
 
 
 def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
@@ -248,11 +256,16 @@ def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                              config.model.num_hidden, config.model.weight_scale)
   gibbs_steps = [config.train.num_gibbs_steps] + [
       value for _, value in config.train.gibbs_schedule]
+  chains = None
+  if config.train.chain_start == "persistent":
+    chains = jnp.zeros((config.train.batch_size * config.data.num_frames,
+                        config.model.num_visible), params.w_vh.dtype)
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     opt_state=optimizer.init(params),
                     pretrain_opt_state=pretrain_optimizer.init(params),
                     key=jax.random.key_data(key),
-                    gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32))
+                    gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32),
+                    chains=chains)
 
 
 def gibbs_steps_at(train_config, gibbs_steps: Array, update: Array) -> Array:
@@ -292,9 +305,19 @@ def make_train_step(model: models.TemporalModel, optimizer, config):
   def train_step(state: TrainState, batch: Array, key: Array):
     num_gibbs_steps = gibbs_steps_at(config.train, state.gibbs_steps,
                                      state.step - pretrain_steps)
-    grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps)
+    persistent = config.train.chain_start == "persistent"
+    if persistent:
+      # The first update's chains start at its data, as CD's do.
+      chains = jnp.where(state.step == pretrain_steps, temporal.rows(batch),
+                         state.chains)
+      grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps,
+                                     persistent_visible=chains)
+    else:
+      grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps)
     state, finite = _apply_if_finite(state, grads, optimizer, "opt_state",
                                      _is_finite((grads, aux)))
+    if persistent:
+      state = state._replace(chains=jnp.where(finite, aux.chain_visible, chains))
     metrics = dict(reconstruction_error=aux.reconstruction_error,
                    free_energy_gap=aux.free_energy_gap,
                    gradient_norm=optax.tree.norm(grads),
@@ -521,6 +544,10 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
   evaluate = jax.jit(evaluate)
   eval_key = jax.random.key(config.seed + 1)
+  # The floor a model must beat, drawn beside the held-out curve.
+  copy_last_error = float(evaluation.prediction_error(
+      evaluation.baseline_predictions(eval_data)["copy_last_frame"],
+      eval_data).mean) if config.eval.every else None
 
   step = int(np.max(state.step))
   # A run stopped by an error still completes the checkpoint in flight.
@@ -554,7 +581,11 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
         error = jax.tree.map(np.asarray, evaluate(state.params, eval_data, eval_key))
       records = describe(step, phase, metrics, error)
       for record in records:
+        if error is not None:
+          record["heldout_copy_last_frame_error"] = copy_last_error
         record["steps_per_second"] = steps_per_second
+        # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
+        record["time"] = time.time()
         metrics_file.write(json.dumps(record) + "\n")
       metrics_file.flush()
       eta = (total_steps - step) / max(steps_per_second, 1e-9)

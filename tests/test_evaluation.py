@@ -16,6 +16,7 @@ from rtrbm_jax import evaluation
 from rtrbm_jax import models
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
+from rtrbm_jax.data import datasets
 from tests import helpers
 from tests import test_train
 
@@ -67,6 +68,85 @@ class PredictionTest(chex.TestCase):
     self.assertTrue(bool(jnp.all((first >= 0) & (first <= 1))))
 
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_chain_average_is_the_mean_of_independent_chains(self):
+    model, params = _tiny_model()
+    v = helpers.random_binary(jax.random.key(2), (2, 5, 6))
+    key = jax.random.key(3)
+    predict = self.variant(evaluation.predict_next_frames,
+                           static_argnums=(0, 4, 5))
+    average = predict(model, params, v, key, 4, 3)
+    singles = [predict(model, params, v, chain_key, 4, 1)
+               for chain_key in jax.random.split(key, 3)]
+    chex.assert_shape(average, (2, 4, 6))
+    np.testing.assert_allclose(average, sum(singles) / 3, rtol=1e-5, atol=1e-6)
+
+  def test_chain_average_predicts_better_than_one_chain(self):
+    model, params = _tiny_model(num_visible=16, num_hidden=8)
+    v = helpers.random_binary(jax.random.key(2), (8, 10, 16))
+    key = jax.random.key(3)
+    one = evaluation.next_frame_prediction_error(model, params, v, key, 5)
+    average = evaluation.next_frame_prediction_error(model, params, v, key, 5,
+                                                     num_chains=16)
+    # E|x - v|^2 = |E[x] - v|^2 + Var[x]: averaging removes the chains' variance.
+    self.assertLess(float(average.mean), float(one.mean))
+
+  def test_prediction_rejects_bad_chain_counts(self):
+    model, params = _tiny_model()
+    v = helpers.random_binary(jax.random.key(2), (1, 3, 6))
+    for bad in (0, -1, 2.5):
+      with self.assertRaisesRegex(ValueError, "num_chains"):
+        evaluation.predict_next_frames(model, params, v, jax.random.key(0), 3, bad)
+
+
+class BaselineTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_baselines_predict_what_they_say(self):
+    v = jnp.asarray([[[0., 0., 1.], [0., 1., 1.], [1., 1., 0.]]])
+    mean_frame = jnp.asarray([0.25, 0.5, 0.75])
+    predictions = self.variant(evaluation.baseline_predictions,
+                               static_argnums=1)(v, "binary", mean_frame)
+    self.assertEqual(set(predictions), set(evaluation.BASELINES))
+    np.testing.assert_array_equal(predictions["copy_last_frame"], v[:, :2])
+    # t = 2 copies v_1; t = 3 is clip(2 v_2 - v_1) = clip([0, 2, 1]).
+    np.testing.assert_array_equal(predictions["extrapolation"],
+                                  [[[0., 0., 1.], [0., 1., 1.]]])
+    np.testing.assert_array_equal(predictions["blank_frame"], jnp.zeros((1, 2, 3)))
+    np.testing.assert_array_equal(predictions["mean_frame"][0, 1], mean_frame)
+
+  def test_extrapolation_of_real_values_is_not_clipped(self):
+    v = jnp.asarray([[[0.], [1.5]]] ).reshape(1, 2, 1)
+    v = jnp.concatenate([v, jnp.asarray([[[2.0]]])], axis=1)
+    predictions = evaluation.baseline_predictions(v, "gaussian")
+    np.testing.assert_allclose(predictions["extrapolation"][0, 1], [3.0])
+    self.assertNotIn("mean_frame", predictions)
+
+  def test_error_summary_spreads_over_frames_and_sequences(self):
+    per_frame = np.asarray([[1., 3., 100.], [5., 7., 9.]])
+    mask = np.asarray([[True, True, False], [True, True, True]])
+    summary = evaluation.error_summary(per_frame, mask)
+    values = np.asarray([1., 3., 5., 7., 9.])
+    self.assertAlmostEqual(summary["mean"], 5.0)
+    self.assertAlmostEqual(summary["standard_error"],
+                           values.std(ddof=1) / np.sqrt(5))
+    sequence_means = np.asarray([2., 7.])
+    self.assertAlmostEqual(summary["sd_over_sequences"],
+                           sequence_means.std(ddof=1))
+    self.assertAlmostEqual(summary["standard_error_over_sequences"],
+                           sequence_means.std(ddof=1) / np.sqrt(2))
+    self.assertEqual(summary["num_predicted_frames"], 5)
+    self.assertEqual(summary["num_sequences"], 2)
+
+  def test_independent_bernoulli_likelihood_uses_smoothed_unit_frequencies(self):
+    train_frames = np.asarray([[1., 0.], [1., 0.], [0., 0.]])
+    probability = np.asarray([3 / 5, 1 / 5])
+    v = np.asarray([[[1., 1.], [0., 0.]]])
+    expected = [[np.log(probability).sum(), np.log1p(-probability).sum()]]
+    np.testing.assert_allclose(
+        evaluation.independent_bernoulli_log_likelihood(train_frames, v), expected)
+
+
 class LogLikelihoodTest(absltest.TestCase):
 
   def test_exact_frame_likelihoods_sum_to_the_sequence_likelihood(self):
@@ -106,6 +186,18 @@ class RunEvaluationTest(absltest.TestCase):
       self.assertEqual(json.load(f), results)
     self.assertEqual(results["next_frame_error"]["num_predicted_frames"], 6 * 7)
     self.assertGreater(results["next_frame_error"]["mean"], 0)
+    for figure in ("next_frame_error", "next_frame_error_chain_average"):
+      for field in ("standard_error", "sd_over_sequences",
+                    "standard_error_over_sequences"):
+        self.assertGreaterEqual(results[figure][field], 0)
+    self.assertEqual(results["next_frame_error_chain_average"]["num_chains"], 10)
+    self.assertEqual(set(results["baselines"]), set(evaluation.BASELINES))
+    frames = np.stack(datasets.load_sequences(
+        test_train.small_config().data, "test"))
+    copy_last = np.sum(np.square(frames[:, 1:] - frames[:, :-1]), axis=-1)
+    self.assertAlmostEqual(
+        results["baselines"]["copy_last_frame"]["next_frame_error"]["mean"],
+        float(copy_last.mean()), places=4)
     self.assertIn("skipped", results["log_likelihood_per_frame"])
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_samples.png")))
 
@@ -126,6 +218,11 @@ class RunEvaluationTest(absltest.TestCase):
     self.assertEqual(likelihood["method"], "exact")
     self.assertLess(likelihood["mean"], 0)
     self.assertBetween(results["frame_accuracy"], 0.0, 1.0)
+    copy_last = results["baselines"]["copy_last_frame"]
+    self.assertBetween(copy_last["frame_accuracy"], 0.0, 1.0)
+    self.assertLess(
+        results["baselines"]["independent_bernoulli"]["log_likelihood_per_frame"]
+        ["mean"], 0)
 
   def test_the_cli_names_a_workdir_without_a_run(self):
     finished = subprocess.run(

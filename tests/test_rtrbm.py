@@ -1,5 +1,6 @@
 """Tests of the RTRBM core: forward scan, reverse scan, CD-k and exact mode."""
 
+import functools
 import itertools
 
 from absl.testing import absltest
@@ -127,6 +128,62 @@ class ReverseScanTest(chex.TestCase):
                               sampler="fused_threefry")
     uniform, _ = rj.cd_gradient(params, v, jax.random.key(1), 2)
     chex.assert_trees_all_close(fused, uniform, rtol=1e-6, atol=1e-7)
+
+
+class ChainStartTest(chex.TestCase):
+  """Where the negative chains start: data (CD), prediction, persistent (PCD)."""
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_prediction_chains_start_from_the_frames_hidden_bias(self):
+    params = _random_model(3, 8, 5)
+    v = jax.random.uniform(jax.random.key(4), (3, 6, 8))
+    key = jax.random.key(5)
+    grads, aux = self.variant(functools.partial(rj.cd_gradient,
+                                                chain_start="prediction"),
+                              static_argnums=3)(params, v, key, 2)
+    c, _ = rj.forward_scan(params, v)
+    rows = c.reshape(-1, 5)
+    chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, rows,
+                            jax.nn.sigmoid(rows), 2)
+    reference = jax.grad(_surrogate_loss)(params, v, chain.visible_sample)
+    self.assertLess(helpers.relative_error(grads, reference), 1e-5)
+    np.testing.assert_array_equal(aux.chain_visible, chain.visible_sample)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_persistent_chains_at_the_data_are_contrastive_divergence(self):
+    params = _random_model(3, 8, 5)
+    v = helpers.random_binary(jax.random.key(4), (3, 6, 8))
+    key = jax.random.key(5)
+    persistent, persistent_aux = self.variant(
+        functools.partial(rj.cd_gradient, chain_start="persistent"),
+        static_argnums=3)(params, v, key, 2, persistent_visible=v.reshape(-1, 8))
+    contrastive, contrastive_aux = rj.cd_gradient(params, v, key, 2)
+    chex.assert_trees_all_close(persistent, contrastive, rtol=1e-5, atol=1e-6)
+    chex.assert_shape(persistent_aux.chain_visible, (18, 8))
+    np.testing.assert_array_equal(persistent_aux.chain_visible,
+                                  contrastive_aux.chain_visible)
+
+  def test_persistent_chains_go_on_from_the_given_states(self):
+    params = _random_model(3, 8, 5)
+    v = helpers.random_binary(jax.random.key(4), (2, 3, 8))
+    key = jax.random.key(5)
+    states = helpers.random_binary(jax.random.key(6), (6, 8))
+    grads, _ = rj.cd_gradient(params, v, key, 3, chain_start="persistent",
+                              persistent_visible=states)
+    c, _ = rj.forward_scan(params, v)
+    rows = c.reshape(-1, 5)
+    chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, rows,
+                            rbm.hidden_probabilities(params.w_vh, rows, states), 3)
+    reference = jax.grad(_surrogate_loss)(params, v, chain.visible_sample)
+    self.assertLess(helpers.relative_error(grads, reference), 1e-5)
+
+  def test_bad_chain_starts_are_named(self):
+    params = _random_model(3, 8, 5)
+    v = helpers.random_binary(jax.random.key(4), (2, 3, 8))
+    with self.assertRaisesRegex(ValueError, "chain_start must be one of"):
+      rj.cd_gradient(params, v, jax.random.key(0), 2, chain_start="model")
+    with self.assertRaisesRegex(ValueError, "needs persistent_visible"):
+      rj.cd_gradient(params, v, jax.random.key(0), 2, chain_start="persistent")
 
 
 class ExactTest(chex.TestCase):

@@ -6,6 +6,7 @@ They run the real loop (and the real CLI, in a subprocess) on a very small confi
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -118,6 +119,25 @@ class TrainLoopTest(parameterized.TestCase):
     second = train.train_and_evaluate(small_config(),
                                       self.create_tempdir().full_path)
     jax.tree.map(np.testing.assert_array_equal, first.params, second.params)
+
+  @parameterized.parameters("prediction", "persistent")
+  def test_other_chain_starts_train_and_resume_bit_identically(self, chain_start):
+    config = small_config()
+    config.train.chain_start = chain_start
+    first = train.train_and_evaluate(config, self.create_tempdir().full_path)
+    workdir = self.create_tempdir().full_path
+    train.train_and_evaluate(config, workdir)
+    # What a run killed after its checkpoint at 60 leaves; it resumes from there.
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
+    os.remove(os.path.join(workdir, "params.npz"))
+    second = train.train_and_evaluate(config, workdir)
+    jax.tree.map(np.testing.assert_array_equal, first, second)
+    if chain_start == "persistent":
+      # One chain per frame of the batch, left where the last update ended.
+      self.assertEqual(first.chains.shape, (4 * 8, 36))
+      self.assertTrue(bool(jnp.all((first.chains == 0) | (first.chains == 1))))
+    else:
+      self.assertIsNone(first.chains)
 
   def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(self):
     config = small_config()

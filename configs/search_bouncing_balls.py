@@ -1,0 +1,39 @@
+"""Recipe searches on bouncing balls: vmapped sweeps of learning rate and CD-k.
+
+  python -m experiments.sweep --config=configs/search_bouncing_balls.py:RECIPE \
+      --workdir=DIR
+
+RECIPE is `CHAIN_OPTIMIZER[_rnnrbm]`, e.g. `prediction_sgd`, `data_adam`,
+`persistent_sgd_rnnrbm`: where the negative chains start (`train.chain_start`),
+the optimizer, and the model (RTRBM unless `_rnnrbm`). Each recipe sweeps the
+learning rate and (except "data", which keeps the paper's CD-5/10/25 schedule) a
+constant k, over the paper's 100,000 updates with the rate decaying linearly to 0.
+These are the searches behind the README's results section.
+"""
+
+from configs import bouncing_balls
+
+LEARNING_RATES = {"sgd": (3e-5, 1e-4, 3e-4), "adam": (1e-4, 3e-4, 1e-3)}
+
+
+def get_config(recipe: str = "prediction_sgd"):
+  parts = recipe.split("_")
+  if (len(parts) not in (2, 3) or parts[0] not in ("data", "prediction",
+                                                     "persistent")
+      or parts[1] not in LEARNING_RATES or parts[2:] not in ([], ["rnnrbm"])):
+    raise ValueError(f"recipe={recipe!r} is not accepted: CHAIN_OPTIMIZER[_rnnrbm] "
+                     "with CHAIN in data, prediction, persistent and OPTIMIZER in "
+                     "sgd, adam.")
+  chain_start, optimizer = parts[:2]
+  config = bouncing_balls.get_config()
+  config.train.chain_start = chain_start
+  config.optimizer.name = optimizer
+  if parts[2:]:
+    config.model.kind = "rnnrbm"
+  config.train.log_every = 500
+  config.train.checkpoint_every = 5000
+  config.eval.every = 5000
+  config.sweep = dict(learning_rate=LEARNING_RATES[optimizer])
+  if chain_start != "data":
+    config.sweep["num_gibbs_steps"] = (10, 25)
+  return config
