@@ -13,38 +13,24 @@ import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from rtrbm_jax import evaluation
+from rtrbm_jax import progress
 from rtrbm_jax import rbm
+from rtrbm_jax import runs
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
 from rtrbm_jax.data import real_valued
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
-
-
-def load_run(workdir: str):
-  """(config, model, params) of the run in `workdir`, from its `params.npz`."""
-  config_path = os.path.join(workdir, "config.json")
-  params_path = os.path.join(workdir, "params.npz")
-  for path in (config_path, params_path):
-    if not os.path.exists(path):
-      raise ValueError(f"workdir={workdir!r} has no {os.path.basename(path)}: "
-                       "evaluate a finished run of experiments.train.")
-  with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  if "sweep" in config:
-    raise ValueError(f"workdir={workdir!r} holds a sweep; evaluate a single run.")
-  model = train.get_model(config)
-  template = model.init_params(jax.random.key(0), config.model.num_visible,
-                               config.model.num_hidden)
-  stored = np.load(params_path)
-  params = type(template)(**{name: jnp.asarray(stored[name])
-                             for name in template._fields})
-  return config, model, params
+# AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
+# (measured: README); pass more temperatures and chains for publishable estimates.
+DEFAULT_NUM_TEMPERATURES = 100
+DEFAULT_NUM_CHAINS = 16
+# The split's sequences are processed this many at a time, so progress is visible.
+SEQUENCES_PER_CHUNK = 8
 
 
 def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
@@ -56,10 +42,15 @@ def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
 
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_gibbs_steps: int = 50,
-                     log_likelihood: str = "auto", num_temperatures: int = 500,
-                     num_chains: int = 50, num_samples: int = 4,
-                     prime_frames: int = 10, generate_frames: int = 30) -> dict:
+                     log_likelihood: str = "auto",
+                     num_temperatures: int = DEFAULT_NUM_TEMPERATURES,
+                     num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
+                     prime_frames: int = 10, generate_frames: int = 30,
+                     step: int = None, point: int = None) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
+
+  For a sweep point the files are `eval_point{N}.json` and `eval_samples_point{N}.*`;
+  for a checkpoint step `eval_step{S}.json` and so on.
 
   Args:
     workdir: a finished run's workdir.
@@ -70,6 +61,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       be enumerated, else AIS; "none": skip). Binary models need binary data.
     num_temperatures, num_chains: AIS settings.
     num_samples, prime_frames, generate_frames: the generation picture.
+    step: evaluate the checkpoint of this update instead of the final parameters.
+    point: for a sweep, the point to evaluate (see `runs.load_run`).
 
   Returns:
     The results written to `eval.json`.
@@ -77,17 +70,25 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
-  config, model, params = load_run(workdir)
+  run = runs.load_run(workdir, step, point)
+  config, model, params = run.config, run.model, run.params
+  suffix = ("" if point is None else f"_point{point}") + (
+      "" if step is None else f"_step{step}")
   sequences = datasets.load_sequences(config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)
   key_predict, key_likelihood, key_generate = jax.random.split(
       jax.random.key(seed), 3)
   results = {"workdir": os.path.abspath(workdir), "split": split,
+             "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
 
-  predictions = jax.jit(evaluation.predict_next_frames, static_argnums=0)(
-      model, params, frames, key_predict, num_gibbs_steps)
+  predict = jax.jit(evaluation.predict_next_frames, static_argnums=(0, 4))
+  predictions = jnp.asarray(progress.map_chunks(
+      lambda chunk_frames, chunk: predict(
+          model, params, chunk_frames, jax.random.fold_in(key_predict, chunk),
+          num_gibbs_steps),
+      (np.asarray(frames),), SEQUENCES_PER_CHUNK, "next-frame prediction"))
   predicted_mask = mask[:, 1:]
   errors = np.asarray(jnp.sum(jnp.square(predictions - frames[:, 1:]), axis=-1))
   mean, standard_error = _mean_and_standard_error(errors[predicted_mask])
@@ -103,9 +104,9 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
         np.asarray(predictions) > 0.5, np.asarray(frames[:, 1:]), predicted_mask)
 
   if log_likelihood != "none" and (binary_data or model.visible_type != rbm.BINARY):
-    estimate = evaluation.frame_log_likelihoods(
-        model, params, frames, key_likelihood, num_temperatures, num_chains,
-        log_likelihood)
+    estimate = _chunked_log_likelihoods(model, params, frames, key_likelihood,
+                                        num_temperatures, num_chains,
+                                        log_likelihood)
     per_frame = np.asarray(estimate.per_frame)[mask]
     errors_squared = np.asarray(estimate.standard_error)[mask] ** 2
     results["log_likelihood_per_frame"] = {
@@ -144,10 +145,29 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     standardizer = real_valued.Standardizer(**np.load(standardizer_path))
     pictures = [real_valued.unstandardize(standardizer, x) for x in pictures]
     results["units"] = "standardised per dimension (see standardizer.npz)"
-  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
-  plotting.write_samples(*pictures, os.path.join(workdir, "eval_samples.png"))
-  with open(os.path.join(workdir, "eval.json.tmp"), "w") as f:
+  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
+  results["files"] = outputs.write_samples(workdir, "eval_samples" + suffix,
+                                           *pictures, run.step)
+  path = os.path.join(workdir, f"eval{suffix}.json")
+  with open(path + ".tmp", "w") as f:
     json.dump(results, f, indent=2)
-  os.replace(os.path.join(workdir, "eval.json.tmp"),
-             os.path.join(workdir, "eval.json"))
+  os.replace(path + ".tmp", path)
   return results
+
+
+def _chunked_log_likelihoods(model, params, frames, key, num_temperatures,
+                             num_chains, method) -> evaluation.FrameLogLikelihoods:
+  """`evaluation.frame_log_likelihoods` over chunks of sequences, with progress."""
+  methods = []
+
+  def likelihoods(chunk_frames, chunk):
+    estimate = evaluation.frame_log_likelihoods(
+        model, params, jnp.asarray(chunk_frames), jax.random.fold_in(key, chunk),
+        num_temperatures, num_chains, method)
+    methods.append(estimate.method)
+    return estimate.per_frame, estimate.standard_error
+
+  per_frame, standard_error = progress.map_chunks(
+      likelihoods, (np.asarray(frames),), SEQUENCES_PER_CHUNK,
+      "log-likelihood (exact or AIS)")
+  return evaluation.FrameLogLikelihoods(per_frame, standard_error, methods[0])
