@@ -545,8 +545,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       metrics = jax.tree.map(np.asarray, metrics)
       # Fetching the metrics waited for the chunk; the first chunk of each phase
       # includes compilation.
-      steps_per_second = num_steps / max(time.time() - chunk_start, 1e-9)
-      eta.record_chunk(phase, num_steps, time.time() - chunk_start)
+      chunk_seconds = max(time.time() - chunk_start, 1e-9)
+      steps_per_second = num_steps / chunk_seconds
+      eta.record_chunk(phase, num_steps, chunk_seconds)
       step += num_steps
       if not swept and not metrics["finite"]:
         kept = manager.latest_step()
