@@ -2,8 +2,11 @@
 
 One config per data set, chosen by the config string:
 
-  python -m experiments.train --config=configs/piano_rolls.py:jsb_chorales \
-      --config.data.path="/path/to/JSB Chorales.pickle" --workdir=DIR
+  python -m experiments.download --data_set=jsb_chorales
+  python -m experiments.train --config=configs/piano_rolls.py:jsb_chorales --workdir=DIR
+
+The download puts the pickle where `config.data.path` points by default (the
+cache directory); pass `--config.data.path=...` for a copy elsewhere.
 
 Data sets: jsb_chorales, nottingham, musedata, piano_midi (the pickles of
 Boulanger-Lewandowski et al. 2012). The model and training follow configs/chorales.py.
@@ -12,14 +15,10 @@ Boulanger-Lewandowski et al. 2012). The model and training follow configs/choral
 import ml_collections
 
 from configs import chorales
+from rtrbm_jax.data import download
 
 # The pickle each data set is published as.
-PICKLES = {
-    "jsb_chorales": "JSB Chorales.pickle",
-    "nottingham": "Nottingham.pickle",
-    "musedata": "MuseData.pickle",
-    "piano_midi": "Piano-midi.de.pickle",
-}
+PICKLES = download.PIANO_ROLL_FILES
 
 
 def get_config(data_set: str = "jsb_chorales") -> ml_collections.ConfigDict:
@@ -28,6 +27,6 @@ def get_config(data_set: str = "jsb_chorales") -> ml_collections.ConfigDict:
                      f"{tuple(PICKLES)}.")
   config = chorales.get_config()
   config.data.name = "piano_rolls"
-  # Required on the command line: where PICKLES[data_set] is.
-  config.data.path = ""
+  # Where experiments.download puts PICKLES[data_set].
+  config.data.path = str(download.local_path(data_set))
   return config

@@ -22,11 +22,22 @@ class _HideOrbaxInfo(logging.logging.Filter):
     return record.levelno > logging.logging.INFO or "orbax" not in record.pathname
 
 
+class _HideBackendProbes(logging.logging.Filter):
+  """JAX tries every backend it knows and logs at INFO each one not installed
+  ("Unable to initialize backend 'tpu'"): noise on every command, not an error.
+  A backend that was asked for and fails still raises."""
+
+  def filter(self, record):
+    return (record.levelno > logging.logging.INFO
+            or not record.getMessage().startswith("Unable to initialize backend"))
+
+
 def start() -> None:
   """Initialises multi-host JAX if asked, and quiets orbax's logging."""
   if _MULTIHOST.value:
     jax.distributed.initialize()
   logging.get_absl_handler().addFilter(_HideOrbaxInfo())
+  logging.get_absl_handler().addFilter(_HideBackendProbes())
 
 
 def run_or_exit(function, *args):
@@ -34,6 +45,6 @@ def run_or_exit(function, *args):
   try:
     return function(*args)
   except ValueError as error:
-    logging.error("%s", error)
+    # One line, not also an absl E line: the message is the whole story.
     print(f"error: {error}", file=sys.stderr)
     sys.exit(1)

@@ -2,8 +2,12 @@
 
 `import rtrbm_jax as rj` gives the RTRBM's public API at the top level; the RBM
 layer (`rj.rbm`), the RNN-RBM (`rj.rnnrbm`) and the input checks (`rj.checks`) are
-modules of their own.
+modules of their own. Runs: `rj.train(config, workdir)` trains (as
+`experiments.train` or `experiments.sweep` do) and `rj.load_run(workdir, step=None,
+point=None)` loads one for a notebook.
 """
+
+import types
 
 from rtrbm_jax import ais
 from rtrbm_jax import checks
@@ -20,5 +24,21 @@ from rtrbm_jax.rtrbm import forward_scan
 from rtrbm_jax.rtrbm import gradient_from_statistics
 from rtrbm_jax.rtrbm import init_params
 from rtrbm_jax.rtrbm import reverse_scan
+from rtrbm_jax import runs
+from rtrbm_jax.runs import Run
+from rtrbm_jax.runs import load_run
+from rtrbm_jax import train
+
+
+class _CallableModule(types.ModuleType):
+  """`rtrbm_jax.train` stays the training module, and `rj.train(config, workdir)`
+  calls `runs.train` (the module cannot be replaced by a function: the package
+  imports it by name)."""
+
+  def __call__(self, config, workdir):
+    return runs.train(config, workdir)
+
+
+train.__class__ = _CallableModule
 
 __version__ = "0.1.0"

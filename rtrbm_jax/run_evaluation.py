@@ -13,38 +13,24 @@ import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from rtrbm_jax import evaluation
+from rtrbm_jax import progress
 from rtrbm_jax import rbm
+from rtrbm_jax import runs
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
 from rtrbm_jax.data import real_valued
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
-
-
-def load_run(workdir: str):
-  """(config, model, params) of the run in `workdir`, from its `params.npz`."""
-  config_path = os.path.join(workdir, "config.json")
-  params_path = os.path.join(workdir, "params.npz")
-  for path in (config_path, params_path):
-    if not os.path.exists(path):
-      raise ValueError(f"workdir={workdir!r} has no {os.path.basename(path)}: "
-                       "evaluate a finished run of experiments.train.")
-  with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  if "sweep" in config:
-    raise ValueError(f"workdir={workdir!r} holds a sweep; evaluate a single run.")
-  model = train.get_model(config)
-  template = model.init_params(jax.random.key(0), config.model.num_visible,
-                               config.model.num_hidden)
-  stored = np.load(params_path)
-  params = type(template)(**{name: jnp.asarray(stored[name])
-                             for name in template._fields})
-  return config, model, params
+# AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
+# (measured: README); pass more temperatures and chains for publishable estimates.
+DEFAULT_NUM_TEMPERATURES = 100
+DEFAULT_NUM_CHAINS = 16
+# The split's sequences are processed this many at a time, so progress is visible.
+SEQUENCES_PER_CHUNK = 8
 
 
 def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
@@ -54,11 +40,16 @@ def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
 
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_gibbs_steps: int = 50,
-                     log_likelihood: str = "auto", num_temperatures: int = 500,
-                     num_chains: int = 50, num_samples: int = 4,
+                     log_likelihood: str = "auto",
+                     num_temperatures: int = DEFAULT_NUM_TEMPERATURES,
+                     num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
                      prime_frames: int = 10, generate_frames: int = 30,
-                     num_prediction_chains: int = 10) -> dict:
+                     num_prediction_chains: int = 10,
+                     step: int = None, point: int = None) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
+
+  For a sweep point the files are `eval_point{N}.json` and `eval_samples_point{N}.*`;
+  for a checkpoint step `eval_step{S}.json` and so on.
 
   Args:
     workdir: a finished run's workdir.
@@ -71,6 +62,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     num_samples, prime_frames, generate_frames: the generation picture.
     num_prediction_chains: chains averaged by the second next-frame figure,
       `next_frame_error_chain_average`.
+    step: evaluate the checkpoint of this update instead of the final parameters.
+    point: for a sweep, the point to evaluate (see `runs.load_run`).
 
   Returns:
     The results written to `eval.json`.
@@ -78,17 +71,29 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
-  config, model, params = load_run(workdir)
+  run = runs.load_run(workdir, step, point)
+  config, model, params = run.config, run.model, run.params
+  suffix = ("" if point is None else f"_point{point}") + (
+      "" if step is None else f"_step{step}")
   sequences = datasets.load_sequences(config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)
   key_predict, key_likelihood, key_generate, key_average = jax.random.split(
       jax.random.key(seed), 4)
   results = {"workdir": os.path.abspath(workdir), "split": split,
+             "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
 
-  predict = jax.jit(evaluation.predict_next_frames, static_argnums=(0, 5))
-  predictions = predict(model, params, frames, key_predict, num_gibbs_steps, 1)
+  predict = jax.jit(evaluation.predict_next_frames, static_argnums=(0, 4, 5))
+
+  def predict_in_chunks(key, num_prediction_chains, description):
+    return jnp.asarray(progress.map_chunks(
+        lambda chunk_frames, chunk: predict(
+            model, params, chunk_frames, jax.random.fold_in(key, chunk),
+            num_gibbs_steps, num_prediction_chains),
+        (np.asarray(frames),), SEQUENCES_PER_CHUNK, description))
+
+  predictions = predict_in_chunks(key_predict, 1, "next-frame prediction")
   predicted_mask = mask[:, 1:]
 
   def error(prediction):
@@ -100,8 +105,9 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       "protocol": "the RTRBM papers': one Gibbs chain per frame from "
                   "P(h) = sigmoid(hidden bias), last visible step as mean field",
       "unit": "squared error summed over the units of a frame"}
-  chain_average = predict(model, params, frames, key_average, num_gibbs_steps,
-                          num_prediction_chains)
+  chain_average = predict_in_chunks(
+      key_average, num_prediction_chains,
+      f"next-frame prediction, mean of {num_prediction_chains} chains")
   results["next_frame_error_chain_average"] = {
       **error(chain_average), "num_gibbs_steps": num_gibbs_steps,
       "num_chains": num_prediction_chains,
@@ -130,9 +136,9 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results["baselines"] = baselines
 
   if log_likelihood != "none" and (binary_data or model.visible_type != rbm.BINARY):
-    estimate = evaluation.frame_log_likelihoods(
-        model, params, frames, key_likelihood, num_temperatures, num_chains,
-        log_likelihood)
+    estimate = _chunked_log_likelihoods(model, params, frames, key_likelihood,
+                                        num_temperatures, num_chains,
+                                        log_likelihood)
     per_frame = np.asarray(estimate.per_frame)[mask]
     errors_squared = np.asarray(estimate.standard_error)[mask] ** 2
     results["log_likelihood_per_frame"] = {
@@ -171,10 +177,29 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     standardizer = real_valued.Standardizer(**np.load(standardizer_path))
     pictures = [real_valued.unstandardize(standardizer, x) for x in pictures]
     results["units"] = "standardised per dimension (see standardizer.npz)"
-  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
-  plotting.write_samples(*pictures, os.path.join(workdir, "eval_samples.png"))
-  with open(os.path.join(workdir, "eval.json.tmp"), "w") as f:
+  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
+  results["files"] = outputs.write_samples(workdir, "eval_samples" + suffix,
+                                           *pictures, run.step)
+  path = os.path.join(workdir, f"eval{suffix}.json")
+  with open(path + ".tmp", "w") as f:
     json.dump(results, f, indent=2)
-  os.replace(os.path.join(workdir, "eval.json.tmp"),
-             os.path.join(workdir, "eval.json"))
+  os.replace(path + ".tmp", path)
   return results
+
+
+def _chunked_log_likelihoods(model, params, frames, key, num_temperatures,
+                             num_chains, method) -> evaluation.FrameLogLikelihoods:
+  """`evaluation.frame_log_likelihoods` over chunks of sequences, with progress."""
+  methods = []
+
+  def likelihoods(chunk_frames, chunk):
+    estimate = evaluation.frame_log_likelihoods(
+        model, params, jnp.asarray(chunk_frames), jax.random.fold_in(key, chunk),
+        num_temperatures, num_chains, method)
+    methods.append(estimate.method)
+    return estimate.per_frame, estimate.standard_error
+
+  per_frame, standard_error = progress.map_chunks(
+      likelihoods, (np.asarray(frames),), SEQUENCES_PER_CHUNK,
+      "log-likelihood (exact or AIS)")
+  return evaluation.FrameLogLikelihoods(per_frame, standard_error, methods[0])

@@ -16,7 +16,6 @@ plain RBM on all frames (the paper's code pretrains the weights this way), then
 import contextlib
 import functools
 import json
-import math
 import os
 import time
 from typing import Any, NamedTuple
@@ -30,7 +29,9 @@ import optax
 import orbax.checkpoint as ocp
 
 from rtrbm_jax import evaluation
+from rtrbm_jax import metric_writers
 from rtrbm_jax import models
+from rtrbm_jax import progress
 from rtrbm_jax import rbm
 from rtrbm_jax import temporal
 from rtrbm_jax.data import datasets
@@ -550,8 +551,13 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       eval_data).mean) if config.eval.every else None
 
   step = int(np.max(state.step))
+  eta = progress.TrainingEta(config.pretrain.num_steps, total_steps,
+                             config.eval.every, config.train.log_every)
+  tensorboard = metric_writers.TensorBoardWriter(
+      workdir, config, step, list(config.sweep.keys()) if swept else None)
   # A run stopped by an error still completes the checkpoint in flight.
-  with open(metrics_path, "a") as metrics_file, _closing(manager):
+  with open(metrics_path, "a") as metrics_file, _closing(manager), \
+      contextlib.closing(tensorboard):
     while step < total_steps:
       pretraining = step < config.pretrain.num_steps
       phase = "pretrain" if pretraining else "train"
@@ -566,7 +572,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       metrics = jax.tree.map(np.asarray, metrics)
       # Fetching the metrics waited for the chunk; the first chunk of each phase
       # includes compilation.
-      steps_per_second = num_steps / max(time.time() - chunk_start, 1e-9)
+      chunk_seconds = max(time.time() - chunk_start, 1e-9)
+      steps_per_second = num_steps / chunk_seconds
+      eta.record_chunk(phase, num_steps, chunk_seconds)
       step += num_steps
       if not swept and not metrics["finite"]:
         kept = manager.latest_step()
@@ -578,7 +586,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       error = None
       if config.eval.every and (step % config.eval.every == 0 or
                                 step == total_steps):
+        eval_start = time.time()
         error = jax.tree.map(np.asarray, evaluate(state.params, eval_data, eval_key))
+        eta.record_eval(time.time() - eval_start)
       records = describe(step, phase, metrics, error)
       for record in records:
         if error is not None:
@@ -588,14 +598,14 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
         record["time"] = time.time()
         metrics_file.write(json.dumps(record) + "\n")
       metrics_file.flush()
-      eta = (total_steps - step) / max(steps_per_second, 1e-9)
+      tensorboard.write_records(records)
       for record in records:
-        logging.info("step %d/%d (%s) %s | %.2f steps/s, ETA %s", step,
+        logging.info("step %d/%d (%s) %s | %.2f steps/s, %s", step,
                      total_steps, phase,
                      " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in record.items()
                               if k not in ("step", "phase", "steps_per_second")),
-                     steps_per_second, _format_seconds(eta))
+                     steps_per_second, eta.describe(step))
       if step % config.train.checkpoint_every == 0 or step == total_steps:
         manager.save(step, args=ocp.args.StandardSave(state))
       if config.train.plot_every and step % config.train.plot_every == 0:
@@ -633,7 +643,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   """Trains the model of `config` in `workdir`, resuming from its last checkpoint.
 
   Writes `config.json`, `metrics.jsonl`, orbax checkpoints under `checkpoints/`,
-  and at the end `params.npz`, `curves.png` and `samples.png`.
+  TensorBoard event files, and at the end `params.npz`, `curves.png` and
+  `samples.png` (with `samples.gif` for videos, `samples.mid` for music).
 
   Raises:
     ValueError: a bad config value or data set (before anything is written).
@@ -650,20 +661,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Train
   plotting.write_curves(os.path.join(workdir, "metrics.jsonl"),
                         os.path.join(workdir, "curves.png"))
   prime = setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames]
+  # Imported late: pictures pull in matplotlib, which the library does not need.
+  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
   generated = np.asarray(setup_.model.generate(
       state.params, jax.random.key(config.seed + 2), jnp.asarray(prime),
       config.eval.generate_frames, config.eval.num_gibbs_steps))
   if setup_.dataset.standardizer is not None:
     prime, generated = (real_valued.unstandardize(setup_.dataset.standardizer, x)
                         for x in (prime, generated))
-  plotting.write_samples(np.asarray(prime), generated,
-                         os.path.join(workdir, "samples.png"))
+  outputs.write_samples(workdir, "samples", prime, generated, int(state.step))
   return state
 
-
-def _format_seconds(seconds: float) -> str:
-  if not math.isfinite(seconds):
-    return "?"
-  minutes, seconds = divmod(int(seconds), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f"{hours}:{minutes:02d}:{seconds:02d}"

@@ -146,12 +146,26 @@ def test_interrupted_cache_write_leaves_no_file_behind(tmp_path, monkeypatch):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(bb, "render", interrupt)
+        patch.setattr(np.lib.format, "write_array", interrupt)
         with pytest.raises(KeyboardInterrupt):
             bb.standard_split(tmp_path, num_train=2, num_test=2, num_frames=3, resolution=6)
     assert list(tmp_path.iterdir()) == []
     train, _ = bb.standard_split(tmp_path, num_train=2, num_test=2, num_frames=3, resolution=6)
     assert train.shape == (2, 3, 36)
+
+
+def test_cache_holds_trajectories_a_fraction_of_the_frames_size_and_says_where(
+    tmp_path, caplog
+):
+    sizes = dict(num_train=20, num_test=2, num_frames=10, resolution=30)
+    with caplog.at_level("INFO"):
+        train, _ = bb.standard_split(tmp_path, **sizes)
+    (train_file,) = tmp_path.glob("bouncing_balls_train_*.npy")
+    # 3 balls x 2 float32 coordinates per frame instead of 900 float32 pixels.
+    assert train_file.stat().st_size < train.nbytes / 100
+    assert str(train_file) in caplog.text and "MB" in caplog.text
+    # Rendering from the float32 trajectories loses nothing: the same frames.
+    np.testing.assert_array_equal(train, bb.generate(bb.STANDARD_TRAIN_SEED, 20, 10, 30))
 
 
 def test_standard_split_cache_dir_defaults_to_environment_variable(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 import glob
 import importlib
 import os
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -28,8 +29,14 @@ class ConfigsTest(parameterized.TestCase):
         value = value[part]
       self.assertIsNotNone(value, field)
 
-  def test_piano_roll_config_needs_a_path(self):
-    config = importlib.import_module("configs.piano_rolls").get_config("nottingham")
+  def test_piano_roll_config_points_at_the_download_and_says_how_to_get_it(self):
+    cache = self.create_tempdir().full_path
+    with mock.patch.dict(os.environ, {"RTRBM_JAX_CACHE": cache}):
+      config = importlib.import_module("configs.piano_rolls").get_config("nottingham")
+    self.assertEqual(config.data.path, os.path.join(cache, "Nottingham.pickle"))
+    with self.assertRaisesRegex(ValueError, "python -m experiments.download"):
+      datasets.load_dataset(config.data)
+    config.data.path = ""
     with self.assertRaisesRegex(ValueError, "config.data.path='' is not accepted"):
       datasets.load_dataset(config.data)
     with self.assertRaisesRegex(ValueError, "config string 'bach' is not accepted"):

@@ -54,6 +54,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from absl import logging
 import numpy as np
 
 DEFAULT_BOX_SIZE = 10.0
@@ -75,7 +76,7 @@ _MAX_PLACEMENT_ROUNDS = 10_000
 # Caps the [frames, balls, rows, cols] float32 intermediate of render at 4 MiB:
 # small enough to stay in cache across its several in-place passes.
 _RENDER_CHUNK_ELEMENTS = 1 << 20
-# standard_split renders this many bytes of frames per write into its file.
+# standard_split renders this many bytes of frames per call of render.
 _SPLIT_CHUNK_BYTES = 64 << 20
 # Keeps stream batches apart from generate(seed): numpy's SeedSequence maps
 # [seed, 0] and seed to the same state, so [seed, index] alone would make
@@ -89,7 +90,7 @@ STANDARD_NUM_TEST = 200
 CACHE_ENV_VAR = "RTRBM_JAX_CACHE"
 # Part of every cache file name; bump it whenever the generated data change so
 # that stale caches are ignored rather than silently reused.
-_CACHE_FORMAT_VERSION = 1
+_CACHE_FORMAT_VERSION = 2
 
 
 class Trajectories(NamedTuple):
@@ -380,41 +381,47 @@ def default_cache_dir() -> Path:
 def _cached_split(
     cache_dir: Path, name: str, seed: int, num_sequences: int, num_frames: int, resolution: int
 ) -> np.ndarray:
+    """The split's frames, rendered from its cached ball trajectories.
+
+    The cache holds the simulated ball centres as float32 ``[N, T, balls, 2]``
+    (9.6 MB for the 4000-sequence training split, against 1.44 GB of float32
+    frames). :func:`render` casts the centres to float32 before drawing, so frames
+    rendered from the cache are bit for bit those rendered from the simulation;
+    rendering the training split takes about 2 s on one core.
+    """
     path = cache_dir / (
-        f"bouncing_balls_{name}_seed{seed}_n{num_sequences}_t{num_frames}_res{resolution}"
+        f"bouncing_balls_{name}_seed{seed}_n{num_sequences}_t{num_frames}"
         f"_balls{DEFAULT_NUM_BALLS}_v{_CACHE_FORMAT_VERSION}.npy"
     )
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
-        trajectories = simulate(np.random.default_rng(seed), num_sequences, num_frames)
-        # Rendering straight into a file on the same filesystem, then renaming
-        # it, means readers see either no cache or a complete one, and peak
-        # memory stays at one chunk of frames instead of the whole split.
-        # A name unique to this writer lets concurrent writers race harmlessly;
-        # unlike mkstemp's 0600 files it is created under the umask, so the
-        # cache stays readable by whoever can read the directory.
+        positions = simulate(np.random.default_rng(seed), num_sequences, num_frames).positions
+        # Written under a name unique to this writer, then renamed, so readers see
+        # no cache or a complete one and concurrent writers race harmlessly;
+        # unlike mkstemp's 0600 files it is created under the umask, so the cache
+        # stays readable by whoever can read the directory.
         temp_path = cache_dir / f"{path.name}.{uuid.uuid4().hex}.tmp"
         try:
-            frames = np.lib.format.open_memmap(
-                temp_path,
-                mode="w+",
-                dtype=np.float32,
-                shape=(num_sequences, num_frames, resolution * resolution),
-            )
-            sequence_bytes = num_frames * resolution**2 * np.dtype(np.float32).itemsize
-            sequences_per_chunk = max(1, _SPLIT_CHUNK_BYTES // sequence_bytes)
-            for start in range(0, num_sequences, sequences_per_chunk):
-                stop = start + sequences_per_chunk
-                frames[start:stop] = render(trajectories.positions[start:stop], resolution)
-            frames.flush()
-            del frames
-            with open(temp_path, "rb+") as file:
+            with open(temp_path, "wb") as file:
+                np.lib.format.write_array(file, positions.astype(np.float32))
+                file.flush()
                 os.fsync(file.fileno())
             os.replace(temp_path, path)
         except BaseException:
             temp_path.unlink(missing_ok=True)
             raise
-    return np.load(path, mmap_mode="r")
+        logging.info(
+            "Bouncing balls: cached the %s split's %d simulated trajectories in %s "
+            "(%.1f MB); frames are rendered from them on every load.",
+            name, num_sequences, path, path.stat().st_size / 1e6)
+    positions = np.load(path)
+    frames = np.empty((num_sequences, num_frames, resolution * resolution), np.float32)
+    sequence_bytes = num_frames * resolution**2 * np.dtype(np.float32).itemsize
+    sequences_per_chunk = max(1, _SPLIT_CHUNK_BYTES // sequence_bytes)
+    for start in range(0, num_sequences, sequences_per_chunk):
+        stop = start + sequences_per_chunk
+        frames[start:stop] = render(positions[start:stop], resolution)
+    return frames
 
 
 def standard_split(
@@ -425,7 +432,8 @@ def standard_split(
     num_frames: int = DEFAULT_NUM_FRAMES,
     resolution: int = DEFAULT_RESOLUTION,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed benchmark split, generated once and cached as ``.npy`` files.
+    """The fixed benchmark split, simulated once and cached as ``.npy`` files of
+    ball trajectories (the frames are rendered from them on each call).
 
     Training data are ``generate(STANDARD_TRAIN_SEED, num_train, ...)`` and
     test data ``generate(STANDARD_TEST_SEED, num_test, ...)``, with 3 balls.
@@ -442,8 +450,8 @@ def standard_split(
       resolution: number ``R`` of pixels along each side of a frame.
 
     Returns:
-      ``(train, test)``: read-only memory-mapped float32 arrays
-      ``[num_train, T, R * R]`` and ``[num_test, T, R * R]``.
+      ``(train, test)``: float32 arrays ``[num_train, T, R * R]`` and
+      ``[num_test, T, R * R]``.
     """
     num_train = _positive_int("num_train", num_train)
     num_test = _positive_int("num_test", num_test)

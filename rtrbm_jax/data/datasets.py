@@ -6,6 +6,7 @@ evaluation; variable-length sequences (music) are cut into windows of
 `config.data.num_frames` frames.
 """
 
+import os
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -59,6 +60,10 @@ def _music_splits(data_config, cache_dir):
   if not data_config.path:
     raise ValueError("config.data.path='' is not accepted: the path of a piano-roll "
                      "pickle (e.g. JSB Chorales.pickle) for data.name='piano_rolls'.")
+  if not os.path.exists(data_config.path):
+    raise ValueError(f"config.data.path={data_config.path!r} does not exist: get the "
+                     "RNN-RBM paper's pickles with `python -m experiments.download`, "
+                     "or pass the path of your copy.")
   return music.load_piano_rolls(data_config.path)
 
 

@@ -44,6 +44,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from rtrbm_jax.progress import Progress
+
 #: Number of piano keys / visible units.
 NUM_KEYS = 88
 #: MIDI number of the lowest piano key (A0); unit ``i`` is MIDI note ``LOWEST_NOTE + i``.
@@ -334,7 +336,11 @@ def _build_bach_chorales(step: float) -> tuple[list[str], list[np.ndarray]]:
     """
     music21 = _import_music21()
     names, rolls, seen = [], [], set()
-    for name, path in bach_chorale_paths():
+    paths = bach_chorale_paths()
+    progress = Progress("Bach chorales: parsing music21's scores into piano rolls "
+                        "(once; cached afterwards)", len(paths), "chorales")
+    for name, path in paths:
+        progress.update(1)
         # forceSource: parse the file itself rather than reading/writing music21's own
         # pickle cache in its scratch directory; our .npz is the cache.
         score = music21.converter.parse(path, forceSource=True)

@@ -1,0 +1,42 @@
+"""Downloads the RNN-RBM paper's piano-roll pickles (JSB Chorales, Nottingham, ...).
+
+  python -m experiments.download --data_set=jsb_chorales   # or --data_set=all
+
+Puts them in $RTRBM_JAX_CACHE (default ~/.cache/rtrbm_jax), where
+configs/piano_rolls.py looks, after checking their SHA-256 digests (see
+`rtrbm_jax.data.download`).
+"""
+
+from absl import app
+from absl import flags
+
+from experiments import common
+from rtrbm_jax.data import download
+
+_DATA_SET = flags.DEFINE_enum(
+    "data_set", "all", ("all",) + tuple(download.PIANO_ROLL_FILES),
+    "Which pickle to download.")
+_CACHE_DIR = flags.DEFINE_string(
+    "cache_dir", None, "Destination (default $RTRBM_JAX_CACHE or ~/.cache/rtrbm_jax).")
+_URL = flags.DEFINE_string(
+    "url", None, "Fetch from here instead of the canonical URL (one data set only).")
+_SHA256 = flags.DEFINE_string(
+    "sha256", None, "Expected SHA-256 digest (one data set only).")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  common.start()
+  names = (tuple(download.PIANO_ROLL_FILES) if _DATA_SET.value == "all"
+           else (_DATA_SET.value,))
+  if len(names) > 1 and (_URL.value or _SHA256.value):
+    raise app.UsageError("--url and --sha256 need a single --data_set.")
+  for name in names:
+    path = common.run_or_exit(download.download, name, _CACHE_DIR.value, _URL.value,
+                              _SHA256.value)
+    print(f"{name}: {path}")
+
+
+if __name__ == "__main__":
+  app.run(main)

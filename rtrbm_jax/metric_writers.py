@@ -1,0 +1,148 @@
+"""TensorBoard event files beside `metrics.jsonl`, written without TensorFlow.
+
+`tensorboard --logdir runs/` then shows every run's scalars, its sample pictures and
+its hyperparameters (the HParams tab). The events are written with tensorboardX
+(pure Python on protobuf, which orbax already needs); `metrics.jsonl` stays the
+record a program should read.
+
+Layout: a single run writes its event files into its workdir; a sweep writes one
+directory per point, `point_3_learning_rate=0.01`, so TensorBoard overlays the
+points as runs named by their values.
+"""
+
+import os
+from typing import Optional
+
+import ml_collections
+import numpy as np
+import tensorboardX
+from tensorboardX.summary import hparams as hparams_summary
+
+# Keys of a metrics record that label it rather than measure something.
+_LABELS = ("step", "phase", "point", "diverged")
+# The metrics the HParams tab compares runs by.
+HPARAM_METRICS = ("heldout_next_frame_error", "reconstruction_error")
+
+
+def point_directory(index: int, values: dict) -> str:
+  """The sub-directory of sweep point `index` with `values`, e.g. 'point_3_seed=1'."""
+  return "_".join([f"point_{index}"] + [f"{name}={value:g}"
+                                        for name, value in values.items()])
+
+
+def flatten_config(config: ml_collections.ConfigDict) -> dict:
+  """{"optimizer.learning_rate": 0.01, ...}: scalar fields only, tuples as text."""
+  flat = {}
+
+  def visit(prefix, node):
+    for name, value in node.items():
+      key = f"{prefix}{name}"
+      if isinstance(value, (dict, ml_collections.ConfigDict)):
+        visit(key + ".", value)
+      elif isinstance(value, (bool, int, float, str)):
+        flat[key] = value
+      elif value is not None:
+        flat[key] = str(value)
+
+  visit("", config)
+  return flat
+
+
+class TensorBoardWriter:
+  """Scalars, images and hyperparameters of a run (or of each sweep point).
+
+  Args:
+    workdir: the run's directory.
+    config: the run's config; its fields are the hyperparameters shown.
+    resume_step: the step the run continues from; events of an earlier attempt
+      after it are hidden by TensorBoard (`purge_step`), as `metrics.jsonl` drops
+      its records after the checkpoint.
+    swept_names: for a sweep, the names of the swept values (records carry them
+      and their `point`); None for a single run.
+  """
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict,
+               resume_step: int = 0, swept_names: Optional[list[str]] = None):
+    self._workdir = workdir
+    self._purge_step = resume_step + 1 if resume_step else None
+    self._swept_names = list(swept_names or ())
+    self._hyperparameters = {name: value
+                             for name, value in flatten_config(config).items()
+                             if not name.startswith("sweep.")}
+    self._writers = {}
+
+  def _writer(self, record: dict):
+    """The writer of a record's run or sweep point, created at its first record."""
+    point = record.get("point")
+    if point not in self._writers:
+      values = {name: record[name] for name in self._swept_names}
+      directory = (self._workdir if point is None else
+                   os.path.join(self._workdir, point_directory(point, values)))
+      writer = tensorboardX.SummaryWriter(directory, purge_step=self._purge_step,
+                                          flush_secs=10)
+      experiment, session_start, session_end = hparams_summary(
+          {**self._hyperparameters, **values},
+          {name: 0.0 for name in HPARAM_METRICS})
+      for summary in (experiment, session_start, session_end):
+        writer.file_writer.add_summary(summary)
+      self._writers[point] = writer
+    return self._writers[point]
+
+  def write_records(self, records: list[dict]) -> None:
+    """Every number of each `metrics.jsonl` record as a scalar at its step."""
+    for record in records:
+      writer = self._writer(record)
+      for name, value in record.items():
+        if (name in _LABELS or name in self._swept_names
+            or not isinstance(value, (int, float)) or isinstance(value, bool)):
+          continue
+        writer.add_scalar(name, value, record["step"])
+
+  def flush(self) -> None:
+    for writer in self._writers.values():
+      writer.flush()
+
+  def close(self) -> None:
+    for writer in self._writers.values():
+      writer.close()
+
+
+def read_events(directory: str) -> list:
+  """Every event (`tensorboardX.proto.event_pb2.Event`) of the event files in
+  `directory`, file by file (for tests and notebooks; reads the TFRecord framing
+  directly with tensorboardX's protos, so TensorFlow is not needed)."""
+  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
+  events = []
+  for name in sorted(os.listdir(directory)):
+    if name.startswith("events.out.tfevents"):
+      events.extend(_read_events(os.path.join(directory, name), event_pb2.Event))
+  return events
+
+
+def read_scalars(directory: str) -> dict:
+  """{tag: [(step, value), ...]} of the scalars in `directory`'s event files."""
+  scalars = {}
+  for event in read_events(directory):
+    for value in event.summary.value:
+      if value.HasField("simple_value"):
+        scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+  return scalars
+
+
+def _read_events(path: str, event_type):
+  """The records of a TFRecord file: uint64 length, 4-byte CRC, data, 4-byte CRC."""
+  with open(path, "rb") as f:
+    while header := f.read(12):
+      length = int.from_bytes(header[:8], "little")
+      data = f.read(length)
+      f.read(4)
+      yield event_type.FromString(data)
+
+
+def write_picture(workdir: str, tag: str, png_path: str, step: int) -> None:
+  """Adds a PNG picture (e.g. `samples.png`) at `step` to a single run's events."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  with Image.open(png_path) as picture:
+    image = np.asarray(picture.convert("RGB"))
+  with tensorboardX.SummaryWriter(workdir) as writer:
+    writer.add_image(tag, image, step, dataformats="HWC")

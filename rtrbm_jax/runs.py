@@ -1,0 +1,134 @@
+"""Runs from Python: train one (`rj.train`), load one (`rj.load_run`), in a notebook.
+
+    import rtrbm_jax as rj
+    from configs import tiny
+
+    rj.train(tiny.get_config(), "runs/tiny")     # as python -m experiments.train
+    run = rj.load_run("runs/tiny")               # config, model, params, step
+    run = rj.load_run("runs/tiny", step=200)     # the checkpoint of update 200
+    run = rj.load_run("runs/sweep", point=3)     # point 3 of a sweep
+"""
+
+import json
+import os
+from typing import Any, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from rtrbm_jax import models
+from rtrbm_jax import sweep
+from rtrbm_jax import train as training
+from rtrbm_jax.data import datasets
+
+
+class Run(NamedTuple):
+  """A trained run, ready to generate from or evaluate.
+
+  Attributes:
+    config: the run's config (a sweep point's own single-run config).
+    model: the temporal model (`models.TemporalModel`).
+    params: its parameters.
+    step: the update the parameters are from.
+    workdir: the run's directory.
+    point: the sweep point, or None for a single run.
+  """
+  config: ml_collections.ConfigDict
+  model: models.TemporalModel
+  params: Any
+  step: int
+  workdir: str
+  point: Optional[int] = None
+
+  def load_data(self, split: str = "test") -> list[np.ndarray]:
+    """Whole sequences `[T_i, nv]` of the run's data set (real-valued data
+    standardised, as the model saw them)."""
+    return datasets.load_sequences(self.config.data, split)
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> training.TrainState:
+  """Trains `config` in `workdir` (a sweep if the config has a `sweep` section),
+  resuming from its last checkpoint: what `experiments.train` and
+  `experiments.sweep` do. Returns the final train state."""
+  if "sweep" in config:
+    return sweep.run_sweep(config, workdir)
+  return training.train_and_evaluate(config, workdir)
+
+
+def _read_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise ValueError(f"workdir={workdir!r} has no config.json: load a run trained "
+                     "with experiments.train or experiments.sweep (rj.train).")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def _params_type(config):
+  model = training.get_model(config)
+  template = model.init_params(jax.random.key(0), config.model.num_visible,
+                               config.model.num_hidden)
+  return model, type(template)
+
+
+def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
+  """The parameters (as a dict of arrays) of checkpoint `step` (default: latest)."""
+  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  steps = (ocp.CheckpointManager(directory).all_steps()
+           if os.path.isdir(directory) else [])
+  if not steps:
+    raise ValueError(f"workdir={workdir!r} has no checkpoints to load a step from.")
+  if step is None:
+    step = max(steps)
+  if step not in steps:
+    raise ValueError(f"step={step} is not accepted: workdir={workdir!r} keeps "
+                     f"checkpoints of steps {sorted(steps)}.")
+  with ocp.CheckpointManager(directory) as manager:
+    restored = manager.restore(step, args=ocp.args.StandardRestore())
+  return restored["params"], step
+
+
+def load_run(workdir: str, step: Optional[int] = None,
+             point: Optional[int] = None) -> Run:
+  """Loads a run's parameters: the final ones, a checkpoint's, or a sweep point's.
+
+  Args:
+    workdir: the directory of a run or sweep.
+    step: None: the final parameters (`params.npz`) if the run finished, else the
+      latest checkpoint; an update number: the checkpoint of that update.
+    point: for a sweep, which point (0-based, as in `results.txt`); required for
+      sweeps, not accepted for single runs.
+
+  Returns:
+    A `Run`; `run.model.generate(run.params, key, prime, num_frames, k)` generates.
+
+  Raises:
+    ValueError: no such workdir, step or point.
+  """
+  config = _read_config(workdir)
+  swept = "sweep" in config
+  if swept:
+    points = sweep.sweep_points(config)
+    if point is None or not 0 <= point < len(points):
+      raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds "
+                       f"a sweep of {len(points)} points; pass point=0.."
+                       f"{len(points) - 1} (see its results.txt).")
+    config = sweep.point_config(config, points[point])
+  elif point is not None:
+    raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds a "
+                     "single run, not a sweep.")
+  model, params_type = _params_type(config)
+  params_path = os.path.join(workdir, "params.npz")
+  if step is None and os.path.exists(params_path):
+    with np.load(params_path) as stored:
+      arrays = {name: stored[name] for name in stored.files}
+    step = config.pretrain.num_steps + config.train.num_steps
+  else:
+    arrays, step = _checkpoint_params(workdir, step)
+  params = params_type(**{name: jnp.asarray(arrays[name] if point is None
+                                            else arrays[name][point])
+                          for name in params_type._fields})
+  return Run(config, model, params, int(step), workdir, point)

@@ -1,0 +1,114 @@
+"""What a run shows: pictures of each kind of data, the GIF, MIDI that parses back
+to the same piano roll, and the curves' markers and legends."""
+
+import json
+import os
+
+from absl.testing import absltest
+import numpy as np
+from PIL import Image
+
+from rtrbm_jax import midi
+from rtrbm_jax import outputs
+from rtrbm_jax import plotting
+
+
+def _piano_roll(rng, num_frames):
+  return (rng.random((num_frames, midi.NUM_KEYS)) < 0.08).astype(np.float32)
+
+
+class MidiTest(absltest.TestCase):
+
+  def test_a_piano_roll_survives_midi_and_back_exactly(self):
+    rng = np.random.default_rng(0)
+    for seconds_per_frame in (0.5, 0.25, 0.1):
+      roll = _piano_roll(rng, 150)
+      roll[-1, [0, 87]] = 1  # the lowest and highest keys, up to the last frame
+      path = os.path.join(self.create_tempdir().full_path, "roll.mid")
+      midi.write_midi(roll, path, seconds_per_frame)
+      np.testing.assert_array_equal(midi.read_midi(path, seconds_per_frame), roll)
+
+  def test_held_keys_are_one_note_each(self):
+    roll = np.zeros((6, midi.NUM_KEYS), np.float32)
+    roll[1:5, 39] = 1  # middle C for four frames
+    notes = midi.piano_roll_to_midi(roll).instruments[0].notes
+    self.assertLen(notes, 1)
+    self.assertEqual((notes[0].pitch, notes[0].start, notes[0].end), (60, 0.5, 2.5))
+
+  def test_non_binary_or_misshapen_rolls_are_rejected(self):
+    with self.assertRaisesRegex(ValueError, "threshold or sample"):
+      midi.piano_roll_to_midi(np.full((3, 88), 0.3))
+    with self.assertRaisesRegex(ValueError, r"expected \[T, 88\]"):
+      midi.piano_roll_to_midi(np.zeros((3, 87)))
+
+  def test_samples_midi_holds_primer_then_thresholded_generation(self):
+    rng = np.random.default_rng(1)
+    prime = np.stack([_piano_roll(rng, 4) for _ in range(2)])
+    generated = rng.random((2, 5, midi.NUM_KEYS)).astype(np.float32)
+    path = os.path.join(self.create_tempdir().full_path, "samples.mid")
+    written = midi.write_samples(prime, generated, path)
+    np.testing.assert_array_equal(midi.read_midi(path, num_frames=len(written)),
+                                  written)
+    np.testing.assert_array_equal(written[4:9], generated[0] > 0.5)
+
+
+class PicturesTest(absltest.TestCase):
+
+  def _write(self, prime, generated):
+    workdir = self.create_tempdir().full_path
+    written = outputs.write_samples(workdir, "samples", prime, generated, step=5)
+    return workdir, [os.path.basename(path) for path in written]
+
+  def test_videos_wrap_into_rows_and_get_a_gif(self):
+    rng = np.random.default_rng(0)
+    prime, generated = rng.random((3, 10, 900)), rng.random((3, 90, 900))
+    workdir, written = self._write(prime, generated)
+    self.assertEqual(written, ["samples.png", "samples.gif"])
+    with Image.open(os.path.join(workdir, "samples.png")) as picture:
+      # 100 frames of 30 x 30 in one strip would be over 3000 px wide.
+      self.assertLessEqual(picture.width, 1700)
+    with Image.open(os.path.join(workdir, "samples.gif")) as gif:
+      self.assertEqual(gif.n_frames, 100)
+      self.assertEqual(gif.width, 3 * (32 + 4) * 4)
+
+  def test_piano_rolls_get_a_picture_and_midi(self):
+    rng = np.random.default_rng(0)
+    prime = np.stack([_piano_roll(rng, 8) for _ in range(2)])
+    _, written = self._write(prime, rng.random((2, 24, 88)))
+    self.assertEqual(written, ["samples.png", "samples.mid"])
+
+  def test_real_valued_frames_are_drawn_as_lines(self):
+    rng = np.random.default_rng(0)
+    self.assertEqual(plotting.sample_kind(rng.normal(size=(2, 5, 20))),
+                     "trajectories")
+    _, written = self._write(rng.normal(size=(2, 5, 20)), rng.normal(size=(2, 9, 20)))
+    self.assertEqual(written, ["samples.png"])
+
+  def test_curves_mark_the_end_of_pretraining_and_each_cd_k_change(self):
+    config = {"pretrain": {"num_steps": 100}, "train": {"gibbs_schedule": [[50, 5],
+                                                                          [200, 25]]}}
+    self.assertEqual(plotting._switches(config),
+                     [(100, "RBM pretraining ends"), (150, "CD-5 from here"),
+                      (300, "CD-25 from here")])
+
+  def test_sweep_curves_are_labelled_by_the_swept_values(self):
+    workdir = self.create_tempdir().full_path
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump({"sweep": {"learning_rate": [0.01, 0.1]},
+                 "pretrain": {"num_steps": 0}, "train": {"gibbs_schedule": []}}, f)
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      for point, rate in enumerate((0.01, 0.1)):
+        for step in (10, 20):
+          f.write(json.dumps({"step": step, "point": point, "learning_rate": rate,
+                              "reconstruction_error": 1.0 / step,
+                              "heldout_next_frame_error": 2.0 / step,
+                              "heldout_next_frame_error_se": 0.1}) + "\n")
+    self.assertEqual(plotting._point_label({"point": 1, "learning_rate": 0.1},
+                                           ["learning_rate"]), "learning_rate=0.1")
+    plotting.write_sweep_curves(os.path.join(workdir, "metrics.jsonl"),
+                                os.path.join(workdir, "curves.png"))
+    self.assertTrue(os.path.exists(os.path.join(workdir, "curves.png")))
+
+
+if __name__ == "__main__":
+  absltest.main()

@@ -1,0 +1,142 @@
+"""Runs from Python: rj.train, rj.load_run (final, checkpoint step, sweep point),
+evaluate --point, and the TensorBoard event files a run leaves."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from absl.testing import absltest
+import jax
+import numpy as np
+
+import rtrbm_jax as rj
+from rtrbm_jax import metric_writers
+from rtrbm_jax import run_evaluation
+from rtrbm_jax import sweep
+from tests import test_sweep
+from tests import test_train
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class RunsTest(absltest.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.directory = tempfile.mkdtemp()
+    os.environ["RTRBM_JAX_CACHE"] = os.path.join(cls.directory, "cache")
+    cls.run_dir = os.path.join(cls.directory, "run")
+    cls.state = rj.train(test_train.small_config(), cls.run_dir)
+    config = test_sweep.sweep_config()
+    config.sweep = dict(learning_rate=(0.01, 0.05), seed=(0, 7))
+    cls.sweep_config = config
+    cls.sweep_dir = os.path.join(cls.directory, "sweep")
+    cls.sweep_state = rj.train(config, cls.sweep_dir)
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.directory)
+    super().tearDownClass()
+
+  def test_rj_train_is_the_training_module_and_trains_when_called(self):
+    self.assertTrue(callable(rj.train))
+    self.assertTrue(hasattr(rj.train, "train_and_evaluate"))
+    self.assertEqual(int(self.state.step), 80)
+
+  def test_load_run_gives_the_final_parameters(self):
+    run = rj.load_run(self.run_dir)
+    self.assertEqual(run.step, 80)
+    self.assertIsNone(run.point)
+    jax.tree.map(np.testing.assert_array_equal, run.params, self.state.params)
+    generated = run.model.generate(run.params, jax.random.key(0),
+                                   run.load_data("test")[0][None, :3], 4, 2)
+    self.assertEqual(generated.shape, (1, 4, 36))
+
+  def test_load_run_gives_a_checkpoint_step(self):
+    final = rj.load_run(self.run_dir, step=80)
+    jax.tree.map(np.testing.assert_array_equal, final.params, self.state.params)
+    earlier = rj.load_run(self.run_dir, step=40)
+    self.assertEqual(earlier.step, 40)
+    self.assertFalse(np.array_equal(earlier.params.w_vh, final.params.w_vh))
+    with self.assertRaisesRegex(ValueError, r"step=50 is not accepted: .* \[40, 60, 80\]"):
+      rj.load_run(self.run_dir, step=50)
+
+  def test_load_run_gives_a_sweep_point_with_its_own_config(self):
+    points = sweep.sweep_points(self.sweep_config)
+    for index in (0, 3):
+      run = rj.load_run(self.sweep_dir, point=index)
+      self.assertEqual(run.point, index)
+      self.assertEqual(run.config.optimizer.learning_rate,
+                       points[index]["learning_rate"])
+      self.assertNotIn("sweep", run.config)
+      jax.tree.map(lambda loaded, stacked: np.testing.assert_array_equal(
+          loaded, stacked[index]), run.params, self.sweep_state.params)
+    checkpoint = rj.load_run(self.sweep_dir, step=40, point=1)
+    self.assertEqual(checkpoint.params.w_vh.shape, (36, 16))
+    with self.assertRaisesRegex(ValueError, "a sweep of 4 points; pass point=0..3"):
+      rj.load_run(self.sweep_dir)
+    with self.assertRaisesRegex(ValueError, "holds a single run, not a sweep"):
+      rj.load_run(self.run_dir, point=0)
+
+  def test_evaluate_a_sweep_point_writes_its_own_files(self):
+    results = run_evaluation.evaluate_workdir(self.sweep_dir, num_gibbs_steps=2,
+                                              generate_frames=3, point=2)
+    self.assertEqual(results["point"], 2)
+    with open(os.path.join(self.sweep_dir, "eval_point2.json")) as f:
+      self.assertEqual(json.load(f)["next_frame_error"],
+                       results["next_frame_error"])
+    for name in ("eval_samples_point2.png", "eval_samples_point2.gif"):
+      self.assertTrue(os.path.exists(os.path.join(self.sweep_dir, name)), name)
+
+  def test_event_files_parse_with_every_record_and_the_samples_picture(self):
+    scalars = metric_writers.read_scalars(self.run_dir)
+    with open(os.path.join(self.run_dir, "metrics.jsonl")) as f:
+      records = [json.loads(line) for line in f]
+    self.assertEqual([step for step, _ in scalars["reconstruction_error"]],
+                     [r["step"] for r in records])
+    np.testing.assert_allclose([value for _, value in scalars["gradient_norm"]],
+                               [r["gradient_norm"] for r in records], rtol=1e-6)
+    self.assertIn("heldout_next_frame_error_se", scalars)
+    events = metric_writers.read_events(self.run_dir)
+    tags = {value.tag for event in events for value in event.summary.value}
+    self.assertIn("samples", tags)
+    self.assertIn("_hparams_/experiment", tags)
+
+  def test_a_sweep_writes_one_event_directory_per_point_named_by_its_values(self):
+    directories = sorted(name for name in os.listdir(self.sweep_dir)
+                         if name.startswith("point_"))
+    self.assertEqual(directories, ["point_0_learning_rate=0.01_seed=0",
+                                   "point_1_learning_rate=0.01_seed=7",
+                                   "point_2_learning_rate=0.05_seed=0",
+                                   "point_3_learning_rate=0.05_seed=7"])
+    scalars = metric_writers.read_scalars(os.path.join(self.sweep_dir,
+                                                       directories[3]))
+    self.assertEqual(scalars["reconstruction_error"][-1][0], 80)
+    self.assertNotIn("learning_rate", scalars)
+
+  def test_evaluate_cli_shows_progress_without_noise_and_errors_once(self):
+    def evaluate(*flags):
+      return subprocess.run(
+          [sys.executable, "-m", "experiments.evaluate", f"--workdir={self.sweep_dir}",
+           "--num_gibbs_steps=2", *flags], cwd=_REPO, capture_output=True,
+          text=True, timeout=300)
+    finished = evaluate("--point=0", "--step=60")
+    self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
+    self.assertIn("next-frame prediction: 6/6 sequences, done in", finished.stderr)
+    self.assertNotIn("Unable to initialize backend", finished.stderr)
+    self.assertTrue(os.path.exists(os.path.join(self.sweep_dir,
+                                                "eval_point0_step60.json")))
+    failed = evaluate("--point=9")
+    self.assertEqual(failed.returncode, 1)
+    self.assertEqual(failed.stderr.strip().splitlines(),
+                     ["error: point=9 is not accepted: workdir="
+                      f"{self.sweep_dir!r} holds a sweep of 4 points; pass "
+                      "point=0..3 (see its results.txt)."])
+
+
+if __name__ == "__main__":
+  absltest.main()
