@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from rtrbm_jax import ais
+from rtrbm_jax import checks
 from rtrbm_jax import rbm
 from rtrbm_jax.models import TemporalModel
 
@@ -46,6 +47,7 @@ def predict_next_frames(model: TemporalModel, params, v: Array, key: Array,
   Returns:
     [B, T - 1, nv] predictions of frames 2..T.
   """
+  checks.check_num_gibbs_steps(num_gibbs_steps)
   frames = model.frame_rbms(params, v)
   hidden_bias = frames.hidden_bias[:, 1:]
   visible_bias = frames.visible_bias
