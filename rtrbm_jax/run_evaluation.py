@@ -16,8 +16,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax import evaluation
 from rtrbm_jax import rbm
+from rtrbm_jax import rnnrbm
+from rtrbm_jax import rtrbm
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
@@ -34,16 +37,36 @@ def load_run(workdir: str):
     if not os.path.exists(path):
       raise ValueError(f"workdir={workdir!r} has no {os.path.basename(path)}: "
                        "evaluate a finished run of experiments.train.")
-  with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  if "sweep" in config:
-    raise ValueError(f"workdir={workdir!r} holds a sweep; evaluate a single run.")
+  try:
+    with open(config_path) as f:
+      config = ml_collections.ConfigDict(json.load(f))
+    if "sweep" in config:
+      raise ValueError(f"workdir={workdir!r} holds a sweep; evaluate a single run.")
+    train.validate_config(config)
+  except (ValueError, TypeError, KeyError, AttributeError) as error:
+    raise ValueError(f"{config_path} is damaged or not a run's config: "
+                     f"{str(error).splitlines()[0]}") from error
   model = train.get_model(config)
   template = model.init_params(jax.random.key(0), config.model.num_visible,
                                config.model.num_hidden)
-  stored = np.load(params_path)
-  params = type(template)(**{name: jnp.asarray(stored[name])
-                             for name in template._fields})
+  try:
+    with np.load(params_path) as stored:
+      params = type(template)(**{name: jnp.asarray(stored[name])
+                                 for name in template._fields})
+  except Exception as error:  # pylint: disable=broad-except
+    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+    raise ValueError(f"{params_path} is damaged or incomplete ({type(error).__name__}"
+                     f": {str(error).splitlines()[0] if str(error) else ''}); "
+                     "rerun experiments.train on the workdir to write it "
+                     "again.") from error
+  wrong = [f"{name} has shape {list(np.shape(got))}, expected {list(want.shape)}"
+           for name, got, want in zip(template._fields, params, template)
+           if np.shape(got) != want.shape]
+  if wrong:
+    raise ValueError(f"{params_path} does not fit {config_path}: "
+                     f"{'; '.join(wrong)}.")
+  # NaN parameters (a diverged run) are named here, not found as NaN results.
+  (rtrbm if config.model.kind == "rtrbm" else rnnrbm).check_params(params)
   return config, model, params
 
 
@@ -77,6 +100,19 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
+  for name, value in (("num_gibbs_steps", num_gibbs_steps),
+                      ("num_samples", num_samples), ("prime_frames", prime_frames),
+                      ("generate_frames", generate_frames)):
+    if (isinstance(value, bool) or not isinstance(value, int)
+        or not 1 <= value <= checks.MAX_GIBBS_STEPS):
+      raise ValueError(f"{name}={value!r} is not accepted: an integer in [1, "
+                       f"{checks.MAX_GIBBS_STEPS}].")
+  if log_likelihood in ("auto", "ais"):
+    for name, value, minimum in (("num_temperatures", num_temperatures, 2),
+                                 ("num_chains", num_chains, 2)):
+      if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not accepted: an integer >= "
+                         f"{minimum}.")
   config, model, params = load_run(workdir)
   sequences = datasets.load_sequences(config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
