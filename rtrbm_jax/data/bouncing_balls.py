@@ -47,6 +47,7 @@ the original training code drew new sequences on the fly.
 from __future__ import annotations
 
 import itertools
+import logging
 import operator
 import os
 import uuid
@@ -384,6 +385,17 @@ def _cached_split(
         f"bouncing_balls_{name}_seed{seed}_n{num_sequences}_t{num_frames}_res{resolution}"
         f"_balls{DEFAULT_NUM_BALLS}_v{_CACHE_FORMAT_VERSION}.npy"
     )
+    if path.exists():
+        try:
+            cached = np.load(path, mmap_mode="r")
+            if cached.shape == (num_sequences, num_frames, resolution * resolution):
+                return cached
+        except (ValueError, OSError, EOFError):
+            pass
+        # A damaged cache (truncated, or written by something else): make it again.
+        logging.getLogger(__name__).warning(
+            "The cached bouncing balls %s are damaged; generating them again.", path)
+        path.unlink()
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         trajectories = simulate(np.random.default_rng(seed), num_sequences, num_frames)
