@@ -107,7 +107,7 @@ class ReverseScanTest(chex.TestCase):
 
     @self.variant
     def hand_written_gradient(params, v):
-      _, hidden_bias, u = rnnrbm.forward_scan(params, v)
+      _, hidden_bias, u = rnnrbm.forward_scan(params, v, visible_type)
       data_hidden = rbm.hidden_probabilities(params.w_vh, hidden_bias, v)
       return rnnrbm.gradient_from_statistics(params, v, u, data_hidden, negative)
 
