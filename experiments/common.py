@@ -3,11 +3,13 @@
 Flags defined here (`--multihost`) are shared by all entry points.
 """
 
+import difflib
 import sys
 
 from absl import flags
 from absl import logging
 import jax
+import ml_collections
 
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
@@ -40,11 +42,70 @@ def start() -> None:
   logging.get_absl_handler().addFilter(_HideBackendProbes())
 
 
+def _exit_with(message: str, status: int = 1):
+  print(f"error: {message}", file=sys.stderr)
+  sys.exit(status)
+
+
+def _unknown_field_message(argv) -> str | None:
+  """For an override of a config field that does not exist: which, and a guess."""
+  overrides = [arg[2:].split("=", 1)[0] for arg in argv[1:]
+               if arg.startswith("--config.")]
+  paths = [arg.split("=", 1)[1] for arg in argv[1:]
+           if arg.startswith("--config=")]
+  try:
+    config = flags.FLAGS["config"].parser.parse(paths[-1])
+  except Exception:  # pylint: disable=broad-except
+    return None
+  for override in overrides:
+    node, parts = config, override.split(".")[1:]
+    for depth, part in enumerate(parts):
+      if isinstance(node, ml_collections.ConfigDict) and part in node:
+        node = node[part]
+        continue
+      prefix = ".".join(["config"] + parts[:depth])
+      known = list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+      close = difflib.get_close_matches(part, known, n=1, cutoff=0.5)
+      hint = (f"did you mean --{prefix}.{close[0]}?" if close
+              else f"{prefix} has the fields {sorted(known)}.")
+      return f"--{override}: {prefix} has no field {part!r}; {hint}"
+  return None
+
+
+def parse_flags(argv):
+  """absl's flag parsing, every error as one line (and exit status 1).
+
+  A mistyped config field, a config string `get_config` rejects or a value of
+  the wrong type would otherwise end in a traceback or several lines.
+  """
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as error:
+    # ml_collections embeds the traceback of a failed `get_config`; its last
+    # line is the reason.
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = lines[-1]
+    if reason != lines[0]:
+      where = lines[0].rstrip(":").rsplit(": ", 1)[0]
+      reason = f"{where}: {reason.split(': ', 1)[-1]}"
+    _exit_with(reason)
+  except (AttributeError, KeyError) as error:
+    _exit_with(_unknown_field_message(argv) or f"bad flag: {error}")
+
+
 def run_or_exit(function, *args):
-  """Runs `function(*args)`; a ValueError becomes one line on stderr and exit 1."""
+  """Runs `function(*args)`; a ValueError becomes one line on stderr and exit 1.
+
+  So do errors of the file system (a read-only or full disk, a missing file) and
+  running out of device memory: the message says what and where, no traceback.
+  """
   try:
     return function(*args)
   except ValueError as error:
-    # One line, not also an absl E line: the message is the whole story.
-    print(f"error: {error}", file=sys.stderr)
-    sys.exit(1)
+    _exit_with(str(error))
+  except OSError as error:
+    _exit_with(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+  except jax.errors.JaxRuntimeError as error:
+    if "RESOURCE_EXHAUSTED" not in str(error):
+      raise
+    _exit_with("out of memory: " + str(error).splitlines()[0])

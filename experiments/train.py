@@ -15,6 +15,12 @@ from experiments import common
 from rtrbm_jax import train
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the run.")
+_ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
+    "allow_config_change", False,
+    "Resume a run with a config that differs from its config.json: the change "
+    "applies from the last checkpoint on and is recorded in metrics.jsonl. "
+    "Without it a changed config is refused. Sizes, seed, optimizer name and "
+    "pretraining length never change on resume.")
 config_flags.DEFINE_config_file("config", None, "Training config file.",
                                 lock_config=True)
 flags.mark_flags_as_required(["config", "workdir"])
@@ -24,10 +30,11 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   common.start()
-  common.run_or_exit(train.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value)
+  common.run_or_exit(train.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
+                     _ALLOW_CONFIG_CHANGE.value)
   print(f"Done. Plots and samples: {_WORKDIR.value}/curves.png, "
         f"{_WORKDIR.value}/samples.png; parameters: {_WORKDIR.value}/params.npz")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=common.parse_flags)

@@ -6,10 +6,15 @@ inputs are tracers and the checks cost nothing there (the data pipeline has alre
 validated the data once, at load time).
 """
 
+import math
+
 import jax
 import numpy as np
 
 from rtrbm_jax import rbm
+
+# The Gibbs chain folds 2 * step + 1 into its key in int32, so k stays below 2^30.
+MAX_GIBBS_STEPS = 2**30 - 1
 
 
 def is_concrete(x) -> bool:
@@ -61,10 +66,95 @@ def check_frames(v, num_visible: int, *, name: str = "v",
 
 
 def check_num_gibbs_steps(num_gibbs_steps) -> None:
-  """num_gibbs_steps must be an integer >= 1 (checked when concrete)."""
+  """num_gibbs_steps must be an integer in [1, MAX_GIBBS_STEPS] (when concrete).
+
+  A traced k (inside jit, with k an argument of the jitted function) has no value
+  to check: there a k < 1 runs one Gibbs step (with other random numbers than
+  k = 1). Check k where it is still a number, as every entry point of this
+  library and its CLI does.
+  """
   if not is_concrete(num_gibbs_steps):
     return
   value = np.asarray(num_gibbs_steps)
-  if value.ndim != 0 or not np.issubdtype(value.dtype, np.integer) or value < 1:
+  if (value.ndim != 0 or not np.issubdtype(value.dtype, np.integer) or value < 1
+      or value > MAX_GIBBS_STEPS):
+    raise ValueError(f"num_gibbs_steps must be an integer in [1, {MAX_GIBBS_STEPS}]"
+                     f", got {num_gibbs_steps!r}.")
+
+
+def check_size(name: str, value) -> None:
+  """A layer size: a Python or numpy integer >= 1 (not a bool, not a float)."""
+  if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+      or value < 1):
+    raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+
+
+def check_weight_scale(weight_scale) -> None:
+  """The standard deviation of initial weights: finite and >= 0."""
+  try:
+    ok = math.isfinite(weight_scale) and weight_scale >= 0
+  except TypeError:
+    ok = False
+  if not ok:
     raise ValueError(
-        f"num_gibbs_steps must be an integer >= 1, got {num_gibbs_steps!r}.")
+        f"weight_scale must be a finite number >= 0, got {weight_scale!r}.")
+
+
+def matrix_shape(params, field: str, *, name: str = "params") -> tuple[int, int]:
+  """The shape of a 2-D parameter that fixes the sizes of the others."""
+  shape = np.shape(_field(params, field, name))
+  if len(shape) != 2:
+    raise ValueError(f"{name}.{field} must be a matrix, got shape {list(shape)}.")
+  return shape
+
+
+def check_shape(name: str, array, expected, sizes: str) -> None:
+  """`array`'s shape is `expected` (None matches any size); `sizes` says why."""
+  actual = tuple(np.shape(array))
+  if len(actual) != len(expected) or any(
+      want is not None and got != want for got, want in zip(actual, expected)):
+    shown = ["*" if want is None else want for want in expected]
+    raise ValueError(f"{name} has shape {list(actual)}, expected "
+                     f"[{', '.join(map(str, shown))}] ({sizes}).")
+
+
+def _field(params, field: str, name: str):
+  if not hasattr(params, field):
+    fields = getattr(params, "_fields", None)
+    raise ValueError(f"{name} has no field {field!r} (its fields: {fields}); pass "
+                     "the parameters of this model.")
+  return getattr(params, field)
+
+
+def check_params(params, expected: dict, sizes: str, *,
+                 name: str = "params") -> None:
+  """Checks parameter shapes against each other and, if concrete, finiteness.
+
+  Args:
+    params: a NamedTuple of arrays.
+    expected: {field: expected shape}, derived by the caller from the parameters
+      that fix the sizes.
+    sizes: where those sizes come from, for the message (e.g. "num_visible=16,
+      num_hidden=8 from w_vh").
+    name: how the caller calls `params`.
+
+  Raises:
+    ValueError: naming the parameter, the shape received and the shape expected;
+      or, for concrete arrays, the first parameter holding NaN or inf.
+  """
+  for field, shape in expected.items():
+    actual = tuple(np.shape(_field(params, field, name)))
+    if actual != tuple(shape):
+      raise ValueError(f"{name}.{field} has shape {list(actual)}, expected "
+                       f"{list(shape)} ({sizes}).")
+  leaves = [getattr(params, field) for field in params._fields]
+  if not all(is_concrete(leaf) for leaf in leaves):
+    return
+  for field, leaf in zip(params._fields, leaves):
+    values = np.asarray(leaf)
+    if np.issubdtype(values.dtype, np.inexact) and not np.all(np.isfinite(values)):
+      index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+      raise ValueError(
+          f"{name}.{field} contains NaN or inf (first at index {index}); the "
+          "parameters must be finite (a diverged run's parameters give NaN "
+          "everywhere).")

@@ -35,6 +35,8 @@ class TemporalModel(NamedTuple):
       true past frames.
     generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
       [B, num_frames, nv].
+    check_params: params -> None; raises ValueError naming a parameter whose shape
+      does not fit the others or whose values are not finite.
   """
   kind: str
   visible_type: str
@@ -45,6 +47,7 @@ class TemporalModel(NamedTuple):
   exact_gradient: Callable[..., Any]
   frame_rbms: Callable[..., Any]
   generate: Callable[..., Any]
+  check_params: Callable[..., Any]
 
 
 def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
@@ -97,4 +100,5 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
                                        visible_type=visible_type),
       frame_rbms=module.frame_rbms,
       generate=functools.partial(module.generate, visible_type=visible_type,
-                                 sampler=sampler))
+                                 sampler=sampler),
+      check_params=module.check_params)

@@ -230,7 +230,8 @@ def gibbs_chain(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Array
     hidden_bias: [N, nh].
     initial_hidden_probabilities: [N, nh] P(h = 1) to start from.
     num_steps: number of Gibbs steps k >= 1; a Python int or a traced integer (so a
-      CD schedule or a swept k needs no recompilation).
+      CD schedule or a swept k needs no recompilation). A traced k is not
+      checked: a k < 1 runs one step (`checks.check_num_gibbs_steps`).
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn, one of `BERNOULLI_SAMPLERS`.
 

@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import rbm
@@ -73,11 +74,10 @@ def init_params(key: Array, num_visible: int, num_hidden: int,
     dtype: parameter dtype.
   """
   num_recurrent = num_hidden if num_recurrent is None else num_recurrent
-  if num_visible < 1 or num_hidden < 1 or num_recurrent < 1:
-    raise ValueError(f"num_visible, num_hidden and num_recurrent must be >= 1, got "
-                     f"{num_visible}, {num_hidden} and {num_recurrent}.")
-  if weight_scale < 0:
-    raise ValueError(f"weight_scale must be >= 0, got {weight_scale}.")
+  checks.check_size("num_visible", num_visible)
+  checks.check_size("num_hidden", num_hidden)
+  checks.check_size("num_recurrent", num_recurrent)
+  checks.check_weight_scale(weight_scale)
   shapes = dict(w_vh=(num_visible, num_hidden),
                 w_uu=(num_recurrent, num_recurrent),
                 w_vu=(num_visible, num_recurrent),
@@ -93,7 +93,23 @@ def init_params(key: Array, num_visible: int, num_hidden: int,
                 **weights)
 
 
-def forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
+def check_params(params: Params) -> None:
+  """Every parameter's shape against `w_vh [nv, nh]` and `w_uu [nr, nr]`;
+  finiteness when concrete."""
+  num_visible, num_hidden = checks.matrix_shape(params, "w_vh")
+  num_recurrent = checks.matrix_shape(params, "w_uu")[0]
+  checks.check_params(
+      params, dict(w_uu=(num_recurrent, num_recurrent), b_v=(num_visible,),
+                   b_h=(num_hidden,), w_vu=(num_visible, num_recurrent),
+                   w_uv=(num_recurrent, num_visible),
+                   w_uh=(num_recurrent, num_hidden), b_u=(num_recurrent,),
+                   u_0=(num_recurrent,)),
+      f"num_visible={num_visible}, num_hidden={num_hidden} from w_vh, "
+      f"num_recurrent={num_recurrent} from w_uu")
+
+
+def forward_scan(params: Params, v: Array,
+                 visible_type: str = rbm.BINARY) -> tuple[Array, Array, Array]:
   """RNN states and the biases of every frame's RBM.
 
   The input term `b_u + v_t @ w_vu` of all frames is one matrix product before the
@@ -102,13 +118,21 @@ def forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
 
   Args:
     params: RNN-RBM parameters.
-    v: [B, T, nv] frames.
+    v: [B, T, nv] frames; in [0, 1] for binary units.
+    visible_type: "binary" or "gaussian" (what `v` is checked against).
 
   Returns:
     visible_bias: [B, T, nv], b_v + u_{t-1} @ w_uv.
     hidden_bias: [B, T, nh], b_h + u_{t-1} @ w_uh.
     u: [B, T, nr], u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu), t in [1, T].
   """
+  check_params(params)
+  temporal.check_inputs(params.w_vh, v, visible_type)
+  return _forward_scan(params, v)
+
+
+def _forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
+  """`forward_scan` without the checks (its callers here have made them)."""
   recurrent_input = temporal.time_major(v @ params.w_vu + params.b_u)  # [T, B, nr]
 
   def step(state, input_t):
@@ -125,7 +149,10 @@ def forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
 
 def frame_rbms(params: Params, v: Array) -> FrameRBMs:
   """Each frame's RBM, with u_{t-1} computed from the true frames v_1..v_{t-1}."""
-  visible_bias, hidden_bias, _ = forward_scan(params, v)
+  check_params(params)
+  # Binary or Gaussian frames: only the shape and finiteness are checked here.
+  checks.check_frames(v, params.w_vh.shape[0], visible_type=rbm.GAUSSIAN)
+  visible_bias, hidden_bias, _ = _forward_scan(params, v)
   return FrameRBMs(params.w_vh, visible_bias, hidden_bias)
 
 
@@ -173,6 +200,9 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
   Returns:
     Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
   """
+  check_params(params)
+  checks.check_shape("u", u, np.shape(v)[:2] + np.shape(params.b_u),
+                     "[B, T] of v and num_recurrent from b_u")
   batch_size = v.shape[0]
   rows = temporal.rows
   visible_bias_gradient, hidden_bias_gradient = temporal.frame_bias_gradients(
@@ -223,9 +253,10 @@ def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
   Returns:
     (gradient of the loss as `Params`, `CDAux`).
   """
+  check_params(params)
   temporal.check_inputs(params.w_vh, v, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
-  visible_bias, hidden_bias, u = forward_scan(params, v)
+  visible_bias, hidden_bias, u = _forward_scan(params, v)
   frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
   data_hidden = _data_hidden(frames, v)
   model, chain = temporal.cd_statistics(key, frames, data_hidden, num_gibbs_steps,
@@ -248,8 +279,11 @@ def exact_log_likelihood(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
+  check_params(params)
   temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  return temporal.frames_log_likelihood(frame_rbms(params, v), v, visible_type)
+  visible_bias, hidden_bias, _ = _forward_scan(params, v)
+  return temporal.frames_log_likelihood(
+      FrameRBMs(params.w_vh, visible_bias, hidden_bias), v, visible_type)
 
 
 def exact_gradient(params: Params, v: Array,
@@ -261,8 +295,9 @@ def exact_gradient(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
+  check_params(params)
   temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  visible_bias, hidden_bias, u = forward_scan(params, v)
+  visible_bias, hidden_bias, u = _forward_scan(params, v)
   frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
   model = temporal.exact_statistics(frames, visible_type)
   return gradient_from_statistics(params, v, u, _data_hidden(frames, v), model)
@@ -290,9 +325,11 @@ def generate(params: Params, key: Array, prime: Array, num_frames: int,
   Returns:
     [B, num_frames, nv] generated frames (visible means).
   """
-  temporal.check_inputs(params.w_vh, prime, visible_type)
+  check_params(params)
+  temporal.check_inputs(params.w_vh, prime, visible_type, name="prime")
+  checks.check_size("num_frames", num_frames)
   checks.check_num_gibbs_steps(num_gibbs_steps)
-  _, _, u = forward_scan(params, prime)
+  _, _, u = _forward_scan(params, prime)
 
   def frame_biases(state):
     return params.b_v + state @ params.w_uv, params.b_h + state @ params.w_uh

@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import rbm
@@ -57,11 +58,9 @@ class Params(NamedTuple):
 def init_params(key: Array, num_visible: int, num_hidden: int,
                 weight_scale: float = 0.005, dtype=jnp.float32) -> Params:
   """Weights `weight_scale * N(0, 1)` (0.005 in the paper's code), biases zero."""
-  if num_visible < 1 or num_hidden < 1:
-    raise ValueError(f"num_visible and num_hidden must be >= 1, got {num_visible} "
-                     f"and {num_hidden}.")
-  if weight_scale < 0:
-    raise ValueError(f"weight_scale must be >= 0, got {weight_scale}.")
+  checks.check_size("num_visible", num_visible)
+  checks.check_size("num_hidden", num_hidden)
+  checks.check_weight_scale(weight_scale)
   visible_key, recurrent_key = jax.random.split(key)
   return Params(
       w_vh=weight_scale * jax.random.normal(visible_key, (num_visible, num_hidden),
@@ -73,7 +72,17 @@ def init_params(key: Array, num_visible: int, num_hidden: int,
       b_init=jnp.zeros((num_hidden,), dtype))
 
 
-def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
+def check_params(params: Params) -> None:
+  """Every parameter's shape against `w_vh [nv, nh]`; finiteness when concrete."""
+  num_visible, num_hidden = checks.matrix_shape(params, "w_vh")
+  checks.check_params(
+      params, dict(w_hh=(num_hidden, num_hidden), b_v=(num_visible,),
+                   b_h=(num_hidden,), b_init=(num_hidden,)),
+      f"num_visible={num_visible}, num_hidden={num_hidden} from w_vh")
+
+
+def forward_scan(params: Params, v: Array,
+                 visible_type: str = rbm.BINARY) -> tuple[Array, Array]:
   """Dynamic hidden biases and mean-field states of every frame.
 
   The input term `v_t @ w_vh` of all frames is one matrix product before the scan;
@@ -81,12 +90,20 @@ def forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
 
   Args:
     params: RTRBM parameters.
-    v: [B, T, nv] frames.
+    v: [B, T, nv] frames; in [0, 1] for binary units.
+    visible_type: "binary" or "gaussian" (what `v` is checked against).
 
   Returns:
     c: [B, T, nh], c_1 = b_init, c_t = b_h + r_{t-1} @ w_hh.
     r: [B, T, nh], r_t = sigmoid(v_t @ w_vh + c_t).
   """
+  check_params(params)
+  temporal.check_inputs(params.w_vh, v, visible_type)
+  return _forward_scan(params, v)
+
+
+def _forward_scan(params: Params, v: Array) -> tuple[Array, Array]:
+  """`forward_scan` without the checks (its callers here have made them)."""
   visible_input = temporal.time_major(v @ params.w_vh)  # [T, B, nh]
 
   def step(bias, input_t):
@@ -120,6 +137,11 @@ def reverse_scan(w_hh: Array, r: Array, bias_gradient: Array) -> Array:
   Returns:
     delta: [B, T, nh] total gradients dL/dc_t.
   """
+  num_hidden = np.shape(w_hh)[-1]
+  checks.check_shape("w_hh", w_hh, (num_hidden, num_hidden), "a square matrix")
+  checks.check_shape("r", r, (None, None, num_hidden),
+                     f"num_hidden={num_hidden} from w_hh")
+  checks.check_shape("bias_gradient", bias_gradient, np.shape(r), "the shape of r")
   return temporal.reverse_scan(w_hh, r * (1 - r), bias_gradient)
 
 
@@ -147,6 +169,9 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
   Returns:
     Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
   """
+  check_params(params)
+  checks.check_shape("r", r, np.shape(v)[:2] + np.shape(params.b_h),
+                     "[B, T] of v and num_hidden from b_h")
   batch_size = v.shape[0]
   visible_bias_gradient, bias_gradient = temporal.frame_bias_gradients(v, r, model)
   delta = reverse_scan(params.w_hh, r, bias_gradient)
@@ -164,7 +189,10 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
 
 def frame_rbms(params: Params, v: Array) -> FrameRBMs:
   """Each frame's RBM, with c_t computed from the true frames v_1..v_{t-1}."""
-  c, _ = forward_scan(params, v)
+  check_params(params)
+  # Binary or Gaussian frames: only the shape and finiteness are checked here.
+  checks.check_frames(v, params.w_vh.shape[0], visible_type=rbm.GAUSSIAN)
+  c, _ = _forward_scan(params, v)
   return FrameRBMs(params.w_vh, params.b_v, c)
 
 
@@ -193,9 +221,10 @@ def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
   Returns:
     (gradient of the loss as `Params`, `CDAux`).
   """
+  check_params(params)
   temporal.check_inputs(params.w_vh, v, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
-  c, r = forward_scan(params, v)
+  c, r = _forward_scan(params, v)
   frames = FrameRBMs(params.w_vh, params.b_v, c)
   model, chain = temporal.cd_statistics(key, frames, r, num_gibbs_steps,
                                         visible_type, sampler, chain_start,
@@ -218,8 +247,11 @@ def exact_log_likelihood(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
+  check_params(params)
   temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  return frames_log_likelihood(frame_rbms(params, v), v, visible_type)
+  c, _ = _forward_scan(params, v)
+  return frames_log_likelihood(FrameRBMs(params.w_vh, params.b_v, c), v,
+                               visible_type)
 
 
 def exact_gradient(params: Params, v: Array,
@@ -231,8 +263,9 @@ def exact_gradient(params: Params, v: Array,
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
+  check_params(params)
   temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  c, r = forward_scan(params, v)
+  c, r = _forward_scan(params, v)
   model = temporal.exact_statistics(FrameRBMs(params.w_vh, params.b_v, c),
                                     visible_type)
   return gradient_from_statistics(params, v, r, model)
@@ -259,9 +292,11 @@ def generate(params: Params, key: Array, prime: Array, num_frames: int,
   Returns:
     [B, num_frames, nv] generated frames (visible means).
   """
-  temporal.check_inputs(params.w_vh, prime, visible_type)
+  check_params(params)
+  temporal.check_inputs(params.w_vh, prime, visible_type, name="prime")
+  checks.check_size("num_frames", num_frames)
   checks.check_num_gibbs_steps(num_gibbs_steps)
-  _, r = forward_scan(params, prime)
+  _, r = _forward_scan(params, prime)
 
   def frame_biases(state):
     return params.b_v, params.b_h + state @ params.w_hh

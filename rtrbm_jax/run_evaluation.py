@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax import evaluation
 from rtrbm_jax import progress
 from rtrbm_jax import rbm
@@ -71,6 +72,19 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
+  for name, value in (("num_gibbs_steps", num_gibbs_steps),
+                      ("num_samples", num_samples), ("prime_frames", prime_frames),
+                      ("generate_frames", generate_frames)):
+    if (isinstance(value, bool) or not isinstance(value, int)
+        or not 1 <= value <= checks.MAX_GIBBS_STEPS):
+      raise ValueError(f"{name}={value!r} is not accepted: an integer in [1, "
+                       f"{checks.MAX_GIBBS_STEPS}].")
+  if log_likelihood in ("auto", "ais"):
+    for name, value, minimum in (("num_temperatures", num_temperatures, 2),
+                                 ("num_chains", num_chains, 2)):
+      if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not accepted: an integer >= "
+                         f"{minimum}.")
   run = runs.load_run(workdir, step, point)
   config, model, params = run.config, run.model, run.params
   suffix = ("" if point is None else f"_point{point}") + (

@@ -63,8 +63,16 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
   if not os.path.exists(path):
     raise ValueError(f"workdir={workdir!r} has no config.json: load a run trained "
                      "with experiments.train or experiments.sweep (rj.train).")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  try:
+    with open(path) as f:
+      config = ml_collections.ConfigDict(json.load(f))
+    check = (sweep.point_config(config, sweep.sweep_points(config)[0])
+             if "sweep" in config else config)
+    training.validate_config(check)
+  except (ValueError, TypeError, KeyError, AttributeError) as error:
+    raise ValueError(f"{path} is damaged or not a run's config: "
+                     f"{str(error).splitlines()[0] if str(error) else ''}") from error
+  return config
 
 
 def _params_type(config):
@@ -123,12 +131,34 @@ def load_run(workdir: str, step: Optional[int] = None,
   model, params_type = _params_type(config)
   params_path = os.path.join(workdir, "params.npz")
   if step is None and os.path.exists(params_path):
-    with np.load(params_path) as stored:
-      arrays = {name: stored[name] for name in stored.files}
+    try:
+      with np.load(params_path) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    except Exception as error:  # pylint: disable=broad-except
+      # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+      raise ValueError(
+          f"{params_path} is damaged or incomplete ({type(error).__name__}"
+          f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
+          "experiments.train on the workdir to write it again.") from error
     step = config.pretrain.num_steps + config.train.num_steps
   else:
     arrays, step = _checkpoint_params(workdir, step)
+  missing = [name for name in params_type._fields if name not in arrays]
+  if missing:
+    raise ValueError(f"the parameters in workdir={workdir!r} lack {missing}: they "
+                     f"do not fit its config.json (model kind "
+                     f"{config.model.kind!r}).")
   params = params_type(**{name: jnp.asarray(arrays[name] if point is None
                                             else arrays[name][point])
                           for name in params_type._fields})
+  template = model.init_params(jax.random.key(0), config.model.num_visible,
+                               config.model.num_hidden)
+  wrong = [f"{name} has shape {list(np.shape(got))}, expected {list(want.shape)}"
+           for name, got, want in zip(params_type._fields, params, template)
+           if np.shape(got) != want.shape]
+  if wrong:
+    raise ValueError(f"the parameters in workdir={workdir!r} do not fit its "
+                     f"config.json: {'; '.join(wrong)}.")
+  # NaN parameters (a diverged run) are named here, not found as NaN results.
+  model.check_params(params)
   return Run(config, model, params, int(step), workdir, point)

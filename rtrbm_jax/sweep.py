@@ -150,6 +150,13 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
                      "train.parallelism='sweep' splits them over.")
   state = init_sweep_state(config, setup_, points)
   setup_ = setup_._replace(config=config)
+  train.check_workdir(workdir)
+  with train.workdir_lock(workdir):
+    return _run(setup_, workdir, state, points)
+
+
+def _run(setup_: train.Setup, workdir: str, state: train.TrainState,
+         points: list[dict]) -> train.TrainState:
   state = train.run_loop(setup_, workdir, state, _describe(points), swept=True)
 
   train.save_params(os.path.join(workdir, "params.npz"), state.params)

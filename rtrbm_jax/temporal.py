@@ -125,10 +125,10 @@ class CDAux(NamedTuple):
 
 
 def check_inputs(w_vh: Array, v: Array, visible_type: str,
-                 require_binary: bool = False) -> None:
+                 require_binary: bool = False, name: str = "v") -> None:
   """Checks the visible type and the frames `v [B, T, nv]` against the weights."""
   rbm.check_visible_type(visible_type)
-  checks.check_frames(v, w_vh.shape[0], visible_type=visible_type,
+  checks.check_frames(v, w_vh.shape[0], name=name, visible_type=visible_type,
                       require_binary=require_binary)
 
 

@@ -14,9 +14,12 @@ plain RBM on all frames (the paper's code pretrains the weights this way), then
 """
 
 import contextlib
+import fcntl
 import functools
 import json
+import math
 import os
+import socket
 import time
 from typing import Any, NamedTuple
 
@@ -28,6 +31,7 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
+from rtrbm_jax import checks
 from rtrbm_jax import evaluation
 from rtrbm_jax import metric_writers
 from rtrbm_jax import models
@@ -72,8 +76,31 @@ class TrainState(NamedTuple):
   chains: Array | None
 
 
+# Counts live in int32 arrays (the step, CD-k), so they stay below 2^31.
+MAX_INT = 2**31 - 1
+# The run also uses seed + 1 and seed + 2.
+MAX_SEED = MAX_INT - 2
+
+
 def _fail(field: str, value, accepted: str):
   raise ValueError(f"config.{field}={value!r} is not accepted: {accepted}.")
+
+
+def _is_int(value) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value))
+
+
+def get_field(config: ml_collections.ConfigDict, field: str):
+  """`config.a.b` for field "a.b"."""
+  value = config
+  for part in field.split("."):
+    value = value[part]
+  return value
 
 
 def validate_config(config: ml_collections.ConfigDict) -> None:
@@ -86,35 +113,44 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                    "train.num_gibbs_steps", "train.log_every",
                    "train.checkpoint_every", "train.keep_checkpoints",
                    "data.num_frames", "eval.num_sequences", "eval.num_gibbs_steps",
-                   "pretrain.num_gibbs_steps", "pretrain.batch_size"]
+                   "pretrain.num_gibbs_steps", "pretrain.batch_size",
+                   "eval.num_samples", "eval.prime_frames", "eval.generate_frames"]
   non_negative_ints = ["train.num_steps", "pretrain.num_steps", "eval.every",
                        "train.plot_every", "optimizer.warmup_steps",
                        "train.sweep_group_size"]
 
-  def get(field):
-    value = config
-    for part in field.split("."):
-      value = value[part]
-    return value
+  get = functools.partial(get_field, config)
 
   for field in positive_ints:
     value = get(field)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-      _fail(field, value, "an integer >= 1")
+    if not _is_int(value) or not 1 <= value <= MAX_INT:
+      _fail(field, value, f"an integer in [1, {MAX_INT}]")
   for field in non_negative_ints:
     value = get(field)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-      _fail(field, value, "an integer >= 0")
+    if not _is_int(value) or not 0 <= value <= MAX_INT:
+      _fail(field, value, f"an integer in [0, {MAX_INT}]")
+  for field in ("train.num_gibbs_steps", "eval.num_gibbs_steps",
+                "pretrain.num_gibbs_steps"):
+    if get(field) > checks.MAX_GIBBS_STEPS:
+      _fail(field, get(field), f"an integer in [1, {checks.MAX_GIBBS_STEPS}]")
+  if not _is_int(config.seed) or not 0 <= config.seed <= MAX_SEED:
+    _fail("seed", config.seed,
+          f"an integer in [0, {MAX_SEED}] (the run also uses seed + 1 and + 2)")
+  # Non-finite values pass comparisons like `not x > 0` only by accident: check
+  # finiteness first, for every number.
   for field in ("optimizer.learning_rate", "pretrain.learning_rate"):
-    if not get(field) > 0:
-      _fail(field, get(field), "a learning rate > 0")
-  for field in ("optimizer.momentum", "pretrain.momentum"):
-    if not 0 <= get(field) < 1:
-      _fail(field, get(field), "a momentum in [0, 1)")
+    if not _is_number(get(field)) or not get(field) > 0:
+      _fail(field, get(field), "a finite learning rate > 0")
+  for field in ("optimizer.momentum", "pretrain.momentum", "optimizer.b1",
+                "optimizer.b2"):
+    if not _is_number(get(field)) or not 0 <= get(field) < 1:
+      _fail(field, get(field), "a decay rate in [0, 1)")
+  if not _is_number(config.optimizer.eps) or not config.optimizer.eps > 0:
+    _fail("optimizer.eps", config.optimizer.eps, "a finite number > 0")
   for field in ("optimizer.weight_decay", "optimizer.clip_norm",
                 "model.weight_scale"):
-    if not get(field) >= 0:
-      _fail(field, get(field), "a value >= 0")
+    if not _is_number(get(field)) or not get(field) >= 0:
+      _fail(field, get(field), "a finite value >= 0")
   if config.optimizer.name not in OPTIMIZERS:
     _fail("optimizer.name", config.optimizer.name, f"one of {OPTIMIZERS}")
   if config.optimizer.schedule not in SCHEDULES:
@@ -122,8 +158,8 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   if config.model.kind not in models.MODEL_KINDS:
     _fail("model.kind", config.model.kind, f"one of {models.MODEL_KINDS}")
   num_recurrent = config.model.get("num_recurrent")
-  if num_recurrent is not None and (not isinstance(num_recurrent, int)
-                                    or num_recurrent < 1):
+  if num_recurrent is not None and (not _is_int(num_recurrent)
+                                    or not 1 <= num_recurrent <= MAX_INT):
     _fail("model.num_recurrent", num_recurrent,
           "None (as many as num_hidden) or an integer >= 1")
   if config.train.chain_start not in temporal.CHAIN_STARTS:
@@ -139,15 +175,17 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("train.parallelism", config.train.parallelism, f"one of {PARALLELISM}")
   if config.data.name not in datasets.DATASET_NAMES:
     _fail("data.name", config.data.name, f"one of {datasets.DATASET_NAMES}")
-  schedule = tuple(config.train.gibbs_schedule)
-  starts = [entry[0] for entry in schedule] if all(
-      len(entry) == 2 for entry in schedule) else None
-  if (starts is None or starts != sorted(starts)
-      or any(not isinstance(value, int) or value < 1
-             for entry in schedule for value in entry)):
+  schedule = config.train.gibbs_schedule
+  pairs = isinstance(schedule, (tuple, list)) and all(
+      isinstance(entry, (tuple, list)) and len(entry) == 2
+      and all(_is_int(value) and 1 <= value <= checks.MAX_GIBBS_STEPS
+              for value in entry) for entry in schedule)
+  if not pairs or [start for start, _ in schedule] != sorted(
+      start for start, _ in schedule):
     _fail("train.gibbs_schedule", schedule,
-          "pairs (update, num_gibbs_steps) of integers >= 1, in increasing update "
-          "order")
+          "a tuple of pairs (update, num_gibbs_steps) of integers >= 1, in "
+          "increasing update order, e.g. ((100, 10), (1000, 25)); one pair is "
+          "((100, 10),)")
   if config.train.checkpoint_every % config.train.log_every:
     _fail("train.checkpoint_every", config.train.checkpoint_every,
           f"a multiple of train.log_every={config.train.log_every}")
@@ -157,6 +195,9 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
             f"0 or a multiple of train.log_every={config.train.log_every}")
   if config.train.num_steps + config.pretrain.num_steps == 0:
     _fail("train.num_steps", 0, "at least one update in train or pretrain")
+  if config.train.num_steps + config.pretrain.num_steps > MAX_INT:
+    _fail("train.num_steps", config.train.num_steps,
+          f"at most {MAX_INT} updates with pretrain.num_steps (the step is int32)")
 
 
 def check_dataset(config: ml_collections.ConfigDict,
@@ -179,9 +220,59 @@ def check_dataset(config: ml_collections.ConfigDict,
     if config[section][name] > len(dataset.train):
       _fail(field, config[section][name],
             f"at most the {len(dataset.train)} training sequences")
-  if config.eval.num_sequences > len(dataset.test):
-    _fail("eval.num_sequences", config.eval.num_sequences,
-          f"at most the {len(dataset.test)} held-out sequences")
+  for field in ("eval.num_sequences", "eval.num_samples"):
+    if get_field(config, field) > len(dataset.test):
+      _fail(field, get_field(config, field),
+            f"at most the {len(dataset.test)} held-out sequences")
+  if config.eval.prime_frames > dataset.test.shape[1]:
+    _fail("eval.prime_frames", config.eval.prime_frames,
+          f"at most the {dataset.test.shape[1]} frames of a held-out sequence")
+
+
+# Copies of the parameters a train step holds at once: the parameters, two Adam
+# moments (or momentum), the pretraining momentum, the gradients, the updates and
+# the new parameters, and the checkpoint being written.
+_PARAMETER_COPIES = 8
+
+
+def available_memory() -> int | None:
+  """Bytes of memory of the first device (the host's RAM on CPU), if known."""
+  stats = jax.devices()[0].memory_stats() or {}
+  if "bytes_limit" in stats:
+    return int(stats["bytes_limit"])
+  try:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def check_memory(config: ml_collections.ConfigDict, model: models.TemporalModel,
+                 dataset: datasets.Dataset) -> None:
+  """Refuses model sizes whose train state cannot fit in memory, before allocating.
+
+  A lower bound: the parameter copies a train step holds, plus the batch's
+  per-frame hidden activations; it catches sizes that are far too large (a
+  mistyped num_hidden) instead of failing in XLA's allocator.
+  """
+  shapes = jax.eval_shape(lambda: model.init_params(
+      jax.random.key(0), config.model.num_visible, config.model.num_hidden,
+      config.model.weight_scale))
+  num_parameters = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
+  batch = max(config.train.batch_size, config.pretrain.batch_size)
+  frames = batch * dataset.train.shape[1]
+  needed = 4 * (_PARAMETER_COPIES * num_parameters
+                + 4 * frames * (config.model.num_hidden + config.model.num_visible))
+  available = available_memory()
+  if available is not None and needed > available:
+    sizes = f"config.model.num_hidden={config.model.num_hidden}"
+    if config.model.get("num_recurrent"):
+      sizes += f" with config.model.num_recurrent={config.model.num_recurrent}"
+    raise ValueError(
+        f"{sizes} needs about "
+        f"{needed / 2**30:.1f} GiB ({num_parameters:,} parameters, "
+        f"{_PARAMETER_COPIES} copies, and the batch), more than the "
+        f"{available / 2**30:.1f} GiB of memory of {jax.devices()[0].device_kind}: "
+        "out of memory; choose smaller sizes.")
 
 
 def learning_rate_schedule(optimizer_config, num_steps: int) -> optax.Schedule:
@@ -440,15 +531,260 @@ def _write_config(workdir: str, config: ml_collections.ConfigDict,
 
 
 def _truncate_metrics(path: str, last_step: int) -> None:
-  """Drops records past the checkpoint a run resumes from (written before a crash)."""
+  """Drops records past the checkpoint a run resumes from (written before a crash).
+
+  A last line cut short by a kill during its write is dropped too; a damaged line
+  before others is an error naming the file and the line.
+  """
   if not os.path.exists(path):
     return
   with open(path) as f:
-    records = [line for line in f if line.strip()
-               and json.loads(line)["step"] <= last_step]
+    lines = [line for line in f if line.strip()]
+  records = []
+  for number, line in enumerate(lines, 1):
+    try:
+      step = json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError) as error:
+      if number == len(lines):
+        logging.warning("Dropped the torn last line of %s (a run stopped while "
+                        "writing it).", path)
+        break
+      raise ValueError(f"{path}, line {number}, is not a metrics record ({error}); "
+                       "remove that line to resume.") from error
+    if step <= last_step:
+      records.append(line if line.endswith("\n") else line + "\n")
   with open(path + ".tmp", "w") as f:
     f.writelines(records)
   os.replace(path + ".tmp", path)
+
+
+LOCK_FILE = "lock"
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: str):
+  """Holds `workdir` for this process; a second run on it fails at once.
+
+  An exclusive `flock` on `workdir/lock`, whose text names the holder (pid and
+  host). The kernel releases the lock when its holder dies (even by kill -9), so
+  the file a dead run leaves behind is taken over. In a multi-host run, process 0
+  holds it for all.
+
+  Raises:
+    ValueError: another live process holds the workdir (its pid and host named).
+  """
+  if jax.process_index() != 0:
+    yield
+    return
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, LOCK_FILE)
+  while True:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(descriptor, 200).decode(errors="replace").strip()
+      os.close(descriptor)
+      raise ValueError(  # pylint: disable=raise-missing-from
+          f"workdir={workdir!r} is in use by another run ({holder or 'unknown'}); "
+          "wait for it to end, or use another workdir.")
+    try:
+      # The holder before us may have removed the file after we opened it.
+      if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
+        break
+    except FileNotFoundError:
+      pass
+    os.close(descriptor)
+  previous = os.read(descriptor, 200).decode(errors="replace").strip()
+  if previous:
+    logging.warning("Took over the lock of a run that ended without releasing "
+                    "it (%s).", previous)
+  os.ftruncate(descriptor, 0)
+  os.pwrite(descriptor, f"pid {os.getpid()} on host {socket.gethostname()}\n"
+            .encode(), 0)
+  try:
+    yield
+  finally:
+    os.unlink(path)
+    os.close(descriptor)
+
+
+def check_workdir(workdir: str) -> None:
+  """The workdir is a directory (or can become one) that this process can write."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise ValueError(f"workdir={workdir!r} is a file, not a directory; choose a "
+                     "directory for the run.")
+  existing = os.path.abspath(workdir)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise ValueError(f"workdir={workdir!r} cannot be created: {existing!r} is a "
+                     "file.")
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise ValueError(f"workdir={workdir!r} is not writable ({existing!r} is "
+                     "read-only for this user); choose another directory.")
+
+
+# Fields that say how a run is watched or laid out, not what it computes: they
+# may change when a run resumes.
+_LAYOUT_FIELDS = ("train.log_every", "train.checkpoint_every",
+                  "train.keep_checkpoints", "train.plot_every", "train.parallelism",
+                  "train.sweep_group_size", "eval.")
+# Fields a started run cannot take: they fix the parameters' shapes, their
+# initialisation or the updates already done.
+_FIXED_FIELDS = ("seed", "model.kind", "model.num_visible", "model.num_hidden",
+                 "model.num_recurrent", "model.visible_type", "model.weight_scale",
+                 "optimizer.name", "pretrain.num_steps", "sweep.",
+                 "train.chain_start")
+# Persistent chains hold one state per frame of a batch: their count is fixed too.
+_FIXED_WITH_PERSISTENT_CHAINS = ("train.batch_size", "data.num_frames")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+  flat = {}
+  for name, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{name}."))
+    else:
+      flat[prefix + name] = value
+  return flat
+
+
+def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
+  """{field: (stored value, new value)} of the fields that differ (as JSON)."""
+  old, new = _flatten(stored), _flatten(json.loads(config.to_json()))
+  return {field: (old.get(field), new.get(field))
+          for field in sorted(set(old) | set(new))
+          if old.get(field) != new.get(field)}
+
+
+def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
+                 allow_config_change: bool) -> dict:
+  """Decides whether a run at `step` may resume with `config`.
+
+  The rule: a run resumes with the config it was made with. Layout fields
+  (`_LAYOUT_FIELDS`: logging, checkpoints, plots, evaluation) may change. Other
+  changes need `allow_config_change`, and then take effect from `step` on (the
+  caller records them in metrics.jsonl); fields that fix shapes, the
+  initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
+  `train.num_steps` drop below the updates done, nor a finished run take a change
+  that no update would use.
+
+  Returns:
+    The changes that need the flag, {field: (old, new)} (empty if none).
+
+  Raises:
+    ValueError: one line naming the fields and what to do.
+  """
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    return {}
+  try:
+    with open(path) as f:
+      stored = json.load(f)
+  except ValueError as error:
+    raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
+                     "workdir's checkpoints to start over.") from error
+  changes = {field: values for field, values in config_changes(stored, config).items()
+             if not field.startswith(_LAYOUT_FIELDS)}
+  if not changes:
+    return {}
+  listed = ", ".join(f"{field} {old!r} -> {new!r}"
+                     for field, (old, new) in changes.items())
+  fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
+                                  if config.train.chain_start == "persistent"
+                                  else ())
+  fixed = [field for field in changes if field.startswith(fixed_fields)]
+  total = config.pretrain.num_steps + config.train.num_steps
+  if fixed:
+    raise ValueError(
+        f"the run in {workdir} (at update {step}) cannot take a change of "
+        f"{', '.join(fixed)} ({listed}): these fix the parameters or the updates "
+        "done; use a new workdir.")
+  if total < step:
+    raise ValueError(
+        f"config.train.num_steps={config.train.num_steps} is not accepted: the run "
+        f"in {workdir} has done {step} updates ({config.pretrain.num_steps} of "
+        "pretraining included); its params would not match the config.")
+  if not allow_config_change:
+    raise ValueError(
+        f"the run in {workdir} (at update {step}) was made with another config: "
+        f"{listed}. Resume with the same config, or pass --allow_config_change to "
+        "apply the change from this update on (recorded in metrics.jsonl).")
+  if total == step:
+    raise ValueError(
+        f"the run in {workdir} has finished ({step} updates): no update would use "
+        f"{listed}; raise train.num_steps to train further with it.")
+  return changes
+
+
+def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainState:
+  """A restored single-run state with the config's hyperparameters and CD-k.
+
+  The optimizer's learning rate, momentum and weight decay and the CD-k values
+  live in the state; without this a resumed run would keep the checkpoint's.
+  With an unchanged config it changes nothing.
+  """
+  hyperparams = dict(state.opt_state.hyperparams)
+  for name in hyperparams:
+    hyperparams[name] = jnp.asarray(config.optimizer[name],
+                                    hyperparams[name].dtype)
+  gibbs_steps = [config.train.num_gibbs_steps] + [
+      value for _, value in config.train.gibbs_schedule]
+  if len(gibbs_steps) != state.gibbs_steps.shape[0]:
+    raise ValueError(
+        f"config.train.gibbs_schedule={config.train.gibbs_schedule!r} is not "
+        f"accepted on resume: it must keep its {state.gibbs_steps.shape[0] - 1} "
+        "entries (their values and updates may change).")
+  return state._replace(
+      opt_state=state.opt_state._replace(hyperparams=hyperparams),
+      gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32))
+
+
+def _restore_newest(workdir: str, options, state: TrainState):
+  """(manager, state, step) from the newest checkpoint that restores.
+
+  A checkpoint that does not restore while an older one does is damaged (a
+  truncated file, an emptied `_METADATA`, a deleted item): it is moved to
+  `workdir/damaged_checkpoints/` and the run resumes from the older one. If none
+  restores, the config (not the files) is the likely cause: nothing is moved.
+  """
+  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  manager = ocp.CheckpointManager(directory, options=options)
+  failures = []
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      restored = manager.restore(step, args=ocp.args.StandardRestore(state))
+    except Exception as error:  # pylint: disable=broad-except
+      # Orbax and tensorstore raise many kinds of errors for damaged files, and
+      # a manager that failed once fails on every other step too: start afresh.
+      failures.append((step, error))
+      manager.close()
+      manager = ocp.CheckpointManager(directory, options=options)
+      continue
+    if failures:
+      manager.close()
+      aside = os.path.join(workdir, "damaged_checkpoints")
+      os.makedirs(aside, exist_ok=True)
+      for bad_step, error in failures:
+        target = os.path.join(aside, str(bad_step))
+        if os.path.exists(target):
+          target += f".{int(time.time())}"
+        os.replace(os.path.join(directory, str(bad_step)), target)
+        logging.warning("The checkpoint at step %d does not restore (%s: %s); "
+                        "moved it to %s and resumed from step %d.", bad_step,
+                        type(error).__name__, str(error).splitlines()[0][:200],
+                        target, step)
+      manager = ocp.CheckpointManager(directory, options=options)
+    return manager, restored, step
+  if failures:
+    step, error = failures[0]
+    manager.close()
+    raise ValueError(
+        f"no checkpoint in {directory} restores: they do not fit this config "
+        "(model sizes, optimizer or sweep differ) or are damaged; at step "
+        f"{step}: {str(error).splitlines()[0][:300]}") from error
+  return manager, state, None
 
 
 def save_params(path: str, params) -> None:
@@ -471,7 +807,9 @@ def setup(config: ml_collections.ConfigDict) -> Setup:
   validate_config(config)
   dataset = datasets.load_dataset(config.data)
   check_dataset(config, dataset)
-  return Setup(config, dataset, get_model(config),
+  model = get_model(config)
+  check_memory(config, model, dataset)
+  return Setup(config, dataset, model,
                make_optimizer(config.optimizer, config.train.num_steps),
                make_pretrain_optimizer(config.pretrain))
 
@@ -487,7 +825,7 @@ def _mesh_shardings(config):
 
 
 def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
-             swept: bool = False) -> TrainState:
+             swept: bool = False, allow_config_change: bool = False) -> TrainState:
   """The training loop shared by single runs and sweeps; owns the workdir.
 
   Resumes from the workdir's last checkpoint, runs chunks of `train.log_every`
@@ -502,6 +840,8 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       records; a sweep makes one per point.
     swept: the state has a leading sweep axis. A point whose update is not finite
       then stays frozen and is reported as diverged; a single run stops instead.
+    allow_config_change: let a resumed single run take a changed config
+      (`check_resume`); the change is recorded in metrics.jsonl.
 
   Returns:
     The final state.
@@ -511,23 +851,31 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   batch_sharding, state_sharding = _mesh_shardings(config)
 
   os.makedirs(workdir, exist_ok=True)
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=config.train.keep_checkpoints, create=True)
   manager = ocp.CheckpointManager(
-      os.path.join(os.path.abspath(workdir), "checkpoints"),
-      options=ocp.CheckpointManagerOptions(
-          max_to_keep=config.train.keep_checkpoints, create=True))
+      os.path.join(os.path.abspath(workdir), "checkpoints"), options=options)
   latest = manager.latest_step()
+  manager.close()
+  changes = {}
   if latest is not None:
-    try:
-      state = manager.restore(latest, args=ocp.args.StandardRestore(state))
-    except (ValueError, KeyError) as error:
-      raise ValueError(
-          f"the checkpoint in {workdir} does not fit this config (model sizes, "
-          f"optimizer or sweep differ): {str(error).splitlines()[0]}") from error
-    logging.info("Resumed from the checkpoint at step %d.", latest)
+    changes = check_resume(workdir, config, latest,
+                           allow_config_change and not swept)
+  manager, state, restored = _restore_newest(workdir, options, state)
+  if restored is not None:
+    logging.info("Resumed from the checkpoint at step %d.", restored)
+    if not swept:
+      state = apply_config(state, config)
   if state_sharding is not None:
     state = jax.device_put(state, state_sharding)
   metrics_path = os.path.join(workdir, "metrics.jsonl")
   _truncate_metrics(metrics_path, int(np.max(state.step)))
+  if changes:
+    logging.warning("Config changed from step %d on: %s", restored, changes)
+    with open(metrics_path, "a") as f:
+      f.write(json.dumps({"step": restored, "config_change": {
+          field: {"from": old, "to": new} for field, (old, new) in changes.items()}})
+              + "\n")
   _write_config(workdir, config, dataset)
 
   train_data = jnp.asarray(dataset.train)
@@ -639,22 +987,41 @@ def _describe_single(step, phase, metrics, error):
   return [record]
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> TrainState:
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
+                       allow_config_change: bool = False) -> TrainState:
   """Trains the model of `config` in `workdir`, resuming from its last checkpoint.
 
   Writes `config.json`, `metrics.jsonl`, orbax checkpoints under `checkpoints/`,
   TensorBoard event files, and at the end `params.npz`, `curves.png` and
-  `samples.png` (with `samples.gif` for videos, `samples.mid` for music).
+  `samples.png` (with `samples.gif` for videos, `samples.mid` for music). The
+  workdir is locked while the run lasts (`workdir_lock`).
+
+  Args:
+    config: the run's config.
+    workdir: the run's directory.
+    allow_config_change: resume with a config that differs from the workdir's
+      (see `check_resume`): the change applies from the checkpoint on and is
+      recorded in metrics.jsonl.
 
   Raises:
-    ValueError: a bad config value or data set (before anything is written).
+    ValueError: a bad config value, data set or workdir (before anything is
+      written), a changed config on resume, or a workdir in use.
     NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
       kept).
   """
   setup_ = setup(config)
+  check_workdir(workdir)
+  with workdir_lock(workdir):
+    return _train_and_evaluate(setup_, workdir, allow_config_change)
+
+
+def _train_and_evaluate(setup_: Setup, workdir: str,
+                        allow_config_change: bool) -> TrainState:
+  config = setup_.config
   state = init_state(config, setup_.model, setup_.optimizer,
                      setup_.pretrain_optimizer)
-  state = run_loop(setup_, workdir, state, _describe_single)
+  state = run_loop(setup_, workdir, state, _describe_single,
+                   allow_config_change=allow_config_change)
 
   save_params(os.path.join(workdir, "params.npz"), state.params)
   plotting = _plotting()

@@ -168,6 +168,18 @@ def test_cache_holds_trajectories_a_fraction_of_the_frames_size_and_says_where(
     np.testing.assert_array_equal(train, bb.generate(bb.STANDARD_TRAIN_SEED, 20, 10, 30))
 
 
+@pytest.mark.parametrize("size", [0, 100, 400])
+def test_a_truncated_cache_is_generated_again(tmp_path, size, caplog):
+    sizes = dict(num_train=3, num_test=2, num_frames=4, resolution=8)
+    expected, _ = (np.array(split) for split in bb.standard_split(tmp_path, **sizes))
+    cached = next(path for path in tmp_path.iterdir() if "_train_" in path.name)
+    with open(cached, "r+b") as file:
+        file.truncate(size)
+    train, _ = bb.standard_split(tmp_path, **sizes)
+    np.testing.assert_array_equal(train, expected)
+    assert "are damaged; generating them again" in caplog.text
+
+
 def test_standard_split_cache_dir_defaults_to_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv(bb.CACHE_ENV_VAR, str(tmp_path))
     bb.standard_split(num_train=1, num_test=1, num_frames=2, resolution=4)

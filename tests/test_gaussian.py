@@ -141,7 +141,7 @@ class ReverseScanTest(chex.TestCase):
                                                       num_visible, num_hidden):
     params = _random_model(batch_size + num_frames, num_visible, num_hidden)
     v = jax.random.normal(jax.random.key(7), (batch_size, num_frames, num_visible))
-    c, r = rtrbm.forward_scan(params, v)
+    c, r = rtrbm.forward_scan(params, v, GAUSSIAN)
     chain = rbm.gibbs_chain(jax.random.key(8), params.w_vh, params.b_v,
                             c.reshape(-1, num_hidden), r.reshape(-1, num_hidden), 3,
                             GAUSSIAN)
@@ -149,7 +149,7 @@ class ReverseScanTest(chex.TestCase):
 
     @self.variant
     def hand_written_gradient(params, v):
-      _, r = rtrbm.forward_scan(params, v)
+      _, r = rtrbm.forward_scan(params, v, GAUSSIAN)
       return rtrbm.gradient_from_statistics(params, v, r, negative)
 
     hand_written = hand_written_gradient(params, v)

@@ -107,7 +107,7 @@ class ReverseScanTest(chex.TestCase):
 
     @self.variant
     def hand_written_gradient(params, v):
-      _, hidden_bias, u = rnnrbm.forward_scan(params, v)
+      _, hidden_bias, u = rnnrbm.forward_scan(params, v, visible_type)
       data_hidden = rbm.hidden_probabilities(params.w_vh, hidden_bias, v)
       return rnnrbm.gradient_from_statistics(params, v, u, data_hidden, negative)
 
@@ -193,6 +193,39 @@ class ModelBundleTest(parameterized.TestCase):
     default = models.get_model("rnnrbm").init_params(jax.random.key(0), 5, 3, 0.01)
     chex.assert_shape(default.w_uu, (3, 3))
 
+  @parameterized.named_parameters(
+      ("w_uv", "w_uv", (7, 4), r"params.w_uv has shape \[7, 4\], expected \[7, 5\]"),
+      ("u_0", "u_0", (3,), r"params.u_0 has shape \[3\], expected \[7\]"),
+      ("b_h", "b_h", (4,), r"params.b_h has shape \[4\], expected \[3\]"),
+  )
+  def test_every_public_function_names_a_parameter_of_the_wrong_shape(
+      self, field, shape, message):
+    model = models.get_model("rnnrbm", num_recurrent=7)
+    params = model.init_params(jax.random.key(0), 5, 3, 0.01)
+    params = params._replace(**{field: jnp.zeros(shape)})
+    v = jnp.zeros((2, 4, 5))
+    key = jax.random.key(1)
+    calls = {
+        "forward_scan": lambda: rnnrbm.forward_scan(params, v),
+        "cd_gradient": lambda: model.cd_gradient(params, v, key, 1),
+        "exact_gradient": lambda: model.exact_gradient(params, v),
+        "exact_log_likelihood": lambda: model.exact_log_likelihood(params, v),
+        "generate": lambda: model.generate(params, key, v, 2, 1),
+        "next_frame_error": lambda: evaluation.next_frame_prediction_error(
+            model, params, v, key, 1),
+    }
+    for name, call in calls.items():
+      with self.subTest(name), self.assertRaisesRegex(ValueError, message):
+        call()
+
+  @parameterized.parameters(0, -1, 10**10)
+  def test_prediction_rejects_bad_num_gibbs_steps(self, num_gibbs_steps):
+    model = models.get_model("rnnrbm")
+    params = model.init_params(jax.random.key(0), 5, 3, 0.01)
+    with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be an integer"):
+      evaluation.predict_next_frames(model, params, jnp.zeros((2, 4, 5)),
+                                     jax.random.key(1), num_gibbs_steps)
+
   def test_rtrbm_rejects_num_recurrent(self):
     with self.assertRaisesRegex(ValueError, "num_recurrent applies to model kind "
                                 "'rnnrbm' only"):
@@ -234,8 +267,8 @@ class ModelBundleTest(parameterized.TestCase):
 class BadInputTest(parameterized.TestCase):
 
   def test_init_params_rejects_an_empty_rnn(self):
-    with self.assertRaisesRegex(ValueError, "num_recurrent must be >= 1, got 4, 3 "
-                                "and 0"):
+    with self.assertRaisesRegex(ValueError,
+                                "num_recurrent must be an integer >= 1, got 0"):
       rnnrbm.init_params(jax.random.key(0), 4, 3, num_recurrent=0)
 
   def test_cd_gradient_rejects_frames_of_the_wrong_width(self):

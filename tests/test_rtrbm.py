@@ -12,6 +12,7 @@ import numpy as np
 
 import rtrbm_jax as rj
 from rtrbm_jax import rbm
+from rtrbm_jax import rtrbm
 from tests import helpers
 
 
@@ -290,9 +291,10 @@ class BadInputTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, message):
       rj.cd_gradient(self.params, jnp.asarray(v, jnp.float32), self.key, 1)
 
-  @parameterized.parameters(0, -1, 2.5)
+  @parameterized.parameters(0, -1, 2.5, 10**10)
   def test_cd_gradient_rejects_bad_num_gibbs_steps(self, num_gibbs_steps):
-    with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be an integer >= 1"):
+    with self.assertRaisesRegex(ValueError,
+                                r"num_gibbs_steps must be an integer in \[1, "):
       rj.cd_gradient(self.params, self.v, self.key, num_gibbs_steps)
 
   def test_exact_functions_reject_non_binary_data(self):
@@ -313,9 +315,75 @@ class BadInputTest(parameterized.TestCase):
       with self.assertRaisesRegex(ValueError, "at most 20 units"):
         function(too_large, v)
 
-  def test_init_params_rejects_empty_layers(self):
-    with self.assertRaisesRegex(ValueError, "num_visible and num_hidden must be >= 1"):
-      rj.init_params(self.key, 0, 3)
+  @parameterized.named_parameters(
+      ("empty", 0, 3, 0.01, "num_visible must be an integer >= 1, got 0"),
+      ("fraction", 4, 2.5, 0.01, "num_hidden must be an integer >= 1, got 2.5"),
+      ("nan_scale", 4, 3, float("nan"), "weight_scale must be a finite number"),
+      ("inf_scale", 4, 3, float("inf"), "weight_scale must be a finite number"),
+  )
+  def test_init_params_rejects_bad_sizes_and_scales(self, num_visible, num_hidden,
+                                                    weight_scale, message):
+    with self.assertRaisesRegex(ValueError, message):
+      rj.init_params(self.key, num_visible, num_hidden, weight_scale)
+
+  @parameterized.named_parameters(
+      ("w_hh", "w_hh", (2, 2), r"params.w_hh has shape \[2, 2\], expected \[3, 3\]"),
+      ("b_h", "b_h", (4,), r"params.b_h has shape \[4\], expected \[3\]"),
+      ("b_v", "b_v", (3,), r"params.b_v has shape \[3\], expected \[4\]"),
+      ("b_init", "b_init", (3, 1), r"params.b_init has shape \[3, 1\], expected"),
+      ("w_vh", "w_vh", (4,), r"params.w_vh must be a matrix, got shape \[4\]"),
+  )
+  def test_every_public_function_names_a_parameter_of_the_wrong_shape(
+      self, field, shape, message):
+    params = self.params._replace(**{field: jnp.zeros(shape)})
+    calls = {
+        "forward_scan": lambda: rj.forward_scan(params, self.v),
+        "cd_gradient": lambda: rj.cd_gradient(params, self.v, self.key, 1),
+        "exact_gradient": lambda: rj.exact_gradient(params, self.v),
+        "exact_log_likelihood": lambda: rj.exact_log_likelihood(params, self.v),
+        "ais_log_likelihood": lambda: rj.ais_log_likelihood(params, self.v,
+                                                            self.key, 3, 2),
+        "generate": lambda: rtrbm.generate(params, self.key, self.v, 2, 1),
+        "frame_rbms": lambda: rtrbm.frame_rbms(params, self.v),
+    }
+    for name, call in calls.items():
+      with self.subTest(name), self.assertRaisesRegex(ValueError, message):
+        call()
+
+  def test_parameters_holding_nan_are_reported(self):
+    params = self.params._replace(w_hh=self.params.w_hh.at[1, 2].set(jnp.nan))
+    with self.assertRaisesRegex(ValueError, r"params.w_hh contains NaN or inf "
+                                r"\(first at index \(1, 2\)\)"):
+      rj.cd_gradient(params, self.v, self.key, 1)
+
+  @parameterized.named_parameters(
+      ("width", np.zeros((2, 3, 5)), "num_visible=4"),
+      ("above_one", np.full((2, 3, 4), 1.5), r"\[0, 1\]"),
+      ("nan", np.full((2, 3, 4), np.nan), "NaN"),
+  )
+  def test_forward_scan_checks_its_frames(self, v, message):
+    with self.assertRaisesRegex(ValueError, message):
+      rj.forward_scan(self.params, jnp.asarray(v, jnp.float32))
+
+  def test_reverse_scan_names_mismatched_shapes(self):
+    r = jnp.zeros((2, 3, 3))
+    with self.assertRaisesRegex(ValueError, r"bias_gradient has shape \[2, 3, 4\]"):
+      rj.reverse_scan(self.params.w_hh, r, jnp.zeros((2, 3, 4)))
+    with self.assertRaisesRegex(ValueError, r"r has shape \[2, 3, 5\]"):
+      rj.reverse_scan(self.params.w_hh, jnp.zeros((2, 3, 5)), r)
+
+  def test_generate_rejects_bad_lengths_and_gibbs_steps(self):
+    with self.assertRaisesRegex(ValueError, "num_frames must be an integer >= 1"):
+      rtrbm.generate(self.params, self.key, self.v, -3, 1)
+    with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be an integer"):
+      rtrbm.generate(self.params, self.key, self.v, 2, 0)
+
+  def test_a_traced_num_gibbs_steps_is_not_checked(self):
+    # Documented: under jit a traced k has no value to check; a k < 1 then runs
+    # one Gibbs step (with other random numbers than k = 1). Entry points check
+    # k while it is still a number.
+    run = jax.jit(lambda k: rj.cd_gradient(self.params, self.v, self.key, k)[0])
+    chex.assert_tree_all_finite(run(0))
 
   def test_bad_sampler_is_named(self):
     with self.assertRaisesRegex(ValueError, "sampler must be one of"):

@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 from absl.testing import absltest
@@ -148,21 +149,74 @@ class TrainLoopTest(parameterized.TestCase):
     self.assertEqual(os.listdir(os.path.join(workdir, "checkpoints")), ["20"])
 
   @parameterized.named_parameters(
-      ("learning_rate", "optimizer.learning_rate", 0.0, "a learning rate > 0"),
-      ("batch_size", "train.batch_size", 0, "an integer >= 1"),
-      ("gibbs_steps", "train.num_gibbs_steps", 0, "an integer >= 1"),
+      ("learning_rate", "optimizer.learning_rate", 0.0, "a finite learning rate > 0"),
+      ("batch_size", "train.batch_size", 0, "an integer in \\[1, "),
+      ("gibbs_steps", "train.num_gibbs_steps", 0, "an integer in \\[1, "),
       ("optimizer", "optimizer.name", "lbfgs", "one of \\('sgd', 'adam'\\)"),
       ("schedule", "train.gibbs_schedule", ((10, 0),), "pairs \\(update"),
       ("model_kind", "model.kind", "dbn", "one of"),
-      ("momentum", "optimizer.momentum", 1.0, "a momentum in \\[0, 1\\)"),
+      ("momentum", "optimizer.momentum", 1.0, "a decay rate in \\[0, 1\\)"),
       ("log_multiple", "train.checkpoint_every", 15, "a multiple of"),
+      ("prime_frames", "eval.prime_frames", 0, "an integer in \\[1, "),
+      ("num_samples", "eval.num_samples", 0, "an integer in \\[1, "),
+      ("generate_frames", "eval.generate_frames", -3, "an integer in \\[1, "),
+      ("seed", "seed", 2**63 - 1, "an integer in \\[0, "),
+      ("num_steps", "train.num_steps", 3_000_000_000, "an integer in \\[0, "),
+      ("eps", "optimizer.eps", -1.0, "a finite number > 0"),
+      ("b1", "optimizer.b1", 1.0, "a decay rate in \\[0, 1\\)"),
+      ("b2", "optimizer.b2", -5.0, "a decay rate in \\[0, 1\\)"),
+      ("weight_scale", "model.weight_scale", float("inf"), "a finite value"),
+      ("weight_decay", "optimizer.weight_decay", float("inf"), "a finite value"),
+      ("infinite_rate", "optimizer.learning_rate", float("inf"), "a finite learning"),
+      ("schedule_int", "train.gibbs_schedule", 5, "a tuple of pairs"),
+      ("schedule_pair", "train.gibbs_schedule", (100, 5), "a tuple of pairs"),
+      ("huge_k", "train.num_gibbs_steps", 10**10, "an integer in \\[1, "),
   )
   def test_bad_config_values_are_named(self, field, value, accepted):
     config = small_config()
-    section, name = field.split(".")
-    config[section][name] = value
+    section, _, name = field.rpartition(".")
+    with config.unlocked(), config.ignore_type():
+      (config[section] if section else config)[name] = value
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(ValueError, f"config.{field}=.*{accepted}"):
+      train.train_and_evaluate(config, workdir)
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_sizes_that_cannot_fit_in_memory_are_refused_before_allocating(self):
+    config = small_config()
+    config.model.num_hidden = 200_000
+    with self.assertRaisesRegex(ValueError, "config.model.num_hidden=200000 needs "
+                                "about .* GiB .* out of memory"):
       train.train_and_evaluate(config, self.create_tempdir().full_path)
+
+  def test_apply_config_puts_the_new_hyperparameters_into_a_restored_state(self):
+    config = small_config()
+    setup_ = train.setup(config)
+    state = train.init_state(config, setup_.model, setup_.optimizer,
+                             setup_.pretrain_optimizer)
+    config.optimizer.learning_rate = 0.05
+    config.optimizer.momentum = 0.5
+    config.train.gibbs_schedule = ((20, 7),)
+    changed = train.apply_config(state, config)
+    self.assertAlmostEqual(
+        float(changed.opt_state.hyperparams["learning_rate"]), 0.05)
+    self.assertAlmostEqual(float(changed.opt_state.hyperparams["momentum"]), 0.5)
+    np.testing.assert_array_equal(changed.gibbs_steps, [1, 7])
+    config.train.gibbs_schedule = ((20, 7), (30, 9))
+    with self.assertRaisesRegex(ValueError, "must keep its 1 entries"):
+      train.apply_config(state, config)
+
+  def test_a_torn_last_metrics_line_is_dropped_and_others_are_named(self):
+    path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
+    with open(path, "w") as f:
+      f.write('{"step": 10}\n{"step": 20}\n{"step": 30, "rec')
+    train._truncate_metrics(path, 20)  # pylint: disable=protected-access
+    with open(path) as f:
+      self.assertEqual(f.read(), '{"step": 10}\n{"step": 20}\n')
+    with open(path, "w") as f:
+      f.write('{"step": 10}\ngarbage\n{"step": 30}\n')
+    with self.assertRaisesRegex(ValueError, "metrics.jsonl, line 2, is not"):
+      train._truncate_metrics(path, 30)  # pylint: disable=protected-access
 
   def test_a_gaussian_rnnrbm_trains_on_real_valued_data_and_keeps_its_scaling(self):
     from configs import arm  # pylint: disable=g-import-not-at-top
@@ -209,7 +263,7 @@ class CommandLineTest(absltest.TestCase):
     failed = _cli(workdir, self.cache_dir, "--config.optimizer.learning_rate=-1")
     self.assertNotEqual(failed.returncode, 0)
     self.assertIn("error: config.optimizer.learning_rate=-1.0 is not accepted: a "
-                  "learning rate > 0.", failed.stderr)
+                  "finite learning rate > 0.", failed.stderr)
     self.assertEqual(_tree_digest(workdir), before)
 
   def test_a_run_killed_and_resumed_ends_bit_identical_to_an_unstopped_one(self):
@@ -242,6 +296,243 @@ class CommandLineTest(absltest.TestCase):
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       steps = [json.loads(line)["step"] for line in f]
     self.assertEqual(steps, sorted(set(steps)))
+
+
+def _one_line_error(test, finished, expected):
+  """The CLI failed with exactly one line naming `expected`, and no traceback."""
+  test.assertNotEqual(finished.returncode, 0)
+  test.assertNotIn("Traceback", finished.stderr)
+  errors = [line for line in finished.stderr.splitlines()
+            if "error" in line.lower() and not line.startswith("I")]
+  test.assertLen(errors, 1, finished.stderr[-2000:])
+  test.assertTrue(errors[0].startswith("error: "), errors[0])
+  test.assertRegex(errors[0], expected)
+
+
+def _evaluate_cli(workdir, cache_dir, *flags_):
+  command = [sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}",
+             *flags_]
+  env = dict(os.environ, RTRBM_JAX_CACHE=str(cache_dir))
+  return subprocess.run(command, cwd=_REPO, env=env, capture_output=True,
+                        text=True, timeout=300)
+
+
+class FaultsTest(parameterized.TestCase):
+  """Faults around a finished run, through the real CLI (issue 12's cases).
+
+  One finished run is made for the class; each test works on a copy of it.
+  """
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = tempfile.mkdtemp()
+    cls.cache_dir = os.path.join(cls.root, "cache")
+    cls.finished = os.path.join(cls.root, "finished")
+    done = _cli(cls.finished, cls.cache_dir)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+  @classmethod
+  def tearDownClass(cls):
+    shutil.rmtree(cls.root, ignore_errors=True)
+    super().tearDownClass()
+
+  def copy(self):
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    shutil.copytree(self.finished, workdir)
+    return workdir
+
+  def params(self, workdir):
+    with np.load(os.path.join(workdir, "params.npz")) as stored:
+      return {name: stored[name] for name in stored.files}
+
+  def test_a_changed_hyperparameter_is_refused_naming_the_field(self):
+    workdir = self.copy()
+    before = _tree_digest(workdir)
+    failed = _cli(workdir, self.cache_dir, "--config.optimizer.learning_rate=0.05")
+    _one_line_error(self, failed, "was made with another config: "
+                    "optimizer.learning_rate 0.01 -> 0.05.*--allow_config_change")
+    self.assertEqual(_tree_digest(workdir), before)
+
+  def test_a_finished_run_takes_no_change_that_no_update_would_use(self):
+    workdir = self.copy()
+    failed = _cli(workdir, self.cache_dir, "--config.optimizer.learning_rate=0.05",
+                  "--allow_config_change")
+    _one_line_error(self, failed, "has finished .80 updates.: no update would use")
+
+  def test_fewer_steps_than_done_are_refused_even_when_changes_are_allowed(self):
+    workdir = self.copy()
+    failed = _cli(workdir, self.cache_dir, "--config.train.num_steps=40",
+                  "--allow_config_change")
+    _one_line_error(self, failed, "config.train.num_steps=40 is not accepted: the "
+                    "run .* has done 80 updates")
+
+  def test_sizes_never_change_on_resume(self):
+    workdir = self.copy()
+    failed = _cli(workdir, self.cache_dir, "--config.model.num_hidden=8",
+                  "--allow_config_change")
+    _one_line_error(self, failed, "cannot take a change of model.num_hidden")
+
+  def test_an_allowed_change_is_applied_recorded_and_written_to_config_json(self):
+    workdir = self.copy()
+    resumed = _cli(workdir, self.cache_dir, "--config.train.num_steps=80",
+                   "--config.optimizer.learning_rate=0.05",
+                   "--allow_config_change")
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      records = [json.loads(line) for line in f]
+    change = [r for r in records if "config_change" in r]
+    self.assertEqual(change, [{"step": 80, "config_change": {
+        "optimizer.learning_rate": {"from": 0.01, "to": 0.05},
+        "train.num_steps": {"from": 60, "to": 80}}}])
+    self.assertEqual(records[-1]["step"], 100)
+    with open(os.path.join(workdir, "config.json")) as f:
+      stored = json.load(f)
+    self.assertEqual(stored["optimizer"]["learning_rate"], 0.05)
+    self.assertEqual(stored["train"]["num_steps"], 80)
+    # The same command again is the same config: it resumes without a word.
+    again = _cli(workdir, self.cache_dir, "--config.train.num_steps=80",
+                 "--config.optimizer.learning_rate=0.05")
+    self.assertEqual(again.returncode, 0, again.stderr[-2000:])
+
+  @parameterized.named_parameters(
+      ("truncated_array", "default/ocdbt.process_0/d", "truncate"),
+      ("emptied_metadata", "default/_METADATA", "empty"),
+      ("deleted_item", "default", "delete"),
+  )
+  def test_a_damaged_latest_checkpoint_is_set_aside_and_an_older_one_used(
+      self, target, how):
+    workdir = self.copy()
+    os.remove(os.path.join(workdir, "params.npz"))
+    path = os.path.join(workdir, "checkpoints", "80", target)
+    if how == "truncate":
+      for name in os.listdir(path):
+        os.truncate(os.path.join(path, name), 10)
+    elif how == "empty":
+      open(path, "w").close()
+    else:
+      shutil.rmtree(path)
+    resumed = _cli(workdir, self.cache_dir)
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+    self.assertRegex(resumed.stderr, "The checkpoint at step 80 does not restore "
+                     ".*; moved it to .*damaged_checkpoints/80 and resumed from "
+                     "step 60")
+    self.assertTrue(os.path.isdir(os.path.join(workdir, "damaged_checkpoints",
+                                               "80")))
+    expected, actual = self.params(self.finished), self.params(workdir)
+    for name in expected:
+      np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+  def test_a_torn_last_metrics_line_does_not_stop_a_resume(self):
+    workdir = self.copy()
+    path = os.path.join(workdir, "metrics.jsonl")
+    with open(path, "a") as f:
+      f.write('{"step": 90, "phase": "tr')
+    resumed = _cli(workdir, self.cache_dir)
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+    self.assertIn("Dropped the torn last line", resumed.stderr)
+    with open(path) as f:
+      steps = [json.loads(line)["step"] for line in f]
+    self.assertEqual(steps[-1], 80)
+
+  def test_a_second_run_on_a_held_workdir_exits_at_once_naming_the_holder(self):
+    workdir = self.copy()
+    with train.workdir_lock(workdir):
+      failed = _cli(workdir, self.cache_dir)
+    _one_line_error(self, failed, f"is in use by another run \\(pid {os.getpid()} "
+                    "on host ")
+    self.assertFalse(os.path.exists(os.path.join(workdir, train.LOCK_FILE)))
+
+  def test_the_lock_of_a_dead_run_is_taken_over(self):
+    workdir = self.copy()
+    with open(os.path.join(workdir, train.LOCK_FILE), "w") as f:
+      f.write("pid 999999 on host gone\n")
+    resumed = _cli(workdir, self.cache_dir)
+    self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
+    self.assertIn("Took over the lock of a run that ended without releasing it "
+                  "(pid 999999 on host gone)", resumed.stderr)
+
+  @parameterized.parameters(0, -1)
+  def test_evaluate_rejects_num_gibbs_steps_below_one(self, num_gibbs_steps):
+    workdir = self.copy()
+    failed = _evaluate_cli(workdir, self.cache_dir,
+                           f"--num_gibbs_steps={num_gibbs_steps}")
+    _one_line_error(self, failed, f"num_gibbs_steps={num_gibbs_steps} is not "
+                    "accepted: an integer in \\[1, ")
+    self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
+
+  @parameterized.parameters("params.npz", "config.json")
+  def test_evaluate_names_a_truncated_file(self, name):
+    workdir = self.copy()
+    path = os.path.join(workdir, name)
+    os.truncate(path, os.path.getsize(path) // 2)
+    failed = _evaluate_cli(workdir, self.cache_dir)
+    _one_line_error(self, failed, f"{name} is damaged")
+
+
+class CommandLineErrorsTest(parameterized.TestCase):
+  """Bad input to the CLI ends in one line and exit 1, never a traceback."""
+
+  def setUp(self):
+    super().setUp()
+    self.cache_dir = self.create_tempdir("cache").full_path
+
+  @parameterized.named_parameters(
+      ("unknown_field", ["--config.train.num_step=5"],
+       "config.train has no field 'num_step'; did you mean "
+       "--config.train.num_steps\\?"),
+      ("schedule_int", ["--config.train.gibbs_schedule=5"], "a tuple of pairs"),
+      ("schedule_pair", ["--config.train.gibbs_schedule=(100,5)"],
+       "a tuple of pairs"),
+      ("seed", ["--config.seed=9223372036854775807"], "config.seed="),
+      ("adam_eps", ["--config.optimizer.name=adam", "--config.optimizer.eps=-1"],
+       "config.optimizer.eps=-1.0"),
+  )
+  def test_bad_overrides(self, overrides, expected):
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    _one_line_error(self, _cli(workdir, self.cache_dir, *overrides), expected)
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_a_mistyped_config_string(self):
+    env = dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir)
+    failed = subprocess.run(
+        [sys.executable, "-m", "experiments.train",
+         "--config=configs/piano_rolls.py:jsb",
+         f"--workdir={self.create_tempdir().full_path}"],
+        cwd=_REPO, env=env, capture_output=True, text=True, timeout=300)
+    _one_line_error(self, failed, "piano_rolls.py:jsb: config string 'jsb' is not "
+                    "accepted: one of")
+
+  def test_a_workdir_that_is_a_file(self):
+    path = self.create_tempfile().full_path
+    _one_line_error(self, _cli(path, self.cache_dir), "is a file, not a directory")
+
+  @absltest.skipIf(os.geteuid() == 0, "root may write to read-only directories")
+  def test_a_read_only_workdir(self):
+    parent = self.create_tempdir().full_path
+    os.chmod(parent, 0o500)
+    self.addCleanup(os.chmod, parent, 0o700)
+    _one_line_error(self, _cli(os.path.join(parent, "run"), self.cache_dir),
+                    "is not writable")
+
+  @parameterized.named_parameters(
+      ("empty_pickle", "piano_rolls", "x.pickle", b"", "not a readable pickle"),
+      ("garbage_pickle", "piano_rolls", "x.pickle", b"\x80\x04garbage",
+       "not a readable pickle"),
+      ("empty_npy", "arrays", "x.npy", b"", "not a readable numpy file"),
+  )
+  def test_bad_data_files(self, name, filename, content, expected):
+    path = os.path.join(self.create_tempdir().full_path, filename)
+    with open(path, "wb") as f:
+      f.write(content)
+    config = "piano_rolls.py" if name == "piano_rolls" else "arm.py"
+    env = dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir)
+    failed = subprocess.run(
+        [sys.executable, "-m", "experiments.train", f"--config=configs/{config}",
+         f"--config.data.name={name}", f"--config.data.path={path}",
+         f"--workdir={self.create_tempdir().full_path}"],
+        cwd=_REPO, env=env, capture_output=True, text=True, timeout=300)
+    _one_line_error(self, failed, expected)
 
 
 class OptimizerTest(parameterized.TestCase):

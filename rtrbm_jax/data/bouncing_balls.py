@@ -393,6 +393,18 @@ def _cached_split(
         f"bouncing_balls_{name}_seed{seed}_n{num_sequences}_t{num_frames}"
         f"_balls{DEFAULT_NUM_BALLS}_v{_CACHE_FORMAT_VERSION}.npy"
     )
+    expected_shape = (num_sequences, num_frames, DEFAULT_NUM_BALLS, 2)
+    if path.exists():
+        try:
+            positions = np.load(path)
+        except (ValueError, OSError, EOFError):
+            positions = None
+        if positions is None or positions.shape != expected_shape:
+            # A damaged cache (truncated, or written by something else): make it
+            # again.
+            logging.warning(
+                "The cached bouncing balls %s are damaged; generating them again.", path)
+            path.unlink()
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         positions = simulate(np.random.default_rng(seed), num_sequences, num_frames).positions

@@ -133,9 +133,16 @@ def load_piano_rolls(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
     if not path.is_file():
         raise ValueError(f"path={str(path)!r} does not exist or is not a file; "
                          "expected a piano-roll .pickle (e.g. 'JSB Chorales.pickle')")
-    with open(path, "rb") as f:
-        # latin1 lets Python 3 read Python 2 pickles (the published files are such).
-        data = pickle.load(f, encoding="latin1")
+    try:
+        with open(path, "rb") as f:
+            # latin1 lets Python 3 read Python 2 pickles (the published files are such).
+            data = pickle.load(f, encoding="latin1")
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
+            ImportError, IndexError) as error:
+        # What unpickling an empty, truncated or foreign file raises.
+        raise ValueError(f"path={str(path)!r} is not a readable pickle "
+                         f"({type(error).__name__}: {error}); expected a piano-roll "
+                         ".pickle (e.g. 'JSB Chorales.pickle')") from None
     if not isinstance(data, Mapping) or not all(k in data for k in SPLITS):
         found = sorted(map(repr, data.keys())) if isinstance(data, Mapping) else type(data).__name__
         raise ValueError(f"path={str(path)!r} holds {found}; expected a dict with keys "

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import operator
 import os
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -280,11 +281,16 @@ def _read_arrays(path: Path, allow_pickle: bool) -> list[tuple[str, np.ndarray]]
       return [(f"{path.name}[{key!r}]", archive[key]) for key in archive.files]
   except ValueError as error:
     if "allow_pickle" not in str(error):
-      raise
+      raise ValueError(f"path={str(path)!r} is not a readable numpy file "
+                       f"({error}); it may be truncated") from None
     raise ValueError(
         f"path={str(path)!r} holds an object array (a list of sequences); pass "
         "allow_pickle=True if you trust the file, or save real arrays, e.g. "
         "np.savez(path, *sequences)") from None
+  except (EOFError, OSError, zipfile.BadZipFile) as error:
+    raise ValueError(f"path={str(path)!r} is not a readable numpy file "
+                     f"({type(error).__name__}: {error}); it may be empty or "
+                     "truncated") from None
 
 
 class Standardizer(NamedTuple):
