@@ -23,6 +23,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.batch_size = 10
   config.train.num_gibbs_steps = 15
   config.train.gibbs_schedule = ()
+  config.train.chain_start = "data"
   config.train.log_every = 100
   config.train.checkpoint_every = 1000
   config.pretrain.num_steps = 500

@@ -33,7 +33,8 @@ def _with(config, num_gibbs_steps, **fields):
 # sequence, CD-5 at the start of its schedule); "bouncing_balls_b10" the batched one
 # the CPU target is set for; "large" a model twice as wide on 64 sequences.
 CONFIGS = {
-    "tiny": lambda: _with(tiny.get_config(), 5),
+    "tiny": lambda: _with(tiny.get_config(), 5, model__kind="rtrbm",
+                          train__chain_start="data"),
     "bouncing_balls": lambda: _with(bouncing_balls.get_config(), 5),
     "bouncing_balls_b10": lambda: _with(bouncing_balls.get_config(), 25,
                                         train__batch_size=10),

@@ -26,8 +26,11 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def small_config():
-  """tiny.py made smaller still: 6 x 6 pixels, 8 frames, 16 hidden units."""
+  """tiny.py made smaller still: an RTRBM trained by CD on 6 x 6 pixels, 8 frames."""
   config = tiny.get_config()
+  config.model.kind = "rtrbm"
+  config.train.chain_start = "data"
+  config.optimizer.learning_rate = 0.01
   config.model.num_visible = 36
   config.model.num_hidden = 16
   config.data.resolution = 6
@@ -64,7 +67,7 @@ def _cli(workdir, cache_dir, *overrides, wait=True):
 def _overrides(config):
   """Command-line overrides turning configs/tiny.py into `config`."""
   flat = []
-  for section in ("model", "data", "train", "pretrain", "eval"):
+  for section in ("model", "data", "optimizer", "train", "pretrain", "eval"):
     for name, value in config[section].items():
       if value is None:
         continue

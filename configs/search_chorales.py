@@ -1,0 +1,26 @@
+"""Recipe searches on the Bach chorales: a vmapped sweep of the learning rate.
+
+  python -m experiments.sweep --config=configs/search_chorales.py:KIND_CHAIN \
+      --workdir=DIR
+  python -m experiments.evaluate --workdir=DIR --point=N
+
+KIND is `rtrbm` or `rnnrbm`; CHAIN is where the negative chains start
+(`train.chain_start`: data, prediction or persistent). These are the searches
+behind the README's chorale rows.
+"""
+
+from configs import chorales
+
+
+def get_config(recipe: str = "rtrbm_prediction"):
+  kind, _, chain_start = recipe.partition("_")
+  if kind not in ("rtrbm", "rnnrbm") or chain_start not in ("data", "prediction",
+                                                            "persistent"):
+    raise ValueError(f"recipe={recipe!r} is not accepted: KIND_CHAIN with KIND in "
+                     "rtrbm, rnnrbm and CHAIN in data, prediction, persistent.")
+  config = chorales.get_config()
+  config.model.kind = kind
+  config.train.chain_start = chain_start
+  config.train.num_steps = 3000
+  config.sweep = dict(learning_rate=(0.001, 0.003, 0.01))
+  return config

@@ -1,0 +1,49 @@
+"""The results plot: held-out curves against wall-clock time, with baselines."""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl.testing import absltest
+
+from experiments import plot_results
+from rtrbm_jax import train
+from tests import test_train
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class PlotResultsTest(absltest.TestCase):
+
+  def test_curve_times_count_from_the_start_of_the_first_chunk(self):
+    workdir = self.create_tempdir().full_path
+    records = [{"step": 10, "steps_per_second": 5.0, "time": 1000.0},
+               {"step": 20, "steps_per_second": 5.0, "time": 1062.0,
+                "heldout_next_frame_error": 7.5}]
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.writelines(json.dumps(record) + "\n" for record in records)
+    minutes, errors = plot_results.held_out_curve(workdir)
+    # The first chunk of 10 updates at 5 per second began 2 s before its record.
+    self.assertEqual(minutes, [(1062.0 - 998.0) / 60])
+    self.assertEqual(errors, [7.5])
+
+  def test_the_cli_plots_a_run_with_its_baselines(self):
+    cache = self.create_tempdir("cache").full_path
+    os.environ["RTRBM_JAX_CACHE"] = cache
+    workdir = self.create_tempdir().full_path
+    train.train_and_evaluate(test_train.small_config(), workdir)
+    baselines = plot_results.baseline_errors(workdir)
+    self.assertEqual(set(baselines), {"copy_last_frame", "extrapolation"})
+    output = os.path.join(self.create_tempdir().full_path, "plot.png")
+    finished = subprocess.run(
+        [sys.executable, "-m", "experiments.plot_results",
+         f"--runs=small:{workdir}", f"--output={output}"],
+        cwd=_REPO, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, RTRBM_JAX_CACHE=cache))
+    self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
+    self.assertGreater(os.path.getsize(output), 10_000)
+
+
+if __name__ == "__main__":
+  absltest.main()
