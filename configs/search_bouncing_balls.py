@@ -3,12 +3,13 @@
   python -m experiments.sweep --config=configs/search_bouncing_balls.py:RECIPE \
       --workdir=DIR
 
-RECIPE is `CHAIN_OPTIMIZER[_rnnrbm]`, e.g. `prediction_sgd`, `data_adam`,
-`persistent_sgd_rnnrbm`: where the negative chains start (`train.chain_start`),
-the optimizer, and the model (RTRBM unless `_rnnrbm`). Each recipe sweeps the
-learning rate and (except "data", which keeps the paper's CD-5/10/25 schedule) a
-constant k, over the paper's 100,000 updates with the rate decaying linearly to 0.
-These are the searches behind the README's results section.
+RECIPE is `CHAIN_OPTIMIZER[_rnnrbm][/RATES[/KS]]`, e.g. `prediction_sgd`,
+`data_adam`, `persistent_sgd_rnnrbm`, `prediction_adam/0.003,0.01/25`: where the
+negative chains start (`train.chain_start`), the optimizer, the model (RTRBM unless
+`_rnnrbm`), and optionally the swept learning rates and k values. Each recipe sweeps
+the learning rate and (except "data", which keeps the paper's CD-5/10/25 schedule)
+a constant k, over the paper's 100,000 updates with the rate decaying linearly to
+0. These are the searches behind the README's results section.
 """
 
 from configs import bouncing_balls
@@ -17,6 +18,7 @@ LEARNING_RATES = {"sgd": (3e-5, 1e-4, 3e-4), "adam": (1e-4, 3e-4, 1e-3)}
 
 
 def get_config(recipe: str = "prediction_sgd"):
+  recipe, *grids = recipe.split("/")
   parts = recipe.split("_")
   if (len(parts) not in (2, 3) or parts[0] not in ("data", "prediction",
                                                      "persistent")
@@ -30,10 +32,14 @@ def get_config(recipe: str = "prediction_sgd"):
   config.optimizer.name = optimizer
   if parts[2:]:
     config.model.kind = "rnnrbm"
+  config.train.num_steps = 100_000  # the rate decays over the paper's horizon
   config.train.log_every = 500
   config.train.checkpoint_every = 5000
   config.eval.every = 5000
-  config.sweep = dict(learning_rate=LEARNING_RATES[optimizer])
+  rates = (tuple(float(rate) for rate in grids[0].split(",")) if grids
+           else LEARNING_RATES[optimizer])
+  config.sweep = dict(learning_rate=rates)
   if chain_start != "data":
-    config.sweep["num_gibbs_steps"] = (10, 25)
+    config.sweep["num_gibbs_steps"] = (tuple(int(k) for k in grids[1].split(","))
+                                       if len(grids) > 1 else (10, 25))
   return config
