@@ -136,6 +136,7 @@ class SelectionTest(chex.TestCase):
 
   def test_config_model_sampler_selects_the_sampler(self):
     config = tiny.get_config()
+    config.model.kind = "rtrbm"  # the model of self.params
     config.model.sampler = "fused_threefry"
     train.validate_config(config)
     with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
