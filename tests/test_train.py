@@ -128,10 +128,11 @@ class TrainLoopTest(parameterized.TestCase):
   def test_other_chain_starts_train_and_resume_bit_identically(self, chain_start):
     config = small_config()
     config.train.chain_start = chain_start
-    first = train.train_and_evaluate(config, self.create_tempdir().full_path)
-    workdir = self.create_tempdir().full_path
-    train.train_and_evaluate(config, workdir)
+    finished = self.create_tempdir().full_path
+    first = train.train_and_evaluate(config, finished)
     # What a run killed after its checkpoint at 60 leaves; it resumes from there.
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    shutil.copytree(finished, workdir)
     shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
     os.remove(os.path.join(workdir, "params.npz"))
     second = train.train_and_evaluate(config, workdir)
