@@ -27,6 +27,7 @@ from rtrbm_jax import rbm
 from rtrbm_jax import rtrbm
 from rtrbm_jax import sweep
 from rtrbm_jax import train
+from rtrbm_jax import validation
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import datasets
 
@@ -428,7 +429,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
 
   Args:
     name: what the row is called.
-    config: a training config (`train.validate_config` must accept it).
+    config: a training config (`validation.validate_config` must accept it).
     repeats: timed repeats of each measurement.
     sweep_points: points of the sweep (seeds, and two learning rates if even).
     chunk_seconds: about how long a timed chunk of the train step should take.
@@ -446,7 +447,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
   config = ml_collections.ConfigDict(config.to_dict())
   num_gibbs_steps = config.train.num_gibbs_steps
   config.train.gibbs_schedule = ()
-  train.validate_config(config)
+  validation.validate_config(config)
   batch_size = config.train.batch_size
   num_frames = config.data.num_frames
   num_visible, num_hidden = config.model.num_visible, config.model.num_hidden
