@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from rtrbm_jax import models
 from rtrbm_jax import rbm
 from rtrbm_jax import rtrbm
 from rtrbm_jax import sweep
@@ -404,7 +405,7 @@ def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
                           dataset: datasets.Dataset, train_step,
                           num_steps: int):
   """A compiled chunk of the vmapped train step over `swept`'s points, its state."""
-  model = train.get_model(swept)
+  model = models.from_config(swept)
   optimizer = train.make_optimizer(swept.optimizer, swept.train.num_steps)
   stacked = sweep.init_sweep_state(
       swept, train.Setup(swept, dataset, model, optimizer,
@@ -456,7 +457,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
                             num_gibbs_steps).total
   dataset = benchmark_data(config, 2 * batch_size)
   data = jnp.asarray(dataset.train)
-  model = train.get_model(config)
+  model = models.from_config(config)
   optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
   pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
   state = train.init_state(config, model, optimizer, pretrain_optimizer)

@@ -77,7 +77,7 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def _params_type(config):
-  model = training.get_model(config)
+  model = models.from_config(config)
   template = model.init_params(jax.random.key(0), config.model.num_visible,
                                config.model.num_hidden)
   return model, type(template)

@@ -129,14 +129,6 @@ def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
                    momentum=pretrain_config.momentum or None)
 
 
-def get_model(config: ml_collections.ConfigDict) -> models.TemporalModel:
-  num_recurrent = config.model.get("num_recurrent")
-  return models.get_model(
-      config.model.kind, config.model.visible_type, config.model.sampler,
-      num_recurrent=num_recurrent if config.model.kind == "rnnrbm" else None,
-      chain_start=config.train.chain_start)
-
-
 def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                optimizer, pretrain_optimizer) -> TrainState:
   key = jax.random.key(config.seed)
@@ -603,7 +595,7 @@ def setup(config: ml_collections.ConfigDict) -> Setup:
   validation.validate_config(config)
   dataset = datasets.load_dataset(config.data)
   validation.check_dataset(config, dataset)
-  model = get_model(config)
+  model = models.from_config(config)
   validation.check_memory(config, model, dataset)
   return Setup(config, dataset, model,
                make_optimizer(config.optimizer, config.train.num_steps),

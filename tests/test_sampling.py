@@ -12,7 +12,6 @@ import rtrbm_jax as rj
 from configs import tiny
 from rtrbm_jax import models
 from rtrbm_jax import rbm
-from rtrbm_jax import train
 from rtrbm_jax import validation
 from tests import helpers
 
@@ -140,7 +139,7 @@ class SelectionTest(chex.TestCase):
     config.model.sampler = "fused_threefry"
     validation.validate_config(config)
     with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
-      jax.jit(train.get_model(config).cd_gradient, static_argnums=3)(
+      jax.jit(models.from_config(config).cd_gradient, static_argnums=3)(
           self.params, self.v, jax.random.key(3, impl="rbg"), 1)
     config.model.sampler = "bits8"
     with self.assertRaisesRegex(ValueError, "config.model.sampler='bits8'"):
