@@ -215,17 +215,15 @@ def make_pretrain_step(model: models.TemporalModel, optimizer, config):
   def pretrain_step(state: TrainState, batch: Array, key: Array):
     params = state.params
     frames = batch.reshape(-1, batch.shape[-1])
-    hidden_bias = jnp.broadcast_to(params.b_h, (frames.shape[0],) + params.b_h.shape)
-    data_hidden = rbm.hidden_probabilities(params.w_vh, hidden_bias, frames)
-    negative, chain = rbm.cd_statistics(key, params.w_vh, params.b_v, hidden_bias,
-                                        data_hidden, num_gibbs_steps,
-                                        model.visible_type)
-    data = rbm.data_statistics(frames, data_hidden)
+    gradient, chain = rbm.cd_gradient(key, params.w_vh, params.b_v, params.b_h,
+                                      frames, num_gibbs_steps, model.visible_type,
+                                      model.sampler)
+    # Summed over frames, averaged over sequences, like the temporal loss.
     batch_size = batch.shape[0]
     grads = jax.tree.map(jnp.zeros_like, params)._replace(
-        w_vh=(negative.weight - data.weight) / batch_size,
-        b_v=jnp.sum(negative.visible - data.visible, axis=0) / batch_size,
-        b_h=jnp.sum(negative.hidden - data.hidden, axis=0) / batch_size)
+        w_vh=gradient.w_vh / batch_size,
+        b_v=gradient.visible_bias / batch_size,
+        b_h=gradient.hidden_bias / batch_size)
     state, finite = _apply_if_finite(state, grads, optimizer, "pretrain_opt_state",
                                      _is_finite(grads))
     metrics = dict(
