@@ -31,6 +31,7 @@ import optax
 import orbax.checkpoint as ocp
 
 from rtrbm_jax import evaluation
+from rtrbm_jax import files
 from rtrbm_jax import metric_writers
 from rtrbm_jax import models
 from rtrbm_jax import progress
@@ -306,14 +307,12 @@ def _write_config(workdir: str, config: ml_collections.ConfigDict,
                   dataset: datasets.Dataset) -> None:
   """config.json, and the data's standardisation (so samples map to data units)."""
   path = os.path.join(workdir, "config.json")
-  with open(path + ".tmp", "w") as f:
+  with files.atomic_write(path) as f:
     f.write(config.to_json(indent=2))
-  os.replace(path + ".tmp", path)
   if dataset.standardizer is not None:
     path = os.path.join(workdir, STANDARDIZER_FILE)
-    with open(path + ".tmp", "wb") as f:
+    with files.atomic_write(path, "wb") as f:
       np.savez(f, **dataset.standardizer._asdict())
-    os.replace(path + ".tmp", path)
 
 
 def _truncate_metrics(path: str, last_step: int) -> None:
@@ -339,9 +338,8 @@ def _truncate_metrics(path: str, last_step: int) -> None:
                        "remove that line to resume.") from error
     if step <= last_step:
       records.append(line if line.endswith("\n") else line + "\n")
-  with open(path + ".tmp", "w") as f:
+  with files.atomic_write(path) as f:
     f.writelines(records)
-  os.replace(path + ".tmp", path)
 
 
 LOCK_FILE = "lock"
