@@ -4,7 +4,7 @@
   python -m experiments.benchmark --configs=tiny --repeats=1
 
 Prints a Markdown table and writes the rows as JSON. Intentionally short: the
-measurements live in `rtrbm_jax.benchmarking`, which is tested.
+measurements live in `experiments/benchmarking.py`, which is tested.
 """
 
 import json
@@ -17,7 +17,7 @@ import jax
 from configs import bouncing_balls
 from configs import tiny
 from experiments import common
-from rtrbm_jax import benchmarking
+from experiments import benchmarking
 
 
 def _with(config, num_gibbs_steps, **fields):

@@ -9,10 +9,10 @@ its end, times rounded to the nearest frame: the same rule that built the rolls
 (`data.music.piano_roll_from_score`), so a roll survives the round trip exactly.
 """
 
-import os
-
 import numpy as np
 import pretty_midi
+
+from rtrbm_jax import files
 
 NUM_KEYS = 88
 LOWEST_NOTE = 21
@@ -59,9 +59,8 @@ def piano_roll_to_midi(roll: np.ndarray,
 def write_midi(roll: np.ndarray, path: str,
                seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME) -> None:
   """Writes a binary piano roll `[T, 88]` as a MIDI file."""
-  temporary = path + ".tmp.mid"
-  piano_roll_to_midi(roll, seconds_per_frame).write(temporary)
-  os.replace(temporary, path)
+  with files.atomic_write(path, "wb") as f:
+    piano_roll_to_midi(roll, seconds_per_frame).write(f)
 
 
 def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,

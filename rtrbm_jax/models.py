@@ -102,3 +102,18 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
       generate=functools.partial(module.generate, visible_type=visible_type,
                                  sampler=sampler),
       check_params=module.check_params)
+
+
+def from_config(config) -> TemporalModel:
+  """The model a training config describes: `config.model` and `train.chain_start`.
+
+  Args:
+    config: an `ml_collections.ConfigDict` with `model.kind`, `model.visible_type`,
+      `model.sampler`, optionally `model.num_recurrent` (read for the RNN-RBM
+      only), and `train.chain_start`.
+  """
+  num_recurrent = config.model.get("num_recurrent")
+  return get_model(
+      config.model.kind, config.model.visible_type, config.model.sampler,
+      num_recurrent=num_recurrent if config.model.kind == "rnnrbm" else None,
+      chain_start=config.train.chain_start)

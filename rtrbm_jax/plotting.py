@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from rtrbm_jax import files
+
 # (metric, title, y label) of the learning curves.
 _CURVES = (
     ("reconstruction_error", "training reconstruction error",
@@ -31,11 +33,9 @@ _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def _save(figure, path: str) -> None:
-  # Written under a temporary name first, so a crash never leaves half a picture.
-  temporary = path + ".tmp.png"
-  figure.savefig(temporary, dpi=100)
+  with files.atomic_write(path, "wb") as f:
+    figure.savefig(f, format="png", dpi=100)
   plt.close(figure)
-  os.replace(temporary, path)
 
 
 def _read_records(metrics_path: str) -> list[dict]:
@@ -191,10 +191,9 @@ def write_gif(prime: np.ndarray, generated: np.ndarray, path: str,
          for frame in frames], axis=1)
     tiled = np.kron(tiled, np.ones((zoom, zoom, 1), np.float32))
     pictures.append(Image.fromarray(np.uint8(np.round(255 * tiled))))
-  temporary = path + ".tmp.gif"
-  pictures[0].save(temporary, save_all=True, append_images=pictures[1:],
-                   duration=milliseconds_per_frame, loop=0)
-  os.replace(temporary, path)
+  with files.atomic_write(path, "wb") as f:
+    pictures[0].save(f, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=milliseconds_per_frame, loop=0)
 
 
 def _note_name(midi: int) -> str:

@@ -63,6 +63,19 @@ class Statistics(NamedTuple):
   weight: Array
 
 
+class Gradient(NamedTuple):
+  """Gradient of a plain RBM's loss with respect to its parameters.
+
+  Attributes:
+    w_vh: [nv, nh].
+    visible_bias: [nv].
+    hidden_bias: [nh].
+  """
+  w_vh: Array
+  visible_bias: Array
+  hidden_bias: Array
+
+
 class GibbsResult(NamedTuple):
   """The last step of a Gibbs chain.
 
@@ -277,6 +290,48 @@ def cd_statistics(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Arr
                        data_hidden_probabilities, num_steps, visible_type, sampler)
   return data_statistics(result.visible_sample,
                          result.hidden_probabilities), result
+
+
+def cd_gradient(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                visible: Array, num_steps, visible_type: str = BINARY,
+                sampler: str = "uniform") -> tuple[Gradient, GibbsResult]:
+  """CD-k gradient of one plain RBM (shared biases) over rows of data.
+
+  The negative log-likelihood of the rows, `sum_n F(v_n) + N log Z`, has gradient
+  `sum_n [dF(v_n) - E_model dF(v)]`; CD-k estimates the model expectation with the
+  sample `v~_n` of a k-step Gibbs chain started at `v_n`, so this is the gradient of
+  the surrogate `sum_n [F(v_n) - F(v~_n)]` with the samples held fixed:
+
+    d/dW   = sum_n [v~_n P(h | v~_n)^T - v_n P(h | v_n)^T]
+    d/db_v = sum_n [v~_n - v_n]
+    d/db_h = sum_n [P(h | v~_n) - P(h | v_n)]
+
+  (for Gaussian visibles too: their `dF/db_v = b_v - v` differs by a term that
+  cancels.) Summed over rows, not averaged: the caller divides.
+
+  Args:
+    key: PRNG key of the Gibbs chain.
+    w_vh: [nv, nh] weights.
+    visible_bias: [nv].
+    hidden_bias: [nh], shared by every row.
+    visible: [N, nv] data rows.
+    num_steps: k >= 1, a Python int or a traced integer (`gibbs_chain`).
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn, one of `BERNOULLI_SAMPLERS`.
+
+  Returns:
+    The `Gradient` of the parameters, and the chain's last step.
+  """
+  row_hidden_bias = jnp.broadcast_to(hidden_bias,
+                                     (visible.shape[0],) + hidden_bias.shape)
+  data_hidden = hidden_probabilities(w_vh, row_hidden_bias, visible)
+  negative, chain = cd_statistics(key, w_vh, visible_bias, row_hidden_bias,
+                                  data_hidden, num_steps, visible_type, sampler)
+  data = data_statistics(visible, data_hidden)
+  return Gradient(
+      w_vh=negative.weight - data.weight,
+      visible_bias=jnp.sum(negative.visible - data.visible, axis=0),
+      hidden_bias=jnp.sum(negative.hidden - data.hidden, axis=0)), chain
 
 
 def binary_states(num_units: int) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import evaluation
+from rtrbm_jax import files
 from rtrbm_jax import progress
 from rtrbm_jax import rbm
 from rtrbm_jax import runs
@@ -195,9 +196,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results["files"] = outputs.write_samples(workdir, "eval_samples" + suffix,
                                            *pictures, run.step)
   path = os.path.join(workdir, f"eval{suffix}.json")
-  with open(path + ".tmp", "w") as f:
+  with files.atomic_write(path) as f:
     json.dump(results, f, indent=2)
-  os.replace(path + ".tmp", path)
   return results
 
 

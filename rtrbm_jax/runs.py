@@ -22,6 +22,7 @@ import orbax.checkpoint as ocp
 from rtrbm_jax import models
 from rtrbm_jax import sweep
 from rtrbm_jax import train as training
+from rtrbm_jax import validation
 from rtrbm_jax.data import datasets
 
 
@@ -68,7 +69,7 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
       config = ml_collections.ConfigDict(json.load(f))
     check = (sweep.point_config(config, sweep.sweep_points(config)[0])
              if "sweep" in config else config)
-    training.validate_config(check)
+    validation.validate_config(check)
   except (ValueError, TypeError, KeyError, AttributeError) as error:
     raise ValueError(f"{path} is damaged or not a run's config: "
                      f"{str(error).splitlines()[0] if str(error) else ''}") from error
@@ -76,7 +77,7 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def _params_type(config):
-  model = training.get_model(config)
+  model = models.from_config(config)
   template = model.init_params(jax.random.key(0), config.model.num_visible,
                                config.model.num_hidden)
   return model, type(template)

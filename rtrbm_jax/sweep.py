@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from rtrbm_jax import train
+from rtrbm_jax import validation
 
 # Sweepable names and the config fields they set.
 SWEEPABLE = {
@@ -82,7 +83,7 @@ def init_sweep_state(config: ml_collections.ConfigDict, setup_: train.Setup,
   states = []
   for point in points:
     single = point_config(config, point)
-    train.validate_config(single)
+    validation.validate_config(single)
     states.append(train.init_state(
         single, setup_.model,
         train.make_optimizer(single.optimizer, single.train.num_steps),

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import rtrbm_jax as rj
-from rtrbm_jax import benchmarking
+from experiments import benchmarking
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

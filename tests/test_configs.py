@@ -9,6 +9,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 
 from rtrbm_jax import train
+from rtrbm_jax import validation
 from rtrbm_jax.data import datasets
 from tests import helpers
 
@@ -21,7 +22,7 @@ class ConfigsTest(parameterized.TestCase):
   @parameterized.parameters(*_CONFIGS)
   def test_config_is_valid(self, name):
     config = importlib.import_module(f"configs.{name}").get_config()
-    train.validate_config(config)
+    validation.validate_config(config)
     for field in ("seed", "model.num_hidden", "optimizer.name",
                   "optimizer.learning_rate", "train.num_steps", "train.batch_size"):
       value = config

@@ -12,7 +12,7 @@ import rtrbm_jax as rj
 from configs import tiny
 from rtrbm_jax import models
 from rtrbm_jax import rbm
-from rtrbm_jax import train
+from rtrbm_jax import validation
 from tests import helpers
 
 _PROBABILITIES = (0.0, 1e-3, 0.1, 0.5, 0.9, 1.0 - 1e-3, 1.0)
@@ -138,13 +138,13 @@ class SelectionTest(chex.TestCase):
     config = tiny.get_config()
     config.model.kind = "rtrbm"  # the model of self.params
     config.model.sampler = "fused_threefry"
-    train.validate_config(config)
+    validation.validate_config(config)
     with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
-      jax.jit(train.get_model(config).cd_gradient, static_argnums=3)(
+      jax.jit(models.from_config(config).cd_gradient, static_argnums=3)(
           self.params, self.v, jax.random.key(3, impl="rbg"), 1)
     config.model.sampler = "bits8"
     with self.assertRaisesRegex(ValueError, "config.model.sampler='bits8'"):
-      train.validate_config(config)
+      validation.validate_config(config)
 
   def test_get_model_rejects_an_unknown_sampler(self):
     with self.assertRaisesRegex(ValueError, "sampler must be one of"):

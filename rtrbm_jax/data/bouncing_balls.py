@@ -49,13 +49,14 @@ from __future__ import annotations
 import itertools
 import operator
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from absl import logging
 import numpy as np
+
+from rtrbm_jax import files
 
 DEFAULT_BOX_SIZE = 10.0
 DEFAULT_RADIUS = 1.2
@@ -408,20 +409,9 @@ def _cached_split(
     if not path.exists():
         cache_dir.mkdir(parents=True, exist_ok=True)
         positions = simulate(np.random.default_rng(seed), num_sequences, num_frames).positions
-        # Written under a name unique to this writer, then renamed, so readers see
-        # no cache or a complete one and concurrent writers race harmlessly;
-        # unlike mkstemp's 0600 files it is created under the umask, so the cache
-        # stays readable by whoever can read the directory.
-        temp_path = cache_dir / f"{path.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            with open(temp_path, "wb") as file:
-                np.lib.format.write_array(file, positions.astype(np.float32))
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp_path, path)
-        except BaseException:
-            temp_path.unlink(missing_ok=True)
-            raise
+        # Readers see no cache or a complete one; concurrent writers race harmlessly.
+        with files.atomic_write(path, "wb") as file:
+            np.lib.format.write_array(file, positions.astype(np.float32))
         logging.info(
             "Bouncing balls: cached the %s split's %d simulated trajectories in %s "
             "(%.1f MB); frames are rendered from them on every load.",

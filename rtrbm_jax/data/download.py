@@ -13,15 +13,14 @@ deletes the download and raises. The file must also parse as a piano-roll pickle
 """
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Optional
 import urllib.parse
 import urllib.request
-import uuid
 
 from absl import logging
 
+from rtrbm_jax import files
 from rtrbm_jax.data import music
 
 BASE_URL = "http://www-etud.iro.umontreal.ca/~boulanni/"
@@ -101,24 +100,21 @@ def download(data_set: str, cache_dir: Optional[str] = None,
     return path
   path.parent.mkdir(parents=True, exist_ok=True)
   source_url = source_url or url(data_set)
-  temporary = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
-  try:
-    logging.info("Downloading %s to %s", source_url, path)
-    with urllib.request.urlopen(source_url, timeout=60) as response, \
-        open(temporary, "wb") as f:
+  logging.info("Downloading %s to %s", source_url, path)
+  # Checked under its temporary name, and renamed onto `path` only if it passes.
+  with files.atomic_write(path, "wb") as f:
+    with urllib.request.urlopen(source_url, timeout=60) as response:
       while chunk := response.read(_CHUNK_BYTES):
         f.write(chunk)
-    digest = sha256_of(temporary)
+    f.flush()
+    digest = sha256_of(f.name)
     if expected and digest != expected:
       raise ValueError(
           f"the download of {data_set!r} from {source_url} has SHA-256 {digest}, not "
           f"{expected} ({source}); it was deleted. Check the URL, or pass the right "
           "--sha256.")
     # Parses it (and rejects a file of the wrong format) before it is kept.
-    music.load_piano_rolls(temporary)
-    os.replace(temporary, path)
-  finally:
-    temporary.unlink(missing_ok=True)
+    music.load_piano_rolls(f.name)
   if not expected:
     path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
     logging.warning("No SHA-256 digest was known for %r; recorded %s beside it, and "

@@ -37,13 +37,13 @@ import hashlib
 import math
 import os
 import pickle
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from rtrbm_jax import files
 from rtrbm_jax.progress import Progress
 
 #: Number of piano keys / visible units.
@@ -372,19 +372,10 @@ def default_cache_dir() -> Path:
 
 
 def _save_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    # Write to a temporary file in the same directory and os.replace it into place, so
-    # a crash or a concurrent reader never sees a half-written cache.
+    # A crash or a concurrent reader never sees a half-written cache.
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:  # a file object, so numpy does not append ".npz"
-            np.savez_compressed(f, **arrays)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a cache is fine to share read-only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with files.atomic_write(path, "wb") as f:  # a file object: numpy adds no ".npz"
+        np.savez_compressed(f, **arrays)
 
 
 def bach_chorales(cache_dir: str | os.PathLike | None = None, step: float = 1.0

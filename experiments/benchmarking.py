@@ -23,10 +23,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from rtrbm_jax import models
 from rtrbm_jax import rbm
 from rtrbm_jax import rtrbm
 from rtrbm_jax import sweep
 from rtrbm_jax import train
+from rtrbm_jax import validation
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import datasets
 
@@ -403,7 +405,7 @@ def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
                           dataset: datasets.Dataset, train_step,
                           num_steps: int):
   """A compiled chunk of the vmapped train step over `swept`'s points, its state."""
-  model = train.get_model(swept)
+  model = models.from_config(swept)
   optimizer = train.make_optimizer(swept.optimizer, swept.train.num_steps)
   stacked = sweep.init_sweep_state(
       swept, train.Setup(swept, dataset, model, optimizer,
@@ -428,7 +430,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
 
   Args:
     name: what the row is called.
-    config: a training config (`train.validate_config` must accept it).
+    config: a training config (`validation.validate_config` must accept it).
     repeats: timed repeats of each measurement.
     sweep_points: points of the sweep (seeds, and two learning rates if even).
     chunk_seconds: about how long a timed chunk of the train step should take.
@@ -446,7 +448,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
   config = ml_collections.ConfigDict(config.to_dict())
   num_gibbs_steps = config.train.num_gibbs_steps
   config.train.gibbs_schedule = ()
-  train.validate_config(config)
+  validation.validate_config(config)
   batch_size = config.train.batch_size
   num_frames = config.data.num_frames
   num_visible, num_hidden = config.model.num_visible, config.model.num_hidden
@@ -455,7 +457,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
                             num_gibbs_steps).total
   dataset = benchmark_data(config, 2 * batch_size)
   data = jnp.asarray(dataset.train)
-  model = train.get_model(config)
+  model = models.from_config(config)
   optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
   pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
   state = train.init_state(config, model, optimizer, pretrain_optimizer)

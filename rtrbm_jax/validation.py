@@ -1,0 +1,223 @@
+"""Checks of a training config, before anything is allocated or written.
+
+`validate_config` checks every value that can be checked without data;
+`check_dataset` checks the config against the loaded data; `check_memory` refuses
+model sizes that cannot fit. Each raises a one-line `ValueError` naming the config
+field, the value received and what is accepted.
+"""
+
+import functools
+import math
+import os
+
+import jax
+import ml_collections
+
+from rtrbm_jax import checks
+from rtrbm_jax import models
+from rtrbm_jax import rbm
+from rtrbm_jax import temporal
+from rtrbm_jax.data import datasets
+
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "linear", "cosine")
+# "data": split every batch over all devices; "sweep": split a sweep's points.
+PARALLELISM = ("none", "data", "sweep")
+
+# Counts live in int32 arrays (the step, CD-k), so they stay below 2^31.
+MAX_INT = 2**31 - 1
+# The run also uses seed + 1 and seed + 2.
+MAX_SEED = MAX_INT - 2
+
+
+def _fail(field: str, value, accepted: str):
+  raise ValueError(f"config.{field}={value!r} is not accepted: {accepted}.")
+
+
+def _is_int(value) -> bool:
+  return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+  return (isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value))
+
+
+def get_field(config: ml_collections.ConfigDict, field: str):
+  """`config.a.b` for field "a.b"."""
+  value = config
+  for part in field.split("."):
+    value = value[part]
+  return value
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Checks every config value that can be checked without data.
+
+  Raises:
+    ValueError: one line naming the field, the value and what is accepted.
+  """
+  positive_ints = ["model.num_hidden", "model.num_visible", "train.batch_size",
+                   "train.num_gibbs_steps", "train.log_every",
+                   "train.checkpoint_every", "train.keep_checkpoints",
+                   "data.num_frames", "eval.num_sequences", "eval.num_gibbs_steps",
+                   "pretrain.num_gibbs_steps", "pretrain.batch_size",
+                   "eval.num_samples", "eval.prime_frames", "eval.generate_frames"]
+  non_negative_ints = ["train.num_steps", "pretrain.num_steps", "eval.every",
+                       "train.plot_every", "optimizer.warmup_steps",
+                       "train.sweep_group_size"]
+
+  get = functools.partial(get_field, config)
+
+  for field in positive_ints:
+    value = get(field)
+    if not _is_int(value) or not 1 <= value <= MAX_INT:
+      _fail(field, value, f"an integer in [1, {MAX_INT}]")
+  for field in non_negative_ints:
+    value = get(field)
+    if not _is_int(value) or not 0 <= value <= MAX_INT:
+      _fail(field, value, f"an integer in [0, {MAX_INT}]")
+  for field in ("train.num_gibbs_steps", "eval.num_gibbs_steps",
+                "pretrain.num_gibbs_steps"):
+    if get(field) > checks.MAX_GIBBS_STEPS:
+      _fail(field, get(field), f"an integer in [1, {checks.MAX_GIBBS_STEPS}]")
+  if not _is_int(config.seed) or not 0 <= config.seed <= MAX_SEED:
+    _fail("seed", config.seed,
+          f"an integer in [0, {MAX_SEED}] (the run also uses seed + 1 and + 2)")
+  # Non-finite values pass comparisons like `not x > 0` only by accident: check
+  # finiteness first, for every number.
+  for field in ("optimizer.learning_rate", "pretrain.learning_rate"):
+    if not _is_number(get(field)) or not get(field) > 0:
+      _fail(field, get(field), "a finite learning rate > 0")
+  for field in ("optimizer.momentum", "pretrain.momentum", "optimizer.b1",
+                "optimizer.b2"):
+    if not _is_number(get(field)) or not 0 <= get(field) < 1:
+      _fail(field, get(field), "a decay rate in [0, 1)")
+  if not _is_number(config.optimizer.eps) or not config.optimizer.eps > 0:
+    _fail("optimizer.eps", config.optimizer.eps, "a finite number > 0")
+  for field in ("optimizer.weight_decay", "optimizer.clip_norm",
+                "model.weight_scale"):
+    if not _is_number(get(field)) or not get(field) >= 0:
+      _fail(field, get(field), "a finite value >= 0")
+  if config.optimizer.name not in OPTIMIZERS:
+    _fail("optimizer.name", config.optimizer.name, f"one of {OPTIMIZERS}")
+  if config.optimizer.schedule not in SCHEDULES:
+    _fail("optimizer.schedule", config.optimizer.schedule, f"one of {SCHEDULES}")
+  if config.model.kind not in models.MODEL_KINDS:
+    _fail("model.kind", config.model.kind, f"one of {models.MODEL_KINDS}")
+  num_recurrent = config.model.get("num_recurrent")
+  if num_recurrent is not None and (not _is_int(num_recurrent)
+                                    or not 1 <= num_recurrent <= MAX_INT):
+    _fail("model.num_recurrent", num_recurrent,
+          "None (as many as num_hidden) or an integer >= 1")
+  if config.train.chain_start not in temporal.CHAIN_STARTS:
+    _fail("train.chain_start", config.train.chain_start,
+          f"one of {temporal.CHAIN_STARTS}")
+  if config.model.visible_type not in rbm.VISIBLE_TYPES:
+    _fail("model.visible_type", config.model.visible_type,
+          f"one of {rbm.VISIBLE_TYPES}")
+  if config.model.sampler not in rbm.BERNOULLI_SAMPLERS:
+    _fail("model.sampler", config.model.sampler,
+          f"one of {rbm.BERNOULLI_SAMPLERS}")
+  if config.train.parallelism not in PARALLELISM:
+    _fail("train.parallelism", config.train.parallelism, f"one of {PARALLELISM}")
+  if config.data.name not in datasets.DATASET_NAMES:
+    _fail("data.name", config.data.name, f"one of {datasets.DATASET_NAMES}")
+  schedule = config.train.gibbs_schedule
+  pairs = isinstance(schedule, (tuple, list)) and all(
+      isinstance(entry, (tuple, list)) and len(entry) == 2
+      and all(_is_int(value) and 1 <= value <= checks.MAX_GIBBS_STEPS
+              for value in entry) for entry in schedule)
+  if not pairs or [start for start, _ in schedule] != sorted(
+      start for start, _ in schedule):
+    _fail("train.gibbs_schedule", schedule,
+          "a tuple of pairs (update, num_gibbs_steps) of integers >= 1, in "
+          "increasing update order, e.g. ((100, 10), (1000, 25)); one pair is "
+          "((100, 10),)")
+  if config.train.checkpoint_every % config.train.log_every:
+    _fail("train.checkpoint_every", config.train.checkpoint_every,
+          f"a multiple of train.log_every={config.train.log_every}")
+  for field in ("eval.every", "train.plot_every"):
+    if get(field) % config.train.log_every:
+      _fail(field, get(field),
+            f"0 or a multiple of train.log_every={config.train.log_every}")
+  if config.train.num_steps + config.pretrain.num_steps == 0:
+    _fail("train.num_steps", 0, "at least one update in train or pretrain")
+  if config.train.num_steps + config.pretrain.num_steps > MAX_INT:
+    _fail("train.num_steps", config.train.num_steps,
+          f"at most {MAX_INT} updates with pretrain.num_steps (the step is int32)")
+
+
+def check_dataset(config: ml_collections.ConfigDict,
+                  dataset: datasets.Dataset) -> None:
+  """Checks that the data fit the model and the batch sizes."""
+  if dataset.num_visible != config.model.num_visible:
+    _fail("model.num_visible", config.model.num_visible,
+          f"the data set {config.data.name!r} has frames of {dataset.num_visible} "
+          "units")
+  if dataset.visible_type != config.model.visible_type:
+    _fail("model.visible_type", config.model.visible_type,
+          f"{dataset.visible_type!r}, the units of data set {config.data.name!r}")
+  for field in ("train.batch_size", "pretrain.batch_size"):
+    section, name = field.split(".")
+    if (config.train.parallelism == "data"
+        and config[section][name] % jax.device_count()):
+      _fail(field, config[section][name],
+            f"a multiple of the {jax.device_count()} devices with "
+            "train.parallelism='data'")
+    if config[section][name] > len(dataset.train):
+      _fail(field, config[section][name],
+            f"at most the {len(dataset.train)} training sequences")
+  for field in ("eval.num_sequences", "eval.num_samples"):
+    if get_field(config, field) > len(dataset.test):
+      _fail(field, get_field(config, field),
+            f"at most the {len(dataset.test)} held-out sequences")
+  if config.eval.prime_frames > dataset.test.shape[1]:
+    _fail("eval.prime_frames", config.eval.prime_frames,
+          f"at most the {dataset.test.shape[1]} frames of a held-out sequence")
+
+
+# Copies of the parameters a train step holds at once: the parameters, two Adam
+# moments (or momentum), the pretraining momentum, the gradients, the updates and
+# the new parameters, and the checkpoint being written.
+_PARAMETER_COPIES = 8
+
+
+def available_memory() -> int | None:
+  """Bytes of memory of the first device (the host's RAM on CPU), if known."""
+  stats = jax.devices()[0].memory_stats() or {}
+  if "bytes_limit" in stats:
+    return int(stats["bytes_limit"])
+  try:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def check_memory(config: ml_collections.ConfigDict, model: models.TemporalModel,
+                 dataset: datasets.Dataset) -> None:
+  """Refuses model sizes whose train state cannot fit in memory, before allocating.
+
+  A lower bound: the parameter copies a train step holds, plus the batch's
+  per-frame hidden activations; it catches sizes that are far too large (a
+  mistyped num_hidden) instead of failing in XLA's allocator.
+  """
+  shapes = jax.eval_shape(lambda: model.init_params(
+      jax.random.key(0), config.model.num_visible, config.model.num_hidden,
+      config.model.weight_scale))
+  num_parameters = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(shapes))
+  batch = max(config.train.batch_size, config.pretrain.batch_size)
+  frames = batch * dataset.train.shape[1]
+  needed = 4 * (_PARAMETER_COPIES * num_parameters
+                + 4 * frames * (config.model.num_hidden + config.model.num_visible))
+  available = available_memory()
+  if available is not None and needed > available:
+    sizes = f"config.model.num_hidden={config.model.num_hidden}"
+    if config.model.get("num_recurrent"):
+      sizes += f" with config.model.num_recurrent={config.model.num_recurrent}"
+    raise ValueError(
+        f"{sizes} needs about "
+        f"{needed / 2**30:.1f} GiB ({num_parameters:,} parameters, "
+        f"{_PARAMETER_COPIES} copies, and the batch), more than the "
+        f"{available / 2**30:.1f} GiB of memory of {jax.devices()[0].device_kind}: "
+        "out of memory; choose smaller sizes.")
