@@ -28,6 +28,12 @@ class PredictionError(NamedTuple):
   standard_error: Array
 
 
+def _check_predictable(v: Array) -> None:
+  if v.shape[1] < 2:
+    raise ValueError(f"next-frame prediction needs sequences of at least 2 frames, "
+                     f"got shape {v.shape}.")
+
+
 def predict_next_frames(model: TemporalModel, params, v: Array, key: Array,
                         num_gibbs_steps=50, num_chains: int = 1) -> Array:
   """Predicts every frame t >= 2 from the true frames before it.
@@ -86,9 +92,7 @@ def next_frame_prediction_error(model: TemporalModel, params, v: Array, key: Arr
                                 num_gibbs_steps=50,
                                 num_chains: int = 1) -> PredictionError:
   """Squared error of `predict_next_frames`, with its mean and standard error."""
-  if v.shape[1] < 2:
-    raise ValueError(f"next-frame prediction needs sequences of at least 2 frames, "
-                     f"got shape {v.shape}.")
+  _check_predictable(v)
   predictions = predict_next_frames(model, params, v, key, num_gibbs_steps,
                                     num_chains)
   return prediction_error(predictions, v)
@@ -125,9 +129,7 @@ def baseline_predictions(v: Array, visible_type: str = rbm.BINARY,
     visible_type: "binary" or "gaussian".
     mean_frame: [nv] per-unit mean of the training frames, or None.
   """
-  if v.shape[1] < 2:
-    raise ValueError(f"next-frame prediction needs sequences of at least 2 frames, "
-                     f"got shape {v.shape}.")
+  _check_predictable(v)
   previous = v[:, :-1]
   before_previous = jnp.concatenate([v[:, :1], v[:, :-2]], axis=1)
   extrapolation = 2 * previous - before_previous

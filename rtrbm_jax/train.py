@@ -130,13 +130,19 @@ def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
                    momentum=pretrain_config.momentum or None)
 
 
+def _gibbs_steps(train_config) -> Array:
+  """[S + 1] k of CD-k before the schedule's first entry and from each entry on."""
+  return jnp.asarray([train_config.num_gibbs_steps]
+                     + [value for _, value in train_config.gibbs_schedule],
+                     jnp.int32)
+
+
 def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                optimizer, pretrain_optimizer) -> TrainState:
   key = jax.random.key(config.seed)
   params = model.init_params(jax.random.fold_in(key, 0), config.model.num_visible,
                              config.model.num_hidden, config.model.weight_scale)
-  gibbs_steps = [config.train.num_gibbs_steps] + [
-      value for _, value in config.train.gibbs_schedule]
+  gibbs_steps = _gibbs_steps(config.train)
   chains = None
   if config.train.chain_start == "persistent":
     chains = jnp.zeros((config.train.batch_size * config.data.num_frames,
@@ -145,8 +151,7 @@ def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                     opt_state=optimizer.init(params),
                     pretrain_opt_state=pretrain_optimizer.init(params),
                     key=jax.random.key_data(key),
-                    gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32),
-                    chains=chains)
+                    gibbs_steps=gibbs_steps, chains=chains)
 
 
 def gibbs_steps_at(train_config, gibbs_steps: Array, update: Array) -> Array:
@@ -186,18 +191,16 @@ def make_train_step(model: models.TemporalModel, optimizer, config):
   def train_step(state: TrainState, batch: Array, key: Array):
     num_gibbs_steps = gibbs_steps_at(config.train, state.gibbs_steps,
                                      state.step - pretrain_steps)
-    persistent = config.train.chain_start == "persistent"
-    if persistent:
-      # The first update's chains start at its data, as CD's do.
+    chains = None
+    if state.chains is not None:
+      # Persistent chains; the first update's start at its data, as CD's do.
       chains = jnp.where(state.step == pretrain_steps, temporal.rows(batch),
                          state.chains)
-      grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps,
-                                     persistent_visible=chains)
-    else:
-      grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps)
+    grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps,
+                                   persistent_visible=chains)
     state, finite = _apply_if_finite(state, grads, optimizer, "opt_state",
                                      _is_finite((grads, aux)))
-    if persistent:
+    if chains is not None:
       state = state._replace(chains=jnp.where(finite, aux.chain_visible, chains))
     metrics = dict(reconstruction_error=aux.reconstruction_error,
                    free_energy_gap=aux.free_energy_gap,
@@ -513,16 +516,15 @@ def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainS
   for name in hyperparams:
     hyperparams[name] = jnp.asarray(config.optimizer[name],
                                     hyperparams[name].dtype)
-  gibbs_steps = [config.train.num_gibbs_steps] + [
-      value for _, value in config.train.gibbs_schedule]
-  if len(gibbs_steps) != state.gibbs_steps.shape[0]:
+  gibbs_steps = _gibbs_steps(config.train)
+  if gibbs_steps.shape != state.gibbs_steps.shape:
     raise ValueError(
         f"config.train.gibbs_schedule={config.train.gibbs_schedule!r} is not "
         f"accepted on resume: it must keep its {state.gibbs_steps.shape[0] - 1} "
         "entries (their values and updates may change).")
   return state._replace(
       opt_state=state.opt_state._replace(hyperparams=hyperparams),
-      gibbs_steps=jnp.asarray(gibbs_steps, jnp.int32))
+      gibbs_steps=gibbs_steps)
 
 
 def _restore_newest(workdir: str, options, state: TrainState):
