@@ -47,13 +47,14 @@ Generated data: ``float32 [num_sequences, T, dims]``. Loaded data: a list of
 
 from __future__ import annotations
 
-import operator
 import os
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from rtrbm_jax import checks
 
 DEFAULT_NUM_LINKS = 10
 DEFAULT_OBSERVATION_NOISE = 0.01
@@ -79,17 +80,6 @@ class ArmTrajectories(NamedTuple):
   """
   angles: np.ndarray
   positions: np.ndarray
-
-
-def _positive_int(name: str, value) -> int:
-  try:
-    as_int = operator.index(value)
-  except TypeError:
-    raise ValueError(f"{name}={value!r} is not accepted: expected a positive "
-                     "integer") from None
-  if as_int <= 0:
-    raise ValueError(f"{name}={value!r} is not accepted: expected a positive integer")
-  return as_int
 
 
 def _neighbour_coupling(angles: np.ndarray) -> np.ndarray:
@@ -125,9 +115,9 @@ def simulate_arm(rng_or_seed, num_sequences: int, num_frames: int,
   Returns:
     ``ArmTrajectories`` with angles ``[N, T, L]`` and positions ``[N, T, L, 2]``.
   """
-  num_sequences = _positive_int("num_sequences", num_sequences)
-  num_frames = _positive_int("num_frames", num_frames)
-  num_links = _positive_int("num_links", num_links)
+  num_sequences = checks.positive_int("num_sequences", num_sequences)
+  num_frames = checks.positive_int("num_frames", num_frames)
+  num_links = checks.positive_int("num_links", num_links)
   rng = np.random.default_rng(rng_or_seed)
   dt = FRAME_INTERVAL / SUBSTEPS_PER_FRAME
   drive_frequency = rng.uniform(*DRIVE_FREQUENCY_RANGE, size=num_sequences)
