@@ -13,9 +13,11 @@ import numpy as np
 import pretty_midi
 
 from rtrbm_jax import files
+from rtrbm_jax.data import music
 
-NUM_KEYS = 88
-LOWEST_NOTE = 21
+# The piano-roll layout is the data's: unit i is MIDI note LOWEST_NOTE + i.
+NUM_KEYS = music.NUM_KEYS
+LOWEST_NOTE = music.LOWEST_NOTE
 # The RNN-RBM paper's JSB Chorales and our Bach chorales are in quarter notes:
 # 0.5 s per frame is a quarter note at 120 beats per minute.
 DEFAULT_SECONDS_PER_FRAME = 0.5
@@ -40,7 +42,7 @@ def piano_roll_to_midi(roll: np.ndarray,
   if not seconds_per_frame > 0:
     raise ValueError(f"seconds_per_frame={seconds_per_frame!r} is not accepted: a "
                      "duration > 0.")
-  music = pretty_midi.PrettyMIDI(initial_tempo=60 / seconds_per_frame)
+  midi_file = pretty_midi.PrettyMIDI(initial_tempo=60 / seconds_per_frame)
   instrument = pretty_midi.Instrument(program=program)
   # Onsets and offsets of every run of on-frames, key by key.
   padded = np.pad(roll, ((1, 1), (0, 0))).astype(np.int8)
@@ -52,15 +54,15 @@ def piano_roll_to_midi(roll: np.ndarray,
       instrument.notes.append(pretty_midi.Note(
           velocity=velocity, pitch=LOWEST_NOTE + key,
           start=start * seconds_per_frame, end=end * seconds_per_frame))
-  music.instruments.append(instrument)
-  return music
+  midi_file.instruments.append(instrument)
+  return midi_file
 
 
 def write_midi(roll: np.ndarray, path: str,
                seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME) -> None:
   """Writes a binary piano roll `[T, 88]` as a MIDI file."""
-  with files.atomic_write(path, "wb") as f:
-    piano_roll_to_midi(roll, seconds_per_frame).write(f)
+  with files.atomic_write(path, "wb") as file:
+    piano_roll_to_midi(roll, seconds_per_frame).write(file)
 
 
 def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
@@ -72,8 +74,8 @@ def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
     seconds_per_frame: duration of a frame.
     num_frames: T; default: up to the end of the last note.
   """
-  music = pretty_midi.PrettyMIDI(path)
-  notes = [note for instrument in music.instruments if not instrument.is_drum
+  midi_file = pretty_midi.PrettyMIDI(path)
+  notes = [note for instrument in midi_file.instruments if not instrument.is_drum
            for note in instrument.notes]
   if num_frames is None:
     num_frames = max((int(round(note.end / seconds_per_frame)) for note in notes),
