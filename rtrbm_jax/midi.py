@@ -37,7 +37,14 @@ def _check_roll(roll: np.ndarray) -> np.ndarray:
 def piano_roll_to_midi(roll: np.ndarray,
                        seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
                        program: int = 0, velocity: int = 90) -> pretty_midi.PrettyMIDI:
-  """A `pretty_midi.PrettyMIDI` of a binary piano roll `[T, 88]` (one instrument)."""
+  """A `pretty_midi.PrettyMIDI` of a binary piano roll (one instrument).
+
+  Args:
+    roll: `[T, 88]` frames of 0/1.
+    seconds_per_frame: duration of a frame.
+    program: the General MIDI instrument (0 = acoustic grand piano).
+    velocity: the loudness of every note, 0..127.
+  """
   roll = _check_roll(roll)
   if not seconds_per_frame > 0:
     raise ValueError(f"seconds_per_frame={seconds_per_frame!r} is not accepted: a "
@@ -66,7 +73,7 @@ def write_midi(roll: np.ndarray, path: str,
 
 
 def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
-              num_frames: int = None) -> np.ndarray:
+              num_frames: int | None = None) -> np.ndarray:
   """A MIDI file as a binary piano roll `float32 [T, 88]` (all instruments but drums).
 
   Args:
@@ -92,8 +99,10 @@ def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
 
 def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
                   seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME) -> np.ndarray:
-  """Primed generations as one MIDI file: each sequence's primer, then what the
-  model generated (keys with probability > 0.5), then two silent frames.
+  """Writes primed generations as one MIDI file and returns its piano roll.
+
+  Each sequence contributes its primer, then what the model generated (keys with
+  probability > 0.5), then two silent frames.
 
   Args:
     prime: [S, T0, 88] real frames the model was primed on.
