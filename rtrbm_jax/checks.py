@@ -7,6 +7,7 @@ validated the data once, at load time).
 """
 
 import math
+import operator
 
 import jax
 import numpy as np
@@ -87,6 +88,24 @@ def check_size(name: str, value) -> None:
   if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
       or value < 1):
     raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+
+
+def positive_int(name: str, value) -> int:
+  """`value` as an int >= 1, for a count given as an argument (e.g. `num_frames`).
+
+  Accepts whatever `operator.index` accepts (Python and numpy integers), so a float
+  such as 2.0 is rejected rather than silently truncated.
+
+  Raises:
+    ValueError: naming the argument and the value received.
+  """
+  try:
+    as_int = operator.index(value)
+  except TypeError:
+    as_int = 0
+  if as_int <= 0:
+    raise ValueError(f"{name}={value!r} is not accepted: expected a positive integer")
+  return as_int
 
 
 def check_weight_scale(weight_scale) -> None:

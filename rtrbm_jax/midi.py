@@ -13,9 +13,11 @@ import numpy as np
 import pretty_midi
 
 from rtrbm_jax import files
+from rtrbm_jax.data import music
 
-NUM_KEYS = 88
-LOWEST_NOTE = 21
+# The piano-roll layout is the data's: unit i is MIDI note LOWEST_NOTE + i.
+NUM_KEYS = music.NUM_KEYS
+LOWEST_NOTE = music.LOWEST_NOTE
 # The RNN-RBM paper's JSB Chorales and our Bach chorales are in quarter notes:
 # 0.5 s per frame is a quarter note at 120 beats per minute.
 DEFAULT_SECONDS_PER_FRAME = 0.5
@@ -35,12 +37,19 @@ def _check_roll(roll: np.ndarray) -> np.ndarray:
 def piano_roll_to_midi(roll: np.ndarray,
                        seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
                        program: int = 0, velocity: int = 90) -> pretty_midi.PrettyMIDI:
-  """A `pretty_midi.PrettyMIDI` of a binary piano roll `[T, 88]` (one instrument)."""
+  """A `pretty_midi.PrettyMIDI` of a binary piano roll (one instrument).
+
+  Args:
+    roll: `[T, 88]` frames of 0/1.
+    seconds_per_frame: duration of a frame.
+    program: the General MIDI instrument (0 = acoustic grand piano).
+    velocity: the loudness of every note, 0..127.
+  """
   roll = _check_roll(roll)
   if not seconds_per_frame > 0:
     raise ValueError(f"seconds_per_frame={seconds_per_frame!r} is not accepted: a "
                      "duration > 0.")
-  music = pretty_midi.PrettyMIDI(initial_tempo=60 / seconds_per_frame)
+  midi_file = pretty_midi.PrettyMIDI(initial_tempo=60 / seconds_per_frame)
   instrument = pretty_midi.Instrument(program=program)
   # Onsets and offsets of every run of on-frames, key by key.
   padded = np.pad(roll, ((1, 1), (0, 0))).astype(np.int8)
@@ -52,19 +61,19 @@ def piano_roll_to_midi(roll: np.ndarray,
       instrument.notes.append(pretty_midi.Note(
           velocity=velocity, pitch=LOWEST_NOTE + key,
           start=start * seconds_per_frame, end=end * seconds_per_frame))
-  music.instruments.append(instrument)
-  return music
+  midi_file.instruments.append(instrument)
+  return midi_file
 
 
 def write_midi(roll: np.ndarray, path: str,
                seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME) -> None:
   """Writes a binary piano roll `[T, 88]` as a MIDI file."""
-  with files.atomic_write(path, "wb") as f:
-    piano_roll_to_midi(roll, seconds_per_frame).write(f)
+  with files.atomic_write(path, "wb") as file:
+    piano_roll_to_midi(roll, seconds_per_frame).write(file)
 
 
 def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
-              num_frames: int = None) -> np.ndarray:
+              num_frames: int | None = None) -> np.ndarray:
   """A MIDI file as a binary piano roll `float32 [T, 88]` (all instruments but drums).
 
   Args:
@@ -72,8 +81,8 @@ def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
     seconds_per_frame: duration of a frame.
     num_frames: T; default: up to the end of the last note.
   """
-  music = pretty_midi.PrettyMIDI(path)
-  notes = [note for instrument in music.instruments if not instrument.is_drum
+  midi_file = pretty_midi.PrettyMIDI(path)
+  notes = [note for instrument in midi_file.instruments if not instrument.is_drum
            for note in instrument.notes]
   if num_frames is None:
     num_frames = max((int(round(note.end / seconds_per_frame)) for note in notes),
@@ -90,8 +99,10 @@ def read_midi(path: str, seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME,
 
 def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
                   seconds_per_frame: float = DEFAULT_SECONDS_PER_FRAME) -> np.ndarray:
-  """Primed generations as one MIDI file: each sequence's primer, then what the
-  model generated (keys with probability > 0.5), then two silent frames.
+  """Writes primed generations as one MIDI file and returns its piano roll.
+
+  Each sequence contributes its primer, then what the model generated (keys with
+  probability > 0.5), then two silent frames.
 
   Args:
     prime: [S, T0, 88] real frames the model was primed on.

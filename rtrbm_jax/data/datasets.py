@@ -44,7 +44,11 @@ class Dataset(NamedTuple):
 
 
 def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
-  """All windows of `num_frames` frames, `stride` apart, of every sequence long enough."""
+  """All windows of `num_frames` frames, `stride` apart, of each long enough sequence.
+
+  Returns:
+    float32 `[num_windows, num_frames, nv]`, sequence by sequence in order.
+  """
   windows = [sequence[start:start + num_frames]
              for sequence in sequences
              for start in range(0, len(sequence) - num_frames + 1, stride)]
@@ -126,9 +130,31 @@ def load_sequences(data_config, split: str,
 
 
 def pad_sequences(sequences) -> tuple[np.ndarray, np.ndarray]:
-  """Zero-pads sequences `[T_i, nv]` to `([S, T_max, nv] frames, [S, T_max] mask)`."""
+  """Zero-pads whole sequences to a common length, for evaluation.
+
+  Args:
+    sequences: list of S arrays `[T_i, nv]` with T_i >= 1 and one nv.
+
+  Returns:
+    `(frames, mask)`: frames `float32 [S, T_max, nv]` with `frames[s, :T_s] =
+    sequences[s]` and zeros after; mask `bool [S, T_max]`, True on real frames.
+
+  Raises:
+    ValueError: no sequences, or one that is not `[T, nv]` with T >= 1 (the message
+      names its index).
+  """
+  if len(sequences) == 0:
+    raise ValueError("sequences is empty; expected a non-empty list of [T_i, nv] "
+                     "arrays")
+  first_shape = np.shape(sequences[0])
+  num_visible = first_shape[-1] if first_shape else None
+  for index, sequence in enumerate(sequences):
+    shape = np.shape(sequence)
+    if len(shape) != 2 or shape[1] != num_visible or shape[0] == 0:
+      raise ValueError(f"sequences[{index}] has shape {shape}; expected "
+                       f"[T, {num_visible}] with T >= 1")
   length = max(len(sequence) for sequence in sequences)
-  frames = np.zeros((len(sequences), length, sequences[0].shape[-1]), np.float32)
+  frames = np.zeros((len(sequences), length, num_visible), np.float32)
   mask = np.zeros((len(sequences), length), bool)
   for index, sequence in enumerate(sequences):
     frames[index, :len(sequence)] = sequence

@@ -21,6 +21,7 @@ import urllib.request
 from absl import logging
 
 from rtrbm_jax import files
+from rtrbm_jax.data import cache
 from rtrbm_jax.data import music
 
 BASE_URL = "http://www-etud.iro.umontreal.ca/~boulanni/"
@@ -52,14 +53,15 @@ def url(data_set: str) -> str:
 
 def local_path(data_set: str, cache_dir: Optional[str] = None) -> Path:
   """Where `download` puts a data set's pickle: `$RTRBM_JAX_CACHE/<file name>`."""
-  directory = Path(cache_dir) if cache_dir else music.default_cache_dir()
+  directory = Path(cache_dir) if cache_dir else cache.default_cache_dir()
   return directory / _check_name(data_set)
 
 
 def sha256_of(path) -> str:
+  """The SHA-256 digest of a file, in hex; read in chunks, so any size fits."""
   digest = hashlib.sha256()
-  with open(path, "rb") as f:
-    while chunk := f.read(_CHUNK_BYTES):
+  with open(path, "rb") as file:
+    while chunk := file.read(_CHUNK_BYTES):
       digest.update(chunk)
   return digest.hexdigest()
 
@@ -102,21 +104,22 @@ def download(data_set: str, cache_dir: Optional[str] = None,
   source_url = source_url or url(data_set)
   logging.info("Downloading %s to %s", source_url, path)
   # Checked under its temporary name, and renamed onto `path` only if it passes.
-  with files.atomic_write(path, "wb") as f:
+  with files.atomic_write(path, "wb") as file:
     with urllib.request.urlopen(source_url, timeout=60) as response:
       while chunk := response.read(_CHUNK_BYTES):
-        f.write(chunk)
-    f.flush()
-    digest = sha256_of(f.name)
+        file.write(chunk)
+    file.flush()
+    digest = sha256_of(file.name)
     if expected and digest != expected:
       raise ValueError(
           f"the download of {data_set!r} from {source_url} has SHA-256 {digest}, not "
           f"{expected} ({source}); it was deleted. Check the URL, or pass the right "
           "--sha256.")
     # Parses it (and rejects a file of the wrong format) before it is kept.
-    music.load_piano_rolls(f.name)
+    music.load_piano_rolls(file.name)
   if not expected:
-    path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+    with files.atomic_write(path.with_name(path.name + ".sha256")) as record:
+      record.write(f"{digest}  {path.name}\n")
     logging.warning("No SHA-256 digest was known for %r; recorded %s beside it, and "
                     "later downloads must match it.", data_set, digest)
   logging.info("%s: %.1f MB, SHA-256 %s", path, path.stat().st_size / 1e6, digest)

@@ -47,13 +47,14 @@ Generated data: ``float32 [num_sequences, T, dims]``. Loaded data: a list of
 
 from __future__ import annotations
 
-import operator
 import os
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from rtrbm_jax import checks
 
 DEFAULT_NUM_LINKS = 10
 DEFAULT_OBSERVATION_NOISE = 0.01
@@ -79,17 +80,6 @@ class ArmTrajectories(NamedTuple):
   """
   angles: np.ndarray
   positions: np.ndarray
-
-
-def _positive_int(name: str, value) -> int:
-  try:
-    as_int = operator.index(value)
-  except TypeError:
-    raise ValueError(f"{name}={value!r} is not accepted: expected a positive "
-                     "integer") from None
-  if as_int <= 0:
-    raise ValueError(f"{name}={value!r} is not accepted: expected a positive integer")
-  return as_int
 
 
 def _neighbour_coupling(angles: np.ndarray) -> np.ndarray:
@@ -125,33 +115,34 @@ def simulate_arm(rng_or_seed, num_sequences: int, num_frames: int,
   Returns:
     ``ArmTrajectories`` with angles ``[N, T, L]`` and positions ``[N, T, L, 2]``.
   """
-  num_sequences = _positive_int("num_sequences", num_sequences)
-  num_frames = _positive_int("num_frames", num_frames)
-  num_links = _positive_int("num_links", num_links)
+  num_sequences = checks.positive_int("num_sequences", num_sequences)
+  num_frames = checks.positive_int("num_frames", num_frames)
+  num_links = checks.positive_int("num_links", num_links)
   rng = np.random.default_rng(rng_or_seed)
-  dt = FRAME_INTERVAL / SUBSTEPS_PER_FRAME
+  substep_duration = FRAME_INTERVAL / SUBSTEPS_PER_FRAME
   drive_frequency = rng.uniform(*DRIVE_FREQUENCY_RANGE, size=num_sequences)
   drive_phase = rng.uniform(0, 2 * np.pi, size=num_sequences)
   angle = INITIAL_ANGLE_SCALE * rng.standard_normal((num_sequences, num_links))
   velocity = np.zeros_like(angle)
-  # White noise integrated over a step of length dt has standard deviation sqrt(dt).
-  noise_per_step = PROCESS_NOISE_SCALE * np.sqrt(dt)
+  # White noise integrated over a sub-step of duration h has standard deviation
+  # sqrt(h).
+  noise_per_step = PROCESS_NOISE_SCALE * np.sqrt(substep_duration)
 
   angles = np.empty((num_sequences, num_frames, num_links))
   for frame in range(-BURN_IN_FRAMES, num_frames):
     if frame >= 0:
       angles[:, frame] = angle
     for substep in range(SUBSTEPS_PER_FRAME):
-      time = (frame * SUBSTEPS_PER_FRAME + substep) * dt
+      time = (frame * SUBSTEPS_PER_FRAME + substep) * substep_duration
       acceleration = (-RESTORING_FREQUENCY ** 2 * angle - DAMPING * velocity
                       + COUPLING * _neighbour_coupling(angle))
       acceleration[:, 0] += DRIVE_ACCELERATION * np.sin(
           2 * np.pi * drive_frequency * time + drive_phase)
       # Semi-implicit Euler: the new velocity moves the angle, which keeps the
       # oscillators from gaining energy as explicit Euler would.
-      velocity = (velocity + dt * acceleration
+      velocity = (velocity + substep_duration * acceleration
                   + noise_per_step * rng.standard_normal(velocity.shape))
-      angle = angle + dt * velocity
+      angle = angle + substep_duration * velocity
   return ArmTrajectories(angles, forward_kinematics(angles))
 
 
@@ -327,23 +318,24 @@ def fit_standardizer(sequences, min_scale: float = 1e-6) -> Standardizer:
 
 
 def _apply(standardizer: Standardizer, x, function):
+  """`function` of float64 `x` as float32, for an array `[..., dims]` or a list."""
   if isinstance(x, (list, tuple)):
     return [_apply(standardizer, item, function) for item in x]
-  x = np.asarray(x)
+  values = np.asarray(x)
   dims = standardizer.mean.shape[0]
-  if x.ndim == 0 or x.shape[-1] != dims:
-    raise ValueError(f"x has shape {x.shape}; expected [..., {dims}] (the "
+  if values.ndim == 0 or values.shape[-1] != dims:
+    raise ValueError(f"x has shape {values.shape}; expected [..., {dims}] (the "
                      f"standardizer was fitted on {dims} dims)")
-  return function(x.astype(np.float64)).astype(np.float32)
+  return function(values.astype(np.float64)).astype(np.float32)
 
 
 def standardize(standardizer: Standardizer, x):
   """``(x - mean) / scale`` of an array ``[..., dims]`` (or a list of them), float32."""
   return _apply(standardizer, x,
-                lambda x: (x - standardizer.mean) / standardizer.scale)
+                lambda values: (values - standardizer.mean) / standardizer.scale)
 
 
 def unstandardize(standardizer: Standardizer, x):
   """``x * scale + mean``: standardised frames (or model samples) in data units."""
   return _apply(standardizer, x,
-                lambda x: x * standardizer.scale + standardizer.mean)
+                lambda values: values * standardizer.scale + standardizer.mean)
