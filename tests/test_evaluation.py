@@ -165,6 +165,25 @@ class BaselineTest(chex.TestCase):
     self.assertEqual(summary["num_predicted_frames"], 5)
     self.assertEqual(summary["num_sequences"], 2)
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_next_frame_error_summary_counts_only_the_real_predicted_frames(self):
+    v = jnp.asarray([[[0.], [1.], [1.]], [[1.], [0.], [0.]]])
+    predictions = self.variant(evaluation.baseline_predictions, static_argnums=1)(
+        v, "binary")["copy_last_frame"]
+    mask = np.asarray([[True, True, True], [True, True, False]])
+    # Squared errors [[1, 0], [1, (padding) 0]]; the padded frame is not counted.
+    summary = evaluation.next_frame_error_summary(predictions, v, mask)
+    self.assertAlmostEqual(summary["mean"], 2 / 3)
+    self.assertEqual(summary["num_predicted_frames"], 3)
+    self.assertEqual(
+        evaluation.next_frame_error_summary(predictions, v)["num_predicted_frames"],
+        4)
+
+  def test_mean_frame_is_the_mean_over_every_frame_of_every_sequence(self):
+    sequences = [np.asarray([[1., 0.]], np.float32),
+                 np.asarray([[0., 0.], [1., 1.], [1., 0.]], np.float32)]
+    np.testing.assert_allclose(evaluation.mean_frame(sequences), [0.75, 0.25])
+
   def test_independent_bernoulli_likelihood_uses_smoothed_unit_frequencies(self):
     train_frames = np.asarray([[1., 0.], [1., 0.], [0., 0.]])
     probability = np.asarray([3 / 5, 1 / 5])
