@@ -13,7 +13,7 @@ from rtrbm_jax import ais
 from rtrbm_jax import checks
 from rtrbm_jax import rbm
 from rtrbm_jax import rnnrbm
-from rtrbm_jax.ais import ais_log_likelihood
+from rtrbm_jax.evaluation import ais_log_likelihood
 from rtrbm_jax.rbm import gibbs_chain
 from rtrbm_jax.rtrbm import CDAux
 from rtrbm_jax.rtrbm import Params

@@ -1,15 +1,63 @@
 """What a run shows of its generated sequences: pictures, a GIF, MIDI, TensorBoard.
 
-One call, shared by training (`samples.*`) and evaluation (`eval_samples.*`), so both
-write the same kinds of files for the same data.
+One call, `write_generated_samples`, shared by training (`samples.*`) and evaluation
+(`eval_samples.*`): it primes the model, generates, and writes the same kinds of
+files for the same data.
 """
 
 import os
+from typing import NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from rtrbm_jax import metric_writers
 from rtrbm_jax import plotting
+from rtrbm_jax.data import real_valued
+
+
+class Samples(NamedTuple):
+  """Frames a model generated after a primer, and the files that show them.
+
+  Attributes:
+    generated: [S, T1, nv] generated frames, in the model's units (standardised
+      for real-valued data).
+    files: the paths written.
+  """
+  generated: jax.Array
+  files: list[str]
+
+
+def write_generated_samples(
+    workdir: str, name: str, model, params, key: jax.Array, prime,
+    num_frames: int, num_gibbs_steps: int, step: int,
+    standardizer: real_valued.Standardizer | None = None) -> Samples:
+  """Generates `num_frames` frames after `prime` and writes them (`write_samples`).
+
+  Args:
+    workdir: the run's directory.
+    name: file name without extension, e.g. "samples".
+    model: the temporal model (its bound sampler draws the frames).
+    params: its parameters.
+    key: PRNG key of the generation.
+    prime: [S, T0, nv] real frames to prime on, in the model's units.
+    num_frames: frames to generate after the primer.
+    num_gibbs_steps: Gibbs steps per generated frame.
+    step: the update the parameters are from.
+    standardizer: if the model saw standardised frames, their `Standardizer`: the
+      pictures show data units.
+
+  Returns:
+    `Samples`: the generated frames (model units) and the paths written.
+  """
+  generated = jax.jit(model.generate, static_argnums=3)(
+      params, key, jnp.asarray(prime), num_frames, num_gibbs_steps)
+  pictures = np.asarray(prime), np.asarray(generated)
+  if standardizer is not None:
+    pictures = [real_valued.unstandardize(standardizer, frames)
+                for frames in pictures]
+  return Samples(generated, write_samples(workdir, name, *pictures, step))
 
 
 def write_samples(workdir: str, name: str, prime: np.ndarray,

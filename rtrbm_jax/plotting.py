@@ -93,18 +93,31 @@ def write_curves(metrics_path: str, path: str) -> None:
   records = _read_records(metrics_path)
   switches = _switches(_read_run_config(metrics_path))
   figure, axes = plt.subplots(1, len(_CURVES), figsize=(4.5 * len(_CURVES), 3.6))
-  for axis, (name, title, unit) in zip(axes, _CURVES):
-    _plot_curve(axis, records, name, label="model")
-    _mark_switches(axis, switches)
-    if name == "heldout_next_frame_error":
-      _draw_copy_last(axis, records)
-    axis.set_title(title, fontsize=10)
-    axis.set_xlabel("update")
-    axis.set_ylabel(unit)
+  for axis, curve in zip(axes, _CURVES):
+    _plot_curve(axis, records, curve[0], label="model")
+    _finish_axis(axis, curve, records, switches)
   if switches:
     axes[0].legend(fontsize=7)
   figure.tight_layout()
   _save(figure, path)
+
+
+def _finish_axis(axis, curve, records, switches) -> None:
+  """Switch markers, the copy-last-frame line of held-out errors, title and labels.
+
+  Args:
+    axis: the axis of one curve.
+    curve: its (metric, title, y label), an entry of `_CURVES`.
+    records: the metric records (the baseline is read from them).
+    switches: (update, label) of the lines to mark (`_switches`).
+  """
+  name, title, unit = curve
+  _mark_switches(axis, switches)
+  if name == "heldout_next_frame_error":
+    _draw_copy_last(axis, records)
+  axis.set_title(title, fontsize=10)
+  axis.set_xlabel("update")
+  axis.set_ylabel(unit)
 
 
 def _draw_copy_last(axis, records) -> None:
@@ -295,17 +308,13 @@ def write_sweep_curves(metrics_path: str, path: str) -> None:
   points = sorted({r["point"] for r in records})
   colors = plt.get_cmap("tab10" if len(points) <= 10 else "tab20")
   figure, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-  for axis, (name, title, unit) in zip(axes, _CURVES[:2]):
+  for axis, curve in zip(axes, _CURVES[:2]):
     for index, point in enumerate(points):
-      curve = [r for r in records if r["point"] == point]
-      _plot_curve(axis, curve, name, _point_label(curve[0], swept_names),
+      point_records = [r for r in records if r["point"] == point]
+      _plot_curve(axis, point_records, curve[0],
+                  _point_label(point_records[0], swept_names),
                   colors(index % colors.N))
-    _mark_switches(axis, switches)
-    if name == "heldout_next_frame_error":
-      _draw_copy_last(axis, records)
-    axis.set_title(title, fontsize=10)
-    axis.set_xlabel("update")
-    axis.set_ylabel(unit)
+    _finish_axis(axis, curve, records, switches)
   axes[1].legend(fontsize=7, ncol=2)
   figure.tight_layout()
   _save(figure, path)

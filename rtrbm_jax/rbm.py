@@ -408,6 +408,25 @@ def exact_log_partition(w_vh: Array, visible_bias: Array, hidden_bias: Array,
   return jax.nn.logsumexp(log_weights, axis=-1)
 
 
+def log_probability(w_vh: Array, visible_bias: Array, hidden_bias: Array, v: Array,
+                    log_partition: Array, visible_type: str = BINARY) -> Array:
+  """log P(v) = -F(v) - log Z of each row under its own RBM: `[N]`.
+
+  The one place the free energy meets the partition function, whether log Z is
+  exact (`exact_log_partition`) or an estimate (AIS).
+
+  Args:
+    w_vh: [nv, nh] weights shared by all rows.
+    visible_bias: [nv] or [N, nv].
+    hidden_bias: [N, nh].
+    v: [N, nv] one visible vector per row.
+    log_partition: [N] log Z of each row's RBM.
+    visible_type: "binary" or "gaussian" (then a log density).
+  """
+  return (-free_energy(w_vh, visible_bias, hidden_bias, v, visible_type)
+          - log_partition)
+
+
 def exact_statistics(w_vh: Array, visible_bias: Array, hidden_bias: Array,
                      visible_type: str = BINARY) -> Statistics:
   """The model's expectations E[v], E[h] per row and sum_n E[v h^T], by enumeration.
@@ -438,5 +457,7 @@ def exact_statistics(w_vh: Array, visible_bias: Array, hidden_bias: Array,
 def exact_log_probability(w_vh: Array, visible_bias: Array, hidden_bias: Array,
                           v: Array, visible_type: str = BINARY) -> Array:
   """log P(v) of each row under its own RBM: `[N]` (a density for Gaussian units)."""
-  return (-free_energy(w_vh, visible_bias, hidden_bias, v, visible_type)
-          - exact_log_partition(w_vh, visible_bias, hidden_bias, visible_type))
+  return log_probability(
+      w_vh, visible_bias, hidden_bias, v,
+      exact_log_partition(w_vh, visible_bias, hidden_bias, visible_type),
+      visible_type)

@@ -23,7 +23,6 @@ from rtrbm_jax import rbm
 from rtrbm_jax import runs
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
-from rtrbm_jax.data import music
 from rtrbm_jax.data import real_valued
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
@@ -34,10 +33,8 @@ DEFAULT_NUM_CHAINS = 16
 # The split's sequences are processed this many at a time, so progress is visible.
 SEQUENCES_PER_CHUNK = 8
 
-
-def _mean_and_standard_error(values: np.ndarray) -> tuple[float, float]:
-  summary = evaluation.error_summary(np.asarray(values).reshape(1, -1))
-  return summary["mean"], summary["standard_error"]
+_predict_next_frames = jax.jit(evaluation.predict_next_frames,
+                               static_argnums=(0, 4, 5))
 
 
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
@@ -70,12 +67,52 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   Returns:
     The results written to `eval.json`.
   """
+  _check_arguments(log_likelihood, num_temperatures, num_chains,
+                   num_gibbs_steps=num_gibbs_steps, num_samples=num_samples,
+                   prime_frames=prime_frames, generate_frames=generate_frames)
+  run = runs.load_run(workdir, step, point)
+  suffix = ("" if point is None else f"_point{point}") + (
+      "" if step is None else f"_step{step}")
+  sequences = datasets.load_sequences(run.config.data, split)
+  frames, mask = datasets.pad_sequences(sequences)
+  frames = jnp.asarray(frames)
+  key_predict, key_likelihood, key_generate, key_average = jax.random.split(
+      jax.random.key(seed), 4)
+  results = {"workdir": os.path.abspath(workdir), "split": split,
+             "step": run.step, **({} if point is None else {"point": point}),
+             "num_sequences": len(sequences), "num_frames": int(mask.sum())}
+  predictions, next_frame_results = _next_frame_results(
+      run, frames, mask, (key_predict, key_average), num_gibbs_steps,
+      num_prediction_chains)
+  results.update(next_frame_results)
+  results.update(_accuracy_and_baselines(run, frames, mask, predictions))
+  if log_likelihood != "none":
+    results["log_likelihood_per_frame"] = _log_likelihood_results(
+        run, frames, mask, key_likelihood, log_likelihood, num_temperatures,
+        num_chains)
+  results.update(_generation_results(
+      workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
+      min(num_samples, len(sequences)), prime_frames, generate_frames,
+      num_gibbs_steps))
+  with files.atomic_write(os.path.join(workdir, f"eval{suffix}.json")) as f:
+    json.dump(results, f, indent=2)
+  return results
+
+
+def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
+                     **counts) -> None:
+  """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
+
+  Args:
+    log_likelihood: the likelihood method.
+    num_temperatures, num_chains: AIS settings (checked when AIS may run).
+    **counts: name -> value of the Gibbs-step and picture counts, each in
+      [1, checks.MAX_GIBBS_STEPS].
+  """
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
-  for name, value in (("num_gibbs_steps", num_gibbs_steps),
-                      ("num_samples", num_samples), ("prime_frames", prime_frames),
-                      ("generate_frames", generate_frames)):
+  for name, value in counts.items():
     if (isinstance(value, bool) or not isinstance(value, int)
         or not 1 <= value <= checks.MAX_GIBBS_STEPS):
       raise ValueError(f"{name}={value!r} is not accepted: an integer in [1, "
@@ -86,121 +123,138 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name}={value!r} is not accepted: an integer >= "
                          f"{minimum}.")
-  run = runs.load_run(workdir, step, point)
-  config, model, params = run.config, run.model, run.params
-  suffix = ("" if point is None else f"_point{point}") + (
-      "" if step is None else f"_step{step}")
-  sequences = datasets.load_sequences(config.data, split)
-  frames, mask = datasets.pad_sequences(sequences)
-  frames = jnp.asarray(frames)
-  key_predict, key_likelihood, key_generate, key_average = jax.random.split(
-      jax.random.key(seed), 4)
-  results = {"workdir": os.path.abspath(workdir), "split": split,
-             "step": run.step, **({} if point is None else {"point": point}),
-             "num_sequences": len(sequences), "num_frames": int(mask.sum())}
 
-  predict = jax.jit(evaluation.predict_next_frames, static_argnums=(0, 4, 5))
 
-  def predict_in_chunks(key, num_prediction_chains, description):
-    return jnp.asarray(progress.map_chunks(
-        lambda chunk_frames, chunk: predict(
-            model, params, chunk_frames, jax.random.fold_in(key, chunk),
-            num_gibbs_steps, num_prediction_chains),
-        (np.asarray(frames),), SEQUENCES_PER_CHUNK, description))
+def _is_binary(frames) -> bool:
+  frames = np.asarray(frames)
+  return bool(np.all((frames == 0) | (frames == 1)))
 
-  predictions = predict_in_chunks(key_predict, 1, "next-frame prediction")
-  predicted_mask = mask[:, 1:]
 
-  def error(prediction):
-    per_frame = evaluation.prediction_error(prediction, frames).per_frame
-    return evaluation.error_summary(per_frame, predicted_mask)
+def _predict_in_chunks(run: runs.Run, frames, key, num_gibbs_steps: int,
+                       num_chains: int, description: str) -> jax.Array:
+  """`evaluation.predict_next_frames` over chunks of sequences, with progress."""
+  return jnp.asarray(progress.map_chunks(
+      lambda chunk_frames, chunk: _predict_next_frames(
+          run.model, run.params, chunk_frames, jax.random.fold_in(key, chunk),
+          num_gibbs_steps, num_chains),
+      (np.asarray(frames),), SEQUENCES_PER_CHUNK, description))
 
-  results["next_frame_error"] = {
-      **error(predictions), "num_gibbs_steps": num_gibbs_steps,
-      "protocol": "the RTRBM papers': one Gibbs chain per frame from "
-                  "P(h) = sigmoid(hidden bias), last visible step as mean field",
-      "unit": "squared error summed over the units of a frame"}
-  chain_average = predict_in_chunks(
-      key_average, num_prediction_chains,
+
+def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
+                        num_prediction_chains: int) -> tuple[jax.Array, dict]:
+  """One chain's predictions `[B, T - 1, nv]`, and the two next-frame figures.
+
+  Args:
+    run: the run evaluated.
+    frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
+    keys: (key of the one-chain predictions, key of the chain average).
+    num_gibbs_steps: Gibbs steps per predicted frame.
+    num_prediction_chains: chains averaged by the second figure.
+  """
+  key_predict, key_average = keys
+  predictions = _predict_in_chunks(run, frames, key_predict, num_gibbs_steps, 1,
+                                   "next-frame prediction")
+  chain_average = _predict_in_chunks(
+      run, frames, key_average, num_gibbs_steps, num_prediction_chains,
       f"next-frame prediction, mean of {num_prediction_chains} chains")
-  results["next_frame_error_chain_average"] = {
-      **error(chain_average), "num_gibbs_steps": num_gibbs_steps,
-      "num_chains": num_prediction_chains,
-      "protocol": f"the mean of {num_prediction_chains} such chains' predictions, an "
-                  "estimate of E[v_t | past]"}
+  return predictions, {
+      "next_frame_error": {
+          **evaluation.next_frame_error_summary(predictions, frames, mask),
+          "num_gibbs_steps": num_gibbs_steps,
+          "protocol": "the RTRBM papers': one Gibbs chain per frame from "
+                      "P(h) = sigmoid(hidden bias), last visible step as mean "
+                      "field",
+          "unit": "squared error summed over the units of a frame"},
+      "next_frame_error_chain_average": {
+          **evaluation.next_frame_error_summary(chain_average, frames, mask),
+          "num_gibbs_steps": num_gibbs_steps,
+          "num_chains": num_prediction_chains,
+          "protocol": f"the mean of {num_prediction_chains} such chains' "
+                      "predictions, an estimate of E[v_t | past]"}}
 
-  binary_data = bool(np.all((np.asarray(frames) == 0) | (np.asarray(frames) == 1)))
-  music_like = config.data.name != "bouncing_balls" and binary_data
-  train_sequences = datasets.load_sequences(config.data, "train")
-  # Summed sequence by sequence: the training split need not be copied whole.
-  mean_frame = (sum(sequence.sum(axis=0, dtype=np.float64)
-                    for sequence in train_sequences)
-                / sum(len(sequence) for sequence in train_sequences))
-  baselines = {}
+
+def _accuracy_and_baselines(run: runs.Run, frames, mask, predictions) -> dict:
+  """`frame_accuracy` and `baselines`: the model-free figures.
+
+  Binary data other than bouncing balls (music) also get frame accuracies and the
+  independent-Bernoulli likelihood.
+
+  Args:
+    run: the run evaluated (its config names the training split of the baselines).
+    frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
+    predictions: [B, T - 1, nv] the model's one-chain predictions.
+  """
+  music_like = run.config.data.name != "bouncing_balls" and _is_binary(frames)
+  train_sequences = datasets.load_sequences(run.config.data, "train")
+  mean_frame = evaluation.mean_frame(train_sequences)
+  target, predicted_mask = np.asarray(frames[:, 1:]), mask[:, 1:]
+  results, baselines = {}, {}
   for name, prediction in evaluation.baseline_predictions(
-      frames, model.visible_type, jnp.asarray(mean_frame, frames.dtype)).items():
-    baselines[name] = {"next_frame_error": error(prediction)}
+      frames, run.model.visible_type,
+      jnp.asarray(mean_frame, frames.dtype)).items():
+    baselines[name] = {"next_frame_error": evaluation.next_frame_error_summary(
+        prediction, frames, mask)}
     if music_like and name == "copy_last_frame":
-      baselines[name]["frame_accuracy"] = music.frame_accuracy(
-          np.asarray(prediction) > 0.5, np.asarray(frames[:, 1:]), predicted_mask)
+      baselines[name]["frame_accuracy"] = evaluation.frame_accuracy(
+          np.asarray(prediction) > 0.5, target, predicted_mask)
   if music_like:
-    results["frame_accuracy"] = music.frame_accuracy(
-        np.asarray(predictions) > 0.5, np.asarray(frames[:, 1:]), predicted_mask)
-    bernoulli = evaluation.independent_bernoulli_log_likelihood(
-        np.concatenate(train_sequences), np.asarray(frames))[mask]
-    mean, standard_error = _mean_and_standard_error(bernoulli)
+    results["frame_accuracy"] = evaluation.frame_accuracy(
+        np.asarray(predictions) > 0.5, target, predicted_mask)
+    bernoulli = evaluation.error_summary(
+        evaluation.independent_bernoulli_log_likelihood(
+            np.concatenate(train_sequences), np.asarray(frames)), mask)
     baselines["independent_bernoulli"] = {"log_likelihood_per_frame": {
-        "mean": mean, "standard_error": standard_error, "unit": "nats per frame"}}
+        "mean": bernoulli["mean"], "standard_error": bernoulli["standard_error"],
+        "unit": "nats per frame"}}
   results["baselines"] = baselines
+  return results
 
-  if log_likelihood != "none" and (binary_data or model.visible_type != rbm.BINARY):
-    estimate = _chunked_log_likelihoods(model, params, frames, key_likelihood,
-                                        num_temperatures, num_chains,
-                                        log_likelihood)
-    per_frame = np.asarray(estimate.per_frame)[mask]
-    errors_squared = np.asarray(estimate.standard_error)[mask] ** 2
-    results["log_likelihood_per_frame"] = {
-        "method": estimate.method,
-        "mean": float(per_frame.mean()),
-        # Spread over frames, plus the AIS estimates' own errors, of the mean.
-        "standard_error": float(np.sqrt(
-            _mean_and_standard_error(per_frame)[1] ** 2
-            + errors_squared.sum() / per_frame.size ** 2)),
-        "ais_standard_error_of_mean": float(np.sqrt(errors_squared.sum())
-                                            / per_frame.size),
-        **({"num_temperatures": num_temperatures, "num_chains": num_chains}
-           if estimate.method == "ais" else {}),
-        "unit": "nats per frame"}
-  elif log_likelihood != "none":
-    results["log_likelihood_per_frame"] = (
-        "skipped: the data are not binary, and the likelihood of binary units is "
-        "defined for 0/1 frames only")
 
-  num_samples = min(num_samples, len(sequences))
-  prime = frames[:num_samples, :prime_frames]
-  generated = jax.jit(model.generate, static_argnums=3)(
-      params, key_generate, prime, generate_frames, num_gibbs_steps)
-  results["generation"] = {
+def _log_likelihood_results(run: runs.Run, frames, mask, key, method: str,
+                            num_temperatures: int,
+                            num_chains: int) -> dict | str:
+  """`evaluation.log_likelihood_summary` of the split, or why it was skipped."""
+  if run.model.visible_type == rbm.BINARY and not _is_binary(frames):
+    return ("skipped: the data are not binary, and the likelihood of binary units "
+            "is defined for 0/1 frames only")
+  estimate = _chunked_log_likelihoods(run.model, run.params, frames, key,
+                                      num_temperatures, num_chains, method)
+  return {**evaluation.log_likelihood_summary(estimate, mask),
+          **({"num_temperatures": num_temperatures, "num_chains": num_chains}
+             if estimate.method == "ais" else {}),
+          "unit": "nats per frame"}
+
+
+def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: str,
+                        num_samples: int, prime_frames: int, generate_frames: int,
+                        num_gibbs_steps: int) -> dict:
+  """Generates after priming on the split's first sequences; writes the pictures.
+
+  Returns:
+    {"generation": statistics of the generated frames, "units" (if the model saw
+     standardised frames), "files": the pictures written}.
+  """
+  # Imported here: pictures pull in matplotlib, which evaluation does not need.
+  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
+  standardizer_path = os.path.join(workdir, train.STANDARDIZER_FILE)
+  standardizer = (real_valued.Standardizer(**np.load(standardizer_path))
+                  if os.path.exists(standardizer_path) else None)
+  samples = outputs.write_generated_samples(
+      workdir, name, run.model, run.params, key,
+      frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,
+      run.step, standardizer)
+  results = {"generation": {
       "num_sequences": num_samples, "prime_frames": prime_frames,
       "generated_frames": generate_frames,
-      "mean_unit_value_generated": float(jnp.mean(generated)),
+      "mean_unit_value_generated": float(jnp.mean(samples.generated)),
       "mean_unit_value_data": float(np.mean(np.asarray(frames)[mask])),
       "mean_change_between_frames_generated": float(jnp.mean(jnp.sum(
-          jnp.square(jnp.diff(generated, axis=1)), axis=-1))),
-  }
-  pictures = np.asarray(prime), np.asarray(generated)
-  standardizer_path = os.path.join(workdir, train.STANDARDIZER_FILE)
-  if os.path.exists(standardizer_path):
-    # The model saw standardised frames; show them in data units.
-    standardizer = real_valued.Standardizer(**np.load(standardizer_path))
-    pictures = [real_valued.unstandardize(standardizer, x) for x in pictures]
+          jnp.square(jnp.diff(samples.generated, axis=1)), axis=-1))),
+  }}
+  if standardizer is not None:
+    # The pictures show data units; the figures above are the model's.
     results["units"] = "standardised per dimension (see standardizer.npz)"
-  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  results["files"] = outputs.write_samples(workdir, "eval_samples" + suffix,
-                                           *pictures, run.step)
-  path = os.path.join(workdir, f"eval{suffix}.json")
-  with files.atomic_write(path) as f:
-    json.dump(results, f, indent=2)
+  results["files"] = samples.files
   return results
 
 

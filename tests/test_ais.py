@@ -1,4 +1,5 @@
-"""Tests of annealed importance sampling against exact enumeration on tiny models.
+"""Tests of annealed importance sampling against exact enumeration on tiny models:
+`ais.log_partition`, and the sequence log-likelihoods built on it in `evaluation`.
 
 Tolerance. AIS's error over M chains is approximately normal with the reported
 standard error (delta method), so an estimate is accepted when it lies within
@@ -19,12 +20,15 @@ import numpy as np
 
 import rtrbm_jax as rj
 from rtrbm_jax import ais
+from rtrbm_jax import evaluation
 from rtrbm_jax import models
 from rtrbm_jax import rbm
 from rtrbm_jax import rtrbm
 
 NUM_STANDARD_ERRORS = 4.0
 AIS_ARGNAMES = ("num_temperatures", "num_chains", "visible_type", "sampler")
+# Static arguments of `evaluation.sequence_log_likelihoods` besides the model.
+SEQUENCE_ARGNAMES = ("num_temperatures", "num_chains", "method")
 # The long runs draw their Bernoulli samples with "fused_threefry": for a threefry
 # key the very samples of the default "uniform", but XLA compiles it ~4x faster on
 # CPU, and compilation, not running 1000 temperatures, is most of this file's time.
@@ -68,6 +72,7 @@ class LogPartitionTest(chex.TestCase):
 
   # Row counts and sizes match `LogLikelihoodTest` (N = B * T rows) where they can,
   # so that the two share compilations.
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.named_parameters(
       ("binary", 10, 8, 8, 1.0, rbm.BINARY, False, FAST_SAMPLER),
       ("binary_more_hidden_per_row_visible_bias", 6, 12, 6, 1.0, rbm.BINARY, True,
@@ -79,9 +84,11 @@ class LogPartitionTest(chex.TestCase):
       visible_bias_per_row, sampler):
     w_vh, visible_bias, hidden_bias = _random_family(
         0, num_visible, num_hidden, num_rows, scale, visible_bias_per_row)
-    log_z, standard_error = ais.log_partition(
-        jax.random.key(1), w_vh, visible_bias, hidden_bias, num_temperatures=1000,
-        num_chains=64, visible_type=visible_type, sampler=sampler)
+    log_z, standard_error = self.variant(
+        ais.log_partition, static_argnames=AIS_ARGNAMES)(
+            jax.random.key(1), w_vh, visible_bias, hidden_bias,
+            num_temperatures=1000, num_chains=64, visible_type=visible_type,
+            sampler=sampler)
     exact = rbm.exact_log_partition(w_vh, visible_bias, hidden_bias, visible_type)
     chex.assert_shape([log_z, standard_error], (num_rows,))
     chex.assert_tree_all_finite((log_z, standard_error))
@@ -91,18 +98,22 @@ class LogPartitionTest(chex.TestCase):
           f"mean standard error {float(jnp.mean(standard_error)):.4f}")
     np.testing.assert_array_less(error, NUM_STANDARD_ERRORS * standard_error)
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(rbm.BINARY, rbm.GAUSSIAN)
   def test_zero_weights_make_ais_exact_with_zero_error(self, visible_type):
     # With no weights the model is the base model: every importance weight is 1.
     _, visible_bias, hidden_bias = _random_family(2, 5, 4, 6, 1.0)
     w_vh = jnp.zeros((5, 4))
-    log_z, standard_error = ais.log_partition(
-        jax.random.key(3), w_vh, visible_bias, hidden_bias, 10, 4, visible_type,
-        FAST_SAMPLER)
+    log_z, standard_error = self.variant(
+        ais.log_partition, static_argnames=AIS_ARGNAMES)(
+            jax.random.key(3), w_vh, visible_bias, hidden_bias,
+            num_temperatures=10, num_chains=4, visible_type=visible_type,
+            sampler=FAST_SAMPLER)
     exact = rbm.exact_log_partition(w_vh, visible_bias, hidden_bias, visible_type)
     np.testing.assert_allclose(log_z, exact, rtol=1e-6)
     np.testing.assert_array_equal(standard_error, 0.0)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_errors_shrink_as_temperatures_grow_and_standard_errors_are_calibrated(
       self):
     """Error ~ 1/sqrt(K) for K temperatures: a factor ~3 per decade of K.
@@ -117,10 +128,11 @@ class LogPartitionTest(chex.TestCase):
     w_vh, visible_bias, hidden_bias = _random_family(4, 10, 8, 64, 1.0)
     exact = rbm.exact_log_partition(w_vh, visible_bias, hidden_bias)
     mean_errors, mean_standard_errors = [], []
+    log_partition = self.variant(ais.log_partition, static_argnames=AIS_ARGNAMES)
     for num_temperatures in (10, 100, 1000):
-      log_z, standard_error = ais.log_partition(
-          jax.random.key(5), w_vh, visible_bias, hidden_bias, num_temperatures, 32,
-          sampler=FAST_SAMPLER)
+      log_z, standard_error = log_partition(
+          jax.random.key(5), w_vh, visible_bias, hidden_bias,
+          num_temperatures=num_temperatures, num_chains=32, sampler=FAST_SAMPLER)
       error = log_z - exact
       mean_errors.append(float(jnp.mean(jnp.abs(error))))
       mean_standard_errors.append(float(jnp.mean(standard_error)))
@@ -140,6 +152,7 @@ class LogPartitionTest(chex.TestCase):
 class LogLikelihoodTest(chex.TestCase):
 
   # Sizes as in `LogPartitionTest` (N = B * T rows), to share its compilations.
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(
       dict(num_visible=10, num_hidden=8, num_frames=4, scale=1.0,
            visible_type=rbm.BINARY),
@@ -150,9 +163,10 @@ class LogLikelihoodTest(chex.TestCase):
       self, num_visible, num_hidden, num_frames, scale, visible_type):
     params = _random_params(num_visible, num_visible, num_hidden, scale)
     v = _random_frames(2, (2, num_frames, num_visible), visible_type)
-    log_likelihood, standard_error = rj.ais_log_likelihood(
-        params, v, jax.random.key(3), num_temperatures=1000, num_chains=64,
-        visible_type=visible_type, sampler=FAST_SAMPLER)
+    log_likelihood, standard_error = self.variant(
+        rj.ais_log_likelihood, static_argnames=AIS_ARGNAMES)(
+            params, v, jax.random.key(3), num_temperatures=1000, num_chains=64,
+            visible_type=visible_type, sampler=FAST_SAMPLER)
     exact = rj.exact_log_likelihood(params, v, visible_type)
     chex.assert_shape([log_likelihood, standard_error], (2,))
     print(f"log-likelihood {visible_type} nv={num_visible} nh={num_hidden} "
@@ -183,29 +197,37 @@ class LogLikelihoodTest(chex.TestCase):
         jnp.sqrt(jnp.sum(jnp.square(log_z_error.reshape(2, 3)), axis=1)),
         rtol=1e-5)
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*models.MODEL_KINDS)
-  def test_model_log_likelihood_agrees_with_each_kinds_exact_log_likelihood(
+  def test_sequence_log_likelihood_by_ais_agrees_with_each_kinds_exact_one(
       self, kind):
-    model = models.get_model(kind)
+    model = models.get_model(kind, sampler=FAST_SAMPLER)
     params = _random_params(12, 10, 8, 1.0, kind)
     v = _random_frames(13, (2, 4, 10), rbm.BINARY)
-    log_likelihood, standard_error = ais.model_log_likelihood(
-        model, params, v, jax.random.key(14), 1000, 64, FAST_SAMPLER)
+    log_likelihood, standard_error = self.variant(
+        evaluation.sequence_log_likelihoods, static_argnums=0,
+        static_argnames=SEQUENCE_ARGNAMES)(
+            model, params, v, jax.random.key(14), num_temperatures=1000,
+            num_chains=64, method="ais")
     exact = model.exact_log_likelihood(params, v)
     print(f"{kind} log-likelihood, binary nv=10 nh=8 T=4: AIS {log_likelihood} +- "
           f"{standard_error}, exact {exact}")
     np.testing.assert_array_less(jnp.abs(log_likelihood - exact),
                                  NUM_STANDARD_ERRORS * standard_error)
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(rbm.BINARY, rbm.GAUSSIAN)
-  def test_model_log_likelihood_of_the_rtrbm_bundle_is_ais_log_likelihood(
+  def test_sequence_log_likelihood_of_the_rtrbm_bundle_is_ais_log_likelihood(
       self, visible_type):
-    model = models.get_model("rtrbm", visible_type)
+    model = models.get_model("rtrbm", visible_type, FAST_SAMPLER)
     params = _random_params(9, 5, 4, 0.5)
     v = _random_frames(10, (2, 3, 5), visible_type)
     key = jax.random.key(11)
     chex.assert_trees_all_close(
-        ais.model_log_likelihood(model, params, v, key, 10, 4, FAST_SAMPLER),
+        self.variant(evaluation.sequence_log_likelihoods, static_argnums=0,
+                     static_argnames=SEQUENCE_ARGNAMES)(
+                         model, params, v, key, num_temperatures=10,
+                         num_chains=4, method="ais"),
         rj.ais_log_likelihood(params, v, key, 10, 4, visible_type, FAST_SAMPLER),
         rtol=1e-6)
 

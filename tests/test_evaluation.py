@@ -1,4 +1,5 @@
-"""Tests of evaluation: next-frame prediction, per-frame likelihoods, run evaluation."""
+"""Tests of evaluation: next-frame prediction, frame accuracy, baselines, per-frame
+likelihoods, the model's sampler in every chain, and run evaluation."""
 
 import json
 import os
@@ -6,14 +7,17 @@ import subprocess
 import sys
 
 from absl.testing import absltest
+from absl.testing import parameterized
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import rtrbm_jax as rj
+from rtrbm_jax import ais
 from rtrbm_jax import evaluation
 from rtrbm_jax import models
+from rtrbm_jax import rbm
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
@@ -23,10 +27,26 @@ from tests import test_train
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _tiny_model(num_visible=6, num_hidden=4, seed=0):
-  model = models.get_model("rtrbm")
+def _tiny_model(num_visible=6, num_hidden=4, seed=0, sampler="uniform"):
+  model = models.get_model("rtrbm", sampler=sampler)
   params = model.init_params(jax.random.key(seed), num_visible, num_hidden)
   return model, helpers.randomize(params, jax.random.key(seed + 1), 0.8)
+
+
+def _frame_values(model, params, v, key, *args, **kwargs):
+  """`frame_log_likelihoods` as arrays (per frame, standard error), jittable."""
+  estimate = evaluation.frame_log_likelihoods(model, params, v, key, *args,
+                                              **kwargs)
+  return estimate.per_frame, estimate.standard_error
+
+
+def _piano_roll(frames):
+  """[T, 88] binary roll from a list of frames, each a list of MIDI notes."""
+  roll = np.zeros((len(frames), 88), np.float32)
+  for index, notes in enumerate(frames):
+    for note in notes:
+      roll[index, note - 21] = 1
+  return roll
 
 
 class PredictionTest(chex.TestCase):
@@ -49,24 +69,27 @@ class PredictionTest(chex.TestCase):
         error.standard_error, jnp.std(error.per_frame, ddof=1) / np.sqrt(12),
         rtol=1e-5)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_a_prediction_uses_only_the_past(self):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (1, 6, 6))
     changed = v.at[:, 4:].set(1 - v[:, 4:])
     key = jax.random.key(3)
-    original = evaluation.predict_next_frames(model, params, v, key, 5)
-    modified = evaluation.predict_next_frames(model, params, changed, key, 5)
+    predict = self.variant(evaluation.predict_next_frames, static_argnums=(0, 4))
+    original = predict(model, params, v, key, 5)
+    modified = predict(model, params, changed, key, 5)
     np.testing.assert_array_equal(original[:, :3], modified[:, :3])
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_generation_has_the_requested_frames_and_is_reproducible(self):
     model, params = _tiny_model()
     prime = helpers.random_binary(jax.random.key(2), (2, 3, 6))
-    first = model.generate(params, jax.random.key(4), prime, 5, 3)
-    second = model.generate(params, jax.random.key(4), prime, 5, 3)
+    generate = self.variant(model.generate, static_argnums=3)
+    first = generate(params, jax.random.key(4), prime, 5, 3)
+    second = generate(params, jax.random.key(4), prime, 5, 3)
     chex.assert_shape(first, (2, 5, 6))
     np.testing.assert_array_equal(first, second)
     self.assertTrue(bool(jnp.all((first >= 0) & (first <= 1))))
-
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_chain_average_is_the_mean_of_independent_chains(self):
@@ -81,13 +104,15 @@ class PredictionTest(chex.TestCase):
     chex.assert_shape(average, (2, 4, 6))
     np.testing.assert_allclose(average, sum(singles) / 3, rtol=1e-5, atol=1e-6)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_chain_average_predicts_better_than_one_chain(self):
     model, params = _tiny_model(num_visible=16, num_hidden=8)
     v = helpers.random_binary(jax.random.key(2), (8, 10, 16))
     key = jax.random.key(3)
-    one = evaluation.next_frame_prediction_error(model, params, v, key, 5)
-    average = evaluation.next_frame_prediction_error(model, params, v, key, 5,
-                                                     num_chains=16)
+    prediction_error = self.variant(evaluation.next_frame_prediction_error,
+                                    static_argnums=(0, 4, 5))
+    one = prediction_error(model, params, v, key, 5, 1)
+    average = prediction_error(model, params, v, key, 5, 16)
     # E|x - v|^2 = |E[x] - v|^2 + Var[x]: averaging removes the chains' variance.
     self.assertLess(float(average.mean), float(one.mean))
 
@@ -115,10 +140,12 @@ class BaselineTest(chex.TestCase):
     np.testing.assert_array_equal(predictions["blank_frame"], jnp.zeros((1, 2, 3)))
     np.testing.assert_array_equal(predictions["mean_frame"][0, 1], mean_frame)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_extrapolation_of_real_values_is_not_clipped(self):
-    v = jnp.asarray([[[0.], [1.5]]] ).reshape(1, 2, 1)
+    v = jnp.asarray([[[0.], [1.5]]]).reshape(1, 2, 1)
     v = jnp.concatenate([v, jnp.asarray([[[2.0]]])], axis=1)
-    predictions = evaluation.baseline_predictions(v, "gaussian")
+    predictions = self.variant(evaluation.baseline_predictions,
+                               static_argnums=1)(v, "gaussian")
     np.testing.assert_allclose(predictions["extrapolation"][0, 1], [3.0])
     self.assertNotIn("mean_frame", predictions)
 
@@ -138,6 +165,25 @@ class BaselineTest(chex.TestCase):
     self.assertEqual(summary["num_predicted_frames"], 5)
     self.assertEqual(summary["num_sequences"], 2)
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_next_frame_error_summary_counts_only_the_real_predicted_frames(self):
+    v = jnp.asarray([[[0.], [1.], [1.]], [[1.], [0.], [0.]]])
+    predictions = self.variant(evaluation.baseline_predictions, static_argnums=1)(
+        v, "binary")["copy_last_frame"]
+    mask = np.asarray([[True, True, True], [True, True, False]])
+    # Squared errors [[1, 0], [1, (padding) 0]]; the padded frame is not counted.
+    summary = evaluation.next_frame_error_summary(predictions, v, mask)
+    self.assertAlmostEqual(summary["mean"], 2 / 3)
+    self.assertEqual(summary["num_predicted_frames"], 3)
+    self.assertEqual(
+        evaluation.next_frame_error_summary(predictions, v)["num_predicted_frames"],
+        4)
+
+  def test_mean_frame_is_the_mean_over_every_frame_of_every_sequence(self):
+    sequences = [np.asarray([[1., 0.]], np.float32),
+                 np.asarray([[0., 0.], [1., 1.], [1., 0.]], np.float32)]
+    np.testing.assert_allclose(evaluation.mean_frame(sequences), [0.75, 0.25])
+
   def test_independent_bernoulli_likelihood_uses_smoothed_unit_frequencies(self):
     train_frames = np.asarray([[1., 0.], [1., 0.], [0., 0.]])
     probability = np.asarray([3 / 5, 1 / 5])
@@ -147,28 +193,162 @@ class BaselineTest(chex.TestCase):
         evaluation.independent_bernoulli_log_likelihood(train_frames, v), expected)
 
 
-class LogLikelihoodTest(absltest.TestCase):
+class LogLikelihoodTest(chex.TestCase):
 
+  # `method` is a string, which jitted functions cannot return: the variants
+  # compute the numbers (`_frame_values`), an eager call reports the method.
+  @chex.variants(with_jit=True, without_jit=True)
   def test_exact_frame_likelihoods_sum_to_the_sequence_likelihood(self):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (3, 5, 6))
-    frames = evaluation.frame_log_likelihoods(model, params, v, jax.random.key(0))
-    self.assertEqual(frames.method, "exact")
-    np.testing.assert_allclose(jnp.sum(frames.per_frame, axis=1),
+    self.assertEqual(evaluation.frame_log_likelihoods(
+        model, params, v, jax.random.key(0)).method, "exact")
+    per_frame, standard_error = self.variant(_frame_values, static_argnums=0)(
+        model, params, v, jax.random.key(0))
+    np.testing.assert_allclose(jnp.sum(per_frame, axis=1),
                                rj.exact_log_likelihood(params, v), rtol=1e-5)
-    np.testing.assert_array_equal(frames.standard_error, 0.0)
+    np.testing.assert_array_equal(standard_error, 0.0)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_ais_frame_likelihoods_agree_with_exact_within_their_errors(self):
     model, params = _tiny_model(num_visible=8, num_hidden=6)
     v = helpers.random_binary(jax.random.key(2), (2, 3, 8))
-    exact = evaluation.frame_log_likelihoods(model, params, v, jax.random.key(0),
-                                             method="exact")
-    estimate = evaluation.frame_log_likelihoods(model, params, v, jax.random.key(1),
-                                                num_temperatures=300,
-                                                num_chains=64, method="ais")
-    self.assertEqual(estimate.method, "ais")
-    np.testing.assert_array_less(jnp.abs(estimate.per_frame - exact.per_frame),
-                                 5 * estimate.standard_error + 1e-3)
+    frame_values = self.variant(
+        _frame_values, static_argnums=0,
+        static_argnames=("num_temperatures", "num_chains", "method"))
+    exact, _ = frame_values(model, params, v, jax.random.key(0), method="exact")
+    self.assertEqual(evaluation.frame_log_likelihoods(
+        model, params, v, jax.random.key(1), num_temperatures=2, num_chains=2,
+        method="ais").method, "ais")
+    per_frame, standard_error = frame_values(
+        model, params, v, jax.random.key(1), num_temperatures=300, num_chains=64,
+        method="ais")
+    np.testing.assert_array_less(jnp.abs(per_frame - exact),
+                                 5 * standard_error + 1e-3)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_sequence_likelihoods_sum_the_frames_and_root_sum_their_errors(self):
+    model, params = _tiny_model()
+    v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
+    key = jax.random.key(5)
+    log_likelihood, standard_error = self.variant(
+        evaluation.sequence_log_likelihoods, static_argnums=0,
+        static_argnames=("num_temperatures", "num_chains", "method"))(
+            model, params, v, key, num_temperatures=10, num_chains=4,
+            method="ais")
+    per_frame, frame_errors = _frame_values(model, params, v, key, 10, 4, "ais")
+    np.testing.assert_allclose(log_likelihood, jnp.sum(per_frame, axis=1),
+                               rtol=1e-5)
+    np.testing.assert_allclose(
+        standard_error, jnp.sqrt(jnp.sum(jnp.square(frame_errors), axis=1)),
+        rtol=1e-5)
+
+  def test_log_likelihood_summary_adds_the_ais_errors_to_the_spread(self):
+    per_frame = np.asarray([[-1., -3., -100.], [-5., -7., -9.]], np.float32)
+    errors = np.asarray([[0.1, 0.2, 9.], [0.3, 0.4, 0.5]], np.float32)
+    mask = np.asarray([[True, True, False], [True, True, True]])
+    summary = evaluation.log_likelihood_summary(
+        evaluation.FrameLogLikelihoods(per_frame, errors, "ais"), mask)
+    values, value_errors = per_frame[mask], errors[mask]
+    self.assertEqual(summary["method"], "ais")
+    self.assertAlmostEqual(summary["mean"], -5.0, places=6)
+    self.assertAlmostEqual(summary["ais_standard_error_of_mean"],
+                           np.sqrt(np.sum(value_errors ** 2)) / 5, places=6)
+    self.assertAlmostEqual(
+        summary["standard_error"],
+        np.sqrt(values.astype(np.float64).var(ddof=1) / 5
+                + np.sum(value_errors ** 2) / 25), places=6)
+
+
+class SamplerTest(chex.TestCase):
+  """Every Gibbs chain of evaluation runs with the model bundle's sampler."""
+
+  def test_a_sampler_no_chain_accepts_reaches_every_chain(self):
+    model, params = _tiny_model()
+    model = model._replace(sampler="no_such_sampler")
+    v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
+    key = jax.random.key(3)
+    for run_chains in (
+        lambda: evaluation.predict_next_frames(model, params, v, key, 3),
+        lambda: evaluation.next_frame_prediction_error(model, params, v, key, 3, 2),
+        lambda: evaluation.frame_log_likelihoods(model, params, v, key, 10, 4,
+                                                 method="ais"),
+        lambda: evaluation.sequence_log_likelihoods(model, params, v, key, 10, 4,
+                                                    method="ais")):
+      with self.assertRaisesRegex(ValueError,
+                                  "sampler must be one of .*'no_such_sampler'"):
+        run_chains()
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_prediction_is_the_models_own_chain_with_its_sampler(self):
+    model, params = _tiny_model(sampler="fused_threefry")
+    v = helpers.random_binary(jax.random.key(2), (2, 4, 6))
+    key = jax.random.key(3)
+    predictions = self.variant(evaluation.predict_next_frames,
+                               static_argnums=(0, 4))(model, params, v, key, 3)
+    frames = model.frame_rbms(params, v)
+    hidden_bias = frames.hidden_bias[:, 1:].reshape(-1, 4)
+    expected = rbm.gibbs_chain(key, frames.w_vh, frames.visible_bias, hidden_bias,
+                               jax.nn.sigmoid(hidden_bias), 3, rbm.BINARY,
+                               "fused_threefry").visible_mean
+    np.testing.assert_allclose(predictions.reshape(-1, 6), expected, rtol=1e-6)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_ais_likelihoods_estimate_log_z_with_the_models_sampler(self):
+    model, params = _tiny_model(sampler="fused_threefry")
+    v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
+    key = jax.random.key(3)
+    _, standard_error = self.variant(
+        _frame_values, static_argnums=0,
+        static_argnames=("num_temperatures", "num_chains", "method"))(
+            model, params, v, key, num_temperatures=10, num_chains=4,
+            method="ais")
+    visible_bias, hidden_bias = model.frame_rbms(params, v).row_biases()
+    _, expected = ais.log_partition(key, params.w_vh, visible_bias, hidden_bias,
+                                    10, 4, rbm.BINARY, "fused_threefry")
+    np.testing.assert_allclose(standard_error.reshape(-1), expected, rtol=1e-5)
+
+
+class FrameAccuracyTest(parameterized.TestCase):
+  """Bay et al.'s accuracy TP / (TP + FP + FN), counted over the whole set."""
+
+  def _case(self):
+    target = _piano_roll([[60, 64, 67], [50], [70]])
+    predicted = _piano_roll([[60, 64, 65], [], [70, 72, 74, 76]])
+    return predicted, target
+
+  def test_frame_accuracy_sums_counts_over_the_whole_set(self):
+    # Frame 0: TP 2 (60, 64), FP 1 (65), FN 1 (67). Frame 1: FN 1 (50).
+    # Frame 2: TP 1 (70), FP 3. Total TP 3, FP 4, FN 2 -> 3 / 9.
+    # (Averaging per frame would give (2/4 + 0 + 1/4) / 3 = 0.25 instead.)
+    predicted, target = self._case()
+    self.assertAlmostEqual(evaluation.frame_accuracy(predicted, target), 3 / 9)
+
+  def test_frame_accuracy_ignores_masked_frames(self):
+    predicted, target = self._case()
+    # [B=1, T=3, 88]; masking frame 2 leaves TP 2, FP 1, FN 2 -> 2 / 5.
+    self.assertAlmostEqual(evaluation.frame_accuracy(
+        predicted[None], target[None], mask=np.array([[1, 1, 0]])), 0.4)
+
+  def test_frame_accuracy_perfect_and_silent_cases(self):
+    _, target = self._case()
+    self.assertEqual(evaluation.frame_accuracy(target, target), 1.0)
+    silent = np.zeros((4, 88))
+    # TP + FP + FN = 0 is defined as 1.
+    self.assertEqual(evaluation.frame_accuracy(silent, silent), 1.0)
+    self.assertEqual(
+        evaluation.frame_accuracy(silent, target[:1].repeat(4, 0)), 0.0)
+
+  def test_frame_accuracy_rejects_non_binary_and_mismatched_inputs(self):
+    predicted, target = self._case()
+    with self.assertRaisesRegex(ValueError, "predicted has non-binary value 0.7"):
+      evaluation.frame_accuracy(predicted * 0.7, target)
+    with self.assertRaisesRegex(ValueError, r"target has shape \(2, 88\)"):
+      evaluation.frame_accuracy(predicted, target[:2])
+    with self.assertRaisesRegex(ValueError, r"mask has shape \(2,\); expected"):
+      evaluation.frame_accuracy(predicted, target, mask=np.ones(2))
+    with self.assertRaisesRegex(ValueError, "mask is all zeros"):
+      evaluation.frame_accuracy(predicted, target, mask=np.zeros(3))
 
 
 class RunEvaluationTest(absltest.TestCase):

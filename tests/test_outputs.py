@@ -5,12 +5,15 @@ import json
 import os
 
 from absl.testing import absltest
+import jax
 import numpy as np
 from PIL import Image
 
 from rtrbm_jax import midi
+from rtrbm_jax import models
 from rtrbm_jax import outputs
 from rtrbm_jax import plotting
+from rtrbm_jax.data import real_valued
 
 
 def _piano_roll(rng, num_frames):
@@ -83,6 +86,21 @@ class PicturesTest(absltest.TestCase):
                      "trajectories")
     _, written = self._write(rng.normal(size=(2, 5, 20)), rng.normal(size=(2, 9, 20)))
     self.assertEqual(written, ["samples.png"])
+
+  def test_generated_samples_are_the_models_and_are_drawn_in_data_units(self):
+    model = models.get_model("rtrbm", "gaussian")
+    params = model.init_params(jax.random.key(0), 20, 6)
+    prime = np.random.default_rng(0).normal(size=(2, 5, 20)).astype(np.float32)
+    standardizer = real_valued.Standardizer(mean=np.full(20, 3.0),
+                                            scale=np.full(20, 2.0))
+    workdir = self.create_tempdir().full_path
+    samples = outputs.write_generated_samples(
+        workdir, "eval_samples", model, params, jax.random.key(1), prime, 4, 3,
+        7, standardizer)
+    np.testing.assert_array_equal(
+        samples.generated, model.generate(params, jax.random.key(1), prime, 4, 3))
+    self.assertEqual(samples.files, [os.path.join(workdir, "eval_samples.png")])
+    self.assertTrue(os.path.exists(samples.files[0]))
 
   def test_curves_mark_the_end_of_pretraining_and_each_cd_k_change(self):
     config = {"pretrain": {"num_steps": 100}, "train": {"gibbs_schedule": [[50, 5],
