@@ -16,8 +16,9 @@ import jax
 
 from configs import bouncing_balls
 from configs import tiny
-from experiments import common
 from experiments import benchmarking
+from experiments import common
+from rtrbm_jax import files
 
 
 def _with(config, num_gibbs_steps, **fields):
@@ -70,7 +71,7 @@ def _run():
           chunk_seconds=_CHUNK_SECONDS.value,
           log=lambda message, name=name: print(f"[{name}] {message}", flush=True)))
   print(benchmarking.format_table(rows))
-  with open(_OUTPUT.value, "w") as f:
+  with files.atomic_write(_OUTPUT.value) as f:
     json.dump(dict(device=str(jax.devices()[0].device_kind),
                    cpu_count=os.cpu_count(), jax_version=jax.__version__,
                    rows=rows), f, indent=2)

@@ -9,8 +9,10 @@ What `experiments/benchmark.py` reports for a config, and the pieces it is made 
   machine with this XLA.
 - `naive_cd_gradient`: the same gradient written the way public RTRBM ports are: a
   Python loop over frames, the Gibbs chain inside it, a jitted function per frame.
-- `benchmark_config`: all of the above for one config, plus an 8-point sweep and the
-  compile time of the train step.
+- `benchmark_config`: all of the above for one config (its `Workload`), plus an
+  8-point sweep and the compile time of the train step: a constant-CD-k copy of the
+  config, its train step compiled in chunks, the four timed in interleaved rounds,
+  and one row of numbers from the timings.
 """
 
 import statistics
@@ -416,6 +418,143 @@ def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
                          num_steps).compile(), stacked
 
 
+class Workload(NamedTuple):
+  """The sizes of one CD-k train step, in the argument order of `cd_gradient_flops`
+  and `make_matmul_ceiling`.
+
+  Attributes:
+    batch_size: B sequences per update.
+    num_frames: T frames per sequence.
+    num_visible: nv visible units.
+    num_hidden: nh hidden units.
+    num_gibbs_steps: k of CD-k.
+  """
+  batch_size: int
+  num_frames: int
+  num_visible: int
+  num_hidden: int
+  num_gibbs_steps: int
+
+
+def workload_of(config: ml_collections.ConfigDict) -> Workload:
+  """The train step's sizes in a config, with its constant CD-k."""
+  return Workload(config.train.batch_size, config.data.num_frames,
+                  config.model.num_visible, config.model.num_hidden,
+                  config.train.num_gibbs_steps)
+
+
+class _TrainChunk(NamedTuple):
+  """A config's train step, compiled as a chunk of `num_steps` updates.
+
+  Attributes:
+    run: compiled `(state, data) -> state` of `num_steps` updates.
+    state: the train state each timed chunk starts from.
+    data: [2 B, T, nv] the training sequences.
+    train_step: the train step itself, uncompiled (the sweep vmaps it).
+    num_steps: updates per chunk.
+    compile_seconds: tracing, lowering and compiling a chunk of one update.
+  """
+  run: Callable[..., Any]
+  state: train.TrainState
+  data: Array
+  train_step: Callable[..., Any]
+  num_steps: int
+  compile_seconds: float
+
+
+def _constant_cd_config(config: ml_collections.ConfigDict
+                        ) -> ml_collections.ConfigDict:
+  """A validated copy of `config` whose train step runs its CD-k throughout."""
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.train.gibbs_schedule = ()
+  validation.validate_config(config)
+  return config
+
+
+def _compile_train_chunk(config: ml_collections.ConfigDict,
+                        dataset: datasets.Dataset, chunk_seconds: float,
+                        log: Callable[[str], None]) -> _TrainChunk:
+  """Compiles the config's train step as a chunk that takes about `chunk_seconds`.
+
+  A chunk of one update is compiled (and its compile time measured) and timed
+  once; its time sets the chunk length, whose chunk is then compiled too.
+  """
+  data = jnp.asarray(dataset.train)
+  model = models.from_config(config)
+  optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
+  pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
+  state = train.init_state(config, model, optimizer, pretrain_optimizer)
+  train_step = train.make_train_step(model, optimizer, config)
+  run_steps = train.make_run_steps(train_step, config.train.batch_size)
+  log("compiling the train step")
+  start = time.perf_counter()
+  run_one = run_steps.lower(state, data, 1).compile()
+  compile_seconds = time.perf_counter() - start
+  num_steps = _chunk_length(time_call(run_one, state, data, repeats=1).median,
+                            chunk_seconds)
+  run_chunk = (run_one if num_steps == 1
+               else run_steps.lower(state, data, num_steps).compile())
+  return _TrainChunk(run_chunk, state, data, train_step, num_steps,
+                    compile_seconds)
+
+
+def _time_against_baselines(config: ml_collections.ConfigDict, workload: Workload,
+                            dataset: datasets.Dataset, chunk: _TrainChunk,
+                            sweep_points: int, repeats: int,
+                            log: Callable[[str], None]
+                            ) -> tuple[dict[str, Timing], int]:
+  """Times the train chunk, the matmul ceiling, the naive port and a sweep.
+
+  Returns:
+    (name -> `Timing` of `train`, `ceiling`, `sweep` (chunks of
+    `chunk.num_steps` updates) and `naive` (one gradient), the sweep's points).
+  """
+  ceiling, operands = make_matmul_ceiling(*workload)
+  run_sweep_chunk, stacked = _compiled_sweep_chunk(
+      _sweep_config(config, sweep_points), dataset, chunk.train_step,
+      chunk.num_steps)
+  num_points = len(stacked.step)
+  log(f"timing chunks of {chunk.num_steps} steps: train step, matmul ceiling, "
+      f"naive port (one gradient), {num_points}-point sweep")
+  timings = time_interleaved(dict(
+      train=(chunk.run, (chunk.state, chunk.data)),
+      ceiling=(ceiling, (operands, chunk.num_steps)),
+      naive=(naive_cd_gradient, (chunk.state.params,
+                                 chunk.data[:workload.batch_size],
+                                 jax.random.key(0), workload.num_gibbs_steps,
+                                 config.model.sampler)),
+      sweep=(run_sweep_chunk, (stacked, chunk.data))), repeats=repeats)
+  return timings, num_points
+
+
+def _benchmark_row(name: str, sampler: str, workload: Workload, chunk: _TrainChunk,
+                   timings: dict[str, Timing], num_points: int,
+                   repeats: int) -> dict:
+  """The row of `benchmark_config` from its timings; see there."""
+  frames_per_step = workload.batch_size * workload.num_frames
+  flops = cd_gradient_flops(*workload).total
+  step_seconds = timings["train"].median / chunk.num_steps
+  ceiling_seconds = timings["ceiling"].median / chunk.num_steps
+  naive_seconds = timings["naive"].median
+  sweep_seconds = timings["sweep"].median / chunk.num_steps
+  return dict(
+      name=name, **workload._asdict(),
+      sampler=sampler, steps_per_chunk=chunk.num_steps, repeats=repeats,
+      step_seconds=step_seconds,
+      frames_per_second=frames_per_step / step_seconds,
+      gflop_per_step=flops / 1e9,
+      gflops=flops / step_seconds / 1e9,
+      ceiling_gflops=flops / ceiling_seconds / 1e9,
+      fraction_of_ceiling=ceiling_seconds / step_seconds,
+      naive_step_seconds=naive_seconds,
+      naive_frames_per_second=frames_per_step / naive_seconds,
+      speedup_over_naive=naive_seconds / step_seconds,
+      sweep_points=num_points,
+      sweep_step_seconds=sweep_seconds,
+      sweep_efficiency=num_points * step_seconds / sweep_seconds,
+      compile_seconds=chunk.compile_seconds)
+
+
 def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int = 5,
                      sweep_points: int = 8, chunk_seconds: float = 0.5,
                      log: Callable[[str], None] = lambda message: None) -> dict:
@@ -445,69 +584,14 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
     `compile_seconds` of the train step (a chunk of one step: trace, lower,
     compile).
   """
-  config = ml_collections.ConfigDict(config.to_dict())
-  num_gibbs_steps = config.train.num_gibbs_steps
-  config.train.gibbs_schedule = ()
-  validation.validate_config(config)
-  batch_size = config.train.batch_size
-  num_frames = config.data.num_frames
-  num_visible, num_hidden = config.model.num_visible, config.model.num_hidden
-  frames_per_step = batch_size * num_frames
-  flops = cd_gradient_flops(batch_size, num_frames, num_visible, num_hidden,
-                            num_gibbs_steps).total
-  dataset = benchmark_data(config, 2 * batch_size)
-  data = jnp.asarray(dataset.train)
-  model = models.from_config(config)
-  optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
-  pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
-  state = train.init_state(config, model, optimizer, pretrain_optimizer)
-  train_step = train.make_train_step(model, optimizer, config)
-  run_steps = train.make_run_steps(train_step, batch_size)
-
-  log("compiling the train step")
-  start = time.perf_counter()
-  run_one = run_steps.lower(state, data, 1).compile()
-  compile_seconds = time.perf_counter() - start
-  num_steps = _chunk_length(time_call(run_one, state, data, repeats=1).median,
-                            chunk_seconds)
-  run_chunk = (run_one if num_steps == 1
-               else run_steps.lower(state, data, num_steps).compile())
-  ceiling, operands = make_matmul_ceiling(batch_size, num_frames, num_visible,
-                                          num_hidden, num_gibbs_steps)
-  run_sweep_chunk, stacked = _compiled_sweep_chunk(
-      _sweep_config(config, sweep_points), dataset, train_step, num_steps)
-  num_points = len(stacked.step)
-  log(f"timing chunks of {num_steps} steps: train step, matmul ceiling, naive port "
-      f"(one gradient), {num_points}-point sweep")
-  timings = time_interleaved(dict(
-      train=(run_chunk, (state, data)),
-      ceiling=(ceiling, (operands, num_steps)),
-      naive=(naive_cd_gradient, (state.params, data[:batch_size], jax.random.key(0),
-                                 num_gibbs_steps, config.model.sampler)),
-      sweep=(run_sweep_chunk, (stacked, data))), repeats=repeats)
-  step_seconds = timings["train"].median / num_steps
-  ceiling_seconds = timings["ceiling"].median / num_steps
-  naive_seconds = timings["naive"].median
-  sweep_seconds = timings["sweep"].median / num_steps
-
-  return dict(
-      name=name, batch_size=batch_size, num_frames=num_frames,
-      num_visible=num_visible, num_hidden=num_hidden,
-      num_gibbs_steps=num_gibbs_steps,
-      sampler=config.model.sampler, steps_per_chunk=num_steps, repeats=repeats,
-      step_seconds=step_seconds,
-      frames_per_second=frames_per_step / step_seconds,
-      gflop_per_step=flops / 1e9,
-      gflops=flops / step_seconds / 1e9,
-      ceiling_gflops=flops / ceiling_seconds / 1e9,
-      fraction_of_ceiling=ceiling_seconds / step_seconds,
-      naive_step_seconds=naive_seconds,
-      naive_frames_per_second=frames_per_step / naive_seconds,
-      speedup_over_naive=naive_seconds / step_seconds,
-      sweep_points=num_points,
-      sweep_step_seconds=sweep_seconds,
-      sweep_efficiency=num_points * step_seconds / sweep_seconds,
-      compile_seconds=compile_seconds)
+  config = _constant_cd_config(config)
+  workload = workload_of(config)
+  dataset = benchmark_data(config, 2 * workload.batch_size)
+  chunk = _compile_train_chunk(config, dataset, chunk_seconds, log)
+  timings, num_points = _time_against_baselines(
+      config, workload, dataset, chunk, sweep_points, repeats, log)
+  return _benchmark_row(name, config.model.sampler, workload, chunk, timings,
+                        num_points, repeats)
 
 
 # Columns of `format_table`: (heading, row field, format).

@@ -59,8 +59,8 @@ def train(key, pairs: np.ndarray, num_bits: int, num_hidden: int, num_steps: int
     def step(carry, step_key):
       params, opt_state = carry
       batch = jax.random.randint(step_key, (batch_size,), 0, inputs.shape[0])
-      grads, _ = rnn.gradient(params, inputs[batch], targets[batch])
-      updates, opt_state = optimizer.update(grads, opt_state, params)
+      gradients, _ = rnn.gradient(params, inputs[batch], targets[batch])
+      updates, opt_state = optimizer.update(gradients, opt_state, params)
       return (optax.apply_updates(params, updates), opt_state), None
 
     (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)),

@@ -50,40 +50,78 @@ def held_out_curve(workdir: str) -> tuple[list[float], list[float]]:
   """(minutes, held-out errors) of a run's metrics.jsonl."""
   with open(os.path.join(workdir, "metrics.jsonl")) as f:
     records = [json.loads(line) for line in f if line.strip()]
-  timed = [r for r in records if "time" in r and "step" in r]
+  timed = [record for record in records if "time" in record and "step" in record]
   first = timed[0]
+  # A record is written when its chunk ends; the first chunk began
+  # step / steps_per_second seconds before it (its compilation not counted).
   start = first["time"] - first["step"] / first["steps_per_second"]
-  evaluated = [r for r in timed if "heldout_next_frame_error" in r]
-  return ([(r["time"] - start) / 60 for r in evaluated],
-          [r["heldout_next_frame_error"] for r in evaluated])
+  evaluated = [record for record in timed if "heldout_next_frame_error" in record]
+  return ([(record["time"] - start) / 60 for record in evaluated],
+          [record["heldout_next_frame_error"] for record in evaluated])
 
 
-def main(argv):
-  del argv
-  common.start()
+def _label_pairs(flag_name: str, entries: list[str],
+                 split_at_last_colon: bool) -> list[tuple[str, str]]:
+  """`label:value` flag entries as (label, value) pairs.
+
+  A workdir may hold a colon, so runs split at the first one; a published label
+  may, so figures split at the last.
+  """
+  pairs = []
+  for entry in entries:
+    if ":" not in entry:
+      raise ValueError(f"--{flag_name}: {entry!r} has no colon; each entry is "
+                       "label:value.")
+    label, value = (entry.rsplit(":", 1) if split_at_last_colon
+                    else entry.split(":", 1))
+    pairs.append((label, value))
+  return pairs
+
+
+def plot_runs(runs: list[tuple[str, str]], published: list[tuple[str, float]]):
+  """The figure of the runs' held-out curves, with baselines and published figures.
+
+  Args:
+    runs: (label, workdir) of each run; the baselines are computed on the first
+      run's held-out sequences.
+    published: (label, next-frame error) of figures from papers.
+
+  Returns:
+    The matplotlib figure.
+  """
   figure, axis = plt.subplots(figsize=(7, 4.5))
-  workdirs = []
-  for entry in _RUNS.value:
-    label, workdir = entry.split(":", 1)
-    workdirs.append(workdir)
+  for label, workdir in runs:
     axis.plot(*held_out_curve(workdir), marker="o", label=label)
-  for (name, value), color in zip(baseline_errors(workdirs[0]).items(),
+  for (name, error), color in zip(baseline_errors(runs[0][1]).items(),
                                   ("gray", "tab:brown")):
-    axis.axhline(value, color=color, linestyle="--",
-                 label=f"{name.replace('_', ' ')} ({value:.2f})")
-  for entry in _PUBLISHED.value:
-    label, value = entry.rsplit(":", 1)
-    axis.axhline(float(value), color="black", linestyle=":", linewidth=0.8)
-    axis.annotate(label, (axis.get_xlim()[1], float(value)), fontsize=7,
-                  ha="right", va="bottom")
+    axis.axhline(error, color=color, linestyle="--",
+                 label=f"{name.replace('_', ' ')} ({error:.2f})")
+  for label, error in published:
+    axis.axhline(error, color="black", linestyle=":", linewidth=0.8)
+    axis.annotate(label, (axis.get_xlim()[1], error), fontsize=7, ha="right",
+                  va="bottom")
   axis.set_yscale("log")
   axis.set_xlabel("training wall-clock time (minutes, 2 CPU cores)")
   axis.set_ylabel("next-frame error (squared error per frame)")
   axis.set_title("Bouncing balls 30 x 30: held-out next-frame error", fontsize=10)
   axis.legend(fontsize=8)
   figure.tight_layout()
+  return figure
+
+
+def _run():
+  runs = _label_pairs("runs", _RUNS.value, split_at_last_colon=False)
+  published = [(label, float(error)) for label, error in
+               _label_pairs("published", _PUBLISHED.value, split_at_last_colon=True)]
+  figure = plot_runs(runs, published)
   os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)), exist_ok=True)
   figure.savefig(_OUTPUT.value, dpi=100)
+
+
+def main(argv):
+  del argv
+  common.start()
+  common.run_or_exit(_run)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ points as runs named by their values.
 """
 
 import os
-from typing import Optional
 
 import ml_collections
 import numpy as np
@@ -62,7 +61,7 @@ class TensorBoardWriter:
   """
 
   def __init__(self, workdir: str, config: ml_collections.ConfigDict,
-               resume_step: int = 0, swept_names: Optional[list[str]] = None):
+               resume_step: int = 0, swept_names: list[str] | None = None):
     self._workdir = workdir
     self._purge_step = resume_step + 1 if resume_step else None
     self._swept_names = list(swept_names or ())
@@ -108,9 +107,11 @@ class TensorBoardWriter:
 
 
 def read_events(directory: str) -> list:
-  """Every event (`tensorboardX.proto.event_pb2.Event`) of the event files in
-  `directory`, file by file (for tests and notebooks; reads the TFRecord framing
-  directly with tensorboardX's protos, so TensorFlow is not needed)."""
+  """Every event (`tensorboardX.proto.event_pb2.Event`) of `directory`'s event files.
+
+  File by file, for tests and notebooks; the TFRecord framing is read directly
+  with tensorboardX's protos, so TensorFlow is not needed.
+  """
   from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
   events = []
   for name in sorted(os.listdir(directory)):

@@ -1,4 +1,4 @@
-"""Progress lines with an honest ETA, for every step that runs longer than a few seconds.
+"""Progress lines with an honest ETA, for every step longer than a few seconds.
 
 Two pitfalls make naive ETAs wrong under `jax.jit`: the first call of a jitted
 function with new shapes includes its compilation (often longer than the work), and
@@ -9,14 +9,14 @@ before, and a training run's evaluations are timed and forecast separately.
 
 import math
 import time
-from typing import Callable, Optional
+from typing import Callable
 
 from absl import logging
 import jax
 import numpy as np
 
 
-def format_seconds(seconds: Optional[float]) -> str:
+def format_seconds(seconds: float | None) -> str:
   """`h:mm:ss`, or "?" for an unknown (None, inf or NaN) duration."""
   if seconds is None or not math.isfinite(seconds):
     return "?"
@@ -42,7 +42,7 @@ class Progress:
     self._measured_seconds = 0.0
     self._start = self._last_update = self._last_log = clock()
 
-  def eta(self) -> Optional[float]:
+  def eta(self) -> float | None:
     """Seconds left at the measured rate; None until a non-compiling update."""
     if not self._measured_items:
       return None
@@ -155,7 +155,7 @@ class TrainingEta:
       unmeasured.append("evaluations")
     return seconds, unmeasured
 
-  def remaining_seconds(self, step: int) -> Optional[float]:
+  def remaining_seconds(self, step: int) -> float | None:
     """Seconds left after `step` updates; None while a needed rate is unmeasured."""
     seconds, unmeasured = self._estimate(step)
     return None if unmeasured else seconds

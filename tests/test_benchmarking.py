@@ -1,5 +1,6 @@
 """Tests of the benchmark's pieces and of its CLI, on tiny sizes (seconds)."""
 
+import inspect
 import json
 import os
 import subprocess
@@ -13,14 +14,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import rtrbm_jax as rj
+from configs import tiny
 from experiments import benchmarking
+import rtrbm_jax as rj
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class FlopCountTest(parameterized.TestCase):
+class FlopCountTest(chex.TestCase):
 
   def test_flop_count_matches_a_hand_count(self):
     # B = 2, T = 3 (N = 6 frames, 4 transitions), nv = 5, nh = 4, k = 2.
@@ -32,6 +34,17 @@ class FlopCountTest(parameterized.TestCase):
         reverse_scan=2 * 4 * 4 * 4,             # 128
         weight_gradients=2 * (2 * 6 * 5 * 4) + 2 * 4 * 4 * 4))  # 608
     self.assertEqual(count.total, 2064)
+
+  def test_a_workload_lists_the_sizes_in_the_order_the_counts_take_them(self):
+    for function in (benchmarking.cd_gradient_flops,
+                     benchmarking.make_matmul_ceiling):
+      self.assertEqual(list(inspect.signature(function).parameters)[:5],
+                       list(benchmarking.Workload._fields), function.__name__)
+    config = tiny.get_config()
+    self.assertEqual(benchmarking.workload_of(config), benchmarking.Workload(
+        batch_size=config.train.batch_size, num_frames=config.data.num_frames,
+        num_visible=config.model.num_visible, num_hidden=config.model.num_hidden,
+        num_gibbs_steps=config.train.num_gibbs_steps))
 
   @parameterized.parameters((2, 3, 5, 4, 2), (1, 7, 9, 3, 5))
   def test_matmul_ceiling_does_exactly_the_counted_products(
@@ -45,18 +58,21 @@ class FlopCountTest(parameterized.TestCase):
         3 * count.total)
     chex.assert_tree_all_finite(run(operands, 3))
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_cd_gradient_traces_the_counted_products_and_documented_extras(self):
     """The count omits what the gradient need not do (and XLA merges, see README).
 
     The scans also multiply at the sequence's ends (c_{T+1} forward, a zero
     message backward), and the free-energy gap recomputes v @ w_vh for the data and
-    the chain's last sample.
+    the chain's last sample. Jitted, the gradient traces to one `jit` equation
+    whose inner jaxpr holds the products; the count must see through it.
     """
     batch_size, num_frames, num_visible, num_hidden, num_gibbs_steps = 2, 3, 5, 4, 2
     params = rj.init_params(jax.random.key(0), num_visible, num_hidden)
     v = jnp.zeros((batch_size, num_frames, num_visible))
     traced = benchmarking.count_dot_flops(
-        lambda params, v, key: rj.cd_gradient(params, v, key, num_gibbs_steps),
+        self.variant(lambda params, v, key: rj.cd_gradient(params, v, key,
+                                                           num_gibbs_steps)),
         params, v, jax.random.key(1))
     count = benchmarking.cd_gradient_flops(batch_size, num_frames, num_visible,
                                            num_hidden, num_gibbs_steps)
@@ -88,6 +104,7 @@ class TimeCallTest(absltest.TestCase):
 
 class NaivePortTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(
       dict(batch_size=2, num_frames=4, num_visible=5, num_hidden=3),
       dict(batch_size=1, num_frames=3, num_visible=3, num_hidden=4),
@@ -100,20 +117,24 @@ class NaivePortTest(chex.TestCase):
           jax.random.key(1), 0.8, jnp.float64)
       v = helpers.random_binary(jax.random.key(2),
                                 (batch_size, num_frames, num_visible), jnp.float64)
-      naive = benchmarking.naive_cd_gradient(
-          params, v, jax.random.key(3), 1,
-          negative_phase=benchmarking.exact_negative_phase)
+      naive_cd_gradient = self.variant(benchmarking.naive_cd_gradient,
+                                       static_argnums=3,
+                                       static_argnames="negative_phase")
+      naive = naive_cd_gradient(params, v, jax.random.key(3), 1,
+                                negative_phase=benchmarking.exact_negative_phase)
       error = helpers.relative_error(naive, jax.jit(rj.exact_gradient)(params, v))
       print(f"naive port (exact statistics) vs rj.exact_gradient: {error:.2e}")
       self.assertLess(error, 1e-10)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_naive_cd_gradient_is_a_finite_gradient_of_the_parameters_form(self):
     params = helpers.randomize(rj.init_params(jax.random.key(0), 6, 4),
                                jax.random.key(1))
     v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
+    naive_cd_gradient = self.variant(benchmarking.naive_cd_gradient,
+                                     static_argnums=(3, 4))
     for sampler in ("uniform", "fused_threefry"):
-      gradient = benchmarking.naive_cd_gradient(params, v, jax.random.key(3), 2,
-                                                sampler)
+      gradient = naive_cd_gradient(params, v, jax.random.key(3), 2, sampler)
       chex.assert_trees_all_equal_shapes_and_dtypes(gradient, params)
       chex.assert_tree_all_finite(gradient)
 

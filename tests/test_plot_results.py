@@ -28,6 +28,16 @@ class PlotResultsTest(absltest.TestCase):
     self.assertEqual(minutes, [(1062.0 - 998.0) / 60])
     self.assertEqual(errors, [7.5])
 
+  def test_runs_split_at_the_first_colon_and_published_figures_at_the_last(self):
+    self.assertEqual(
+        plot_results._label_pairs("runs", ["small:/tmp/a:b"], False),
+        [("small", "/tmp/a:b")])
+    self.assertEqual(
+        plot_results._label_pairs("published", ["paper: RTRBM:3.88"], True),
+        [("paper: RTRBM", "3.88")])
+    with self.assertRaisesRegex(ValueError, "--runs: 'runs/rtrbm' has no colon"):
+      plot_results._label_pairs("runs", ["runs/rtrbm"], False)
+
   def test_the_cli_plots_a_run_with_its_baselines(self):
     cache = self.create_tempdir("cache").full_path
     os.environ["RTRBM_JAX_CACHE"] = cache

@@ -1,6 +1,7 @@
 """Progress lines and ETAs leave compilation out and count evaluations."""
 
 from absl.testing import absltest
+from absl.testing import parameterized
 import numpy as np
 
 from rtrbm_jax import progress
@@ -15,7 +16,7 @@ class _Clock:
     return self.now
 
 
-class ProgressTest(absltest.TestCase):
+class ProgressTest(parameterized.TestCase):
 
   def test_the_eta_ignores_the_compiling_first_update(self):
     clock = _Clock()
@@ -58,10 +59,9 @@ class ProgressTest(absltest.TestCase):
     self.assertEqual(eta.describe(200), "ETA 0:00:04")
     self.assertEqual(eta.remaining_seconds(300), 0.0)
 
-  def test_format_seconds(self):
-    self.assertEqual(progress.format_seconds(3725), "1:02:05")
-    self.assertEqual(progress.format_seconds(None), "?")
-    self.assertEqual(progress.format_seconds(float("inf")), "?")
+  @parameterized.parameters((3725, "1:02:05"), (None, "?"), (float("inf"), "?"))
+  def test_format_seconds(self, seconds, expected):
+    self.assertEqual(progress.format_seconds(seconds), expected)
 
 
 if __name__ == "__main__":
