@@ -46,10 +46,12 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   common.start()
   results = common.run_or_exit(functools.partial(
-      run_evaluation.evaluate_workdir, _WORKDIR.value, _SPLIT.value, _SEED.value,
-      _GIBBS_STEPS.value, _LOG_LIKELIHOOD.value, _TEMPERATURES.value,
-      _CHAINS.value, num_prediction_chains=_PREDICTION_CHAINS.value,
-      step=_STEP.value, point=_POINT.value))
+      run_evaluation.evaluate_workdir, _WORKDIR.value, split=_SPLIT.value,
+      seed=_SEED.value, num_gibbs_steps=_GIBBS_STEPS.value,
+      log_likelihood=_LOG_LIKELIHOOD.value,
+      num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
+      num_prediction_chains=_PREDICTION_CHAINS.value, step=_STEP.value,
+      point=_POINT.value))
   print(json.dumps(results, indent=2))
 
 
