@@ -91,8 +91,7 @@ class SweepTest(absltest.TestCase):
 
     workdir = self.create_tempdir().full_path
     points = sweep.sweep_points(config)
-    setup_ = train.setup(sweep.point_config(config, points[0]))._replace(
-        config=config)
+    setup_ = train.setup_validated(config)
 
     def describe_then_stop(step, phase, metrics, error):
       if step == 50:
