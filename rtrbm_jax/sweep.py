@@ -42,7 +42,7 @@ SWEEPABLE = {
 
 
 def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
-  """The grid of `config.sweep`: one dict {name: value} per point, in row-major order."""
+  """The grid of `config.sweep`: one dict {name: value} per point, row-major."""
   unknown = sorted(set(config.sweep.keys()) - set(SWEEPABLE))
   if unknown:
     raise ValueError(f"config.sweep.{unknown[0]} is not sweepable: accepted names "

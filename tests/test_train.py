@@ -150,7 +150,8 @@ class TrainLoopTest(parameterized.TestCase):
     config = small_config()
     config.optimizer.learning_rate = 1e38  # the first temporal update overflows
     workdir = self.create_tempdir().full_path
-    with self.assertRaisesRegex(train.NonFiniteError, "NaN or inf.*checkpoint \\(20\\)"):
+    with self.assertRaisesRegex(train.NonFiniteError,
+                                "NaN or inf.*checkpoint \\(20\\)"):
       train.train_and_evaluate(config, workdir)
     self.assertEqual(os.listdir(os.path.join(workdir, "checkpoints")), ["20"])
 
