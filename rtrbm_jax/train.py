@@ -379,6 +379,11 @@ def _mesh_shardings(config):
   return (split, None) if parallelism == "data" else (None, split)
 
 
+def total_steps(config: ml_collections.ConfigDict) -> int:
+  """Updates of the whole run: pretraining and the temporal model's."""
+  return config.pretrain.num_steps + config.train.num_steps
+
+
 def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
                            state_sharding, swept: bool,
                            allow_config_change: bool):
@@ -458,7 +463,7 @@ class _Records(contextlib.AbstractContextManager):
   def __init__(self, workdir: str, config: ml_collections.ConfigDict, step: int,
                swept: bool, eta: progress.TrainingEta):
     self.workdir, self.config, self.eta = workdir, config, eta
-    self.total_steps = config.pretrain.num_steps + config.train.num_steps
+    self.total_steps = total_steps(config)
     self.tensorboard = metric_writers.TensorBoardWriter(
         workdir, config, step, list(config.sweep.keys()) if swept else None)
     self.metrics_file = open(workdirs.metrics_path(workdir), "a")
@@ -501,7 +506,7 @@ def _next_chunk(config: ml_collections.ConfigDict, step: int) -> tuple[str, int]
   """
   pretraining = step < config.pretrain.num_steps
   phase_end = (config.pretrain.num_steps if pretraining
-               else config.pretrain.num_steps + config.train.num_steps)
+               else total_steps(config))
   num_steps = min(config.train.log_every - step % config.train.log_every,
                   phase_end - step)
   return ("pretrain" if pretraining else "train"), num_steps
@@ -519,8 +524,8 @@ def _non_finite_error(step: int, manager) -> NonFiniteError:
 def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
                      eta: progress.TrainingEta):
   """The held-out error (host copy) at evaluation steps and the last one, else None."""
-  total_steps = config.pretrain.num_steps + config.train.num_steps
-  if not config.eval.every or (step % config.eval.every and step != total_steps):
+  if not config.eval.every or (step % config.eval.every
+                               and step != total_steps(config)):
     return None
   eval_start = time.time()
   error = jax.tree.map(np.asarray, programs.evaluate(state.params))
@@ -529,8 +534,7 @@ def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
 
 
 def _save_if_due(manager, config, state: TrainState, step: int) -> None:
-  total_steps = config.pretrain.num_steps + config.train.num_steps
-  if step % config.train.checkpoint_every == 0 or step == total_steps:
+  if step % config.train.checkpoint_every == 0 or step == total_steps(config):
     checkpoints.save(manager, step, state)
 
 
@@ -563,19 +567,19 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
     The final state.
   """
   config = setup_.config
-  total_steps = config.pretrain.num_steps + config.train.num_steps
+  last_step = total_steps(config)
   batch_sharding, state_sharding = _mesh_shardings(config)
   manager, state = _restore_or_initialise(setup_, workdir, state, state_sharding,
                                           swept, allow_config_change)
   train_data = jnp.asarray(setup_.dataset.train)
   programs = make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
-  eta = progress.TrainingEta(config.pretrain.num_steps, total_steps,
+  eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   # A run stopped by an error still completes the checkpoint in flight.
   with checkpoints.closing(manager), _Records(workdir, config, step, swept,
                                               eta) as records:
-    while step < total_steps:
+    while step < last_step:
       phase, num_steps = _next_chunk(config, step)
       run = programs.run_pretrain if phase == "pretrain" else programs.run_train
       chunk_start = time.time()
