@@ -7,11 +7,11 @@ of music21's chorales is not the paper's JSB split.
 
 import ml_collections
 
-from configs import bouncing_balls
+from configs import default
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = bouncing_balls.get_config()
+  config = default.get_config()
   config.model.num_visible = 88
   config.model.num_hidden = 150
   config.model.weight_scale = 0.01
@@ -26,14 +26,11 @@ def get_config() -> ml_collections.ConfigDict:
   config.train.num_gibbs_steps = 15
   config.train.gibbs_schedule = ()
   config.train.chain_start = "prediction"
-  config.train.log_every = 100
   config.train.checkpoint_every = 1000
   config.pretrain.num_steps = 500
   config.pretrain.learning_rate = 0.001
   config.pretrain.batch_size = 10
   config.eval.every = 500
-  config.eval.num_sequences = 50
-  config.eval.num_gibbs_steps = 50
   config.eval.prime_frames = 8
   config.eval.generate_frames = 24
   return config

@@ -34,8 +34,6 @@ def get_config(recipe: str = "prediction_sgd"):
     config.model.kind = "rnnrbm"
   config.train.num_steps = 100_000  # the rate decays over the paper's horizon
   config.train.log_every = 500
-  config.train.checkpoint_every = 5000
-  config.eval.every = 5000
   rates = (tuple(float(rate) for rate in grids[0].split(",")) if grids
            else LEARNING_RATES[optimizer])
   config.sweep = dict(learning_rate=rates)

@@ -21,6 +21,5 @@ def get_config(recipe: str = "rtrbm_prediction"):
   config = chorales.get_config()
   config.model.kind = kind
   config.train.chain_start = chain_start
-  config.train.num_steps = 3000
   config.sweep = dict(learning_rate=(0.001, 0.003, 0.01))
   return config

@@ -15,11 +15,11 @@ first command and the CI smoke tests use this file (the tests shrink it further)
 
 import ml_collections
 
-from configs import bouncing_balls
+from configs import default
 
 
 def get_config() -> ml_collections.ConfigDict:
-  config = bouncing_balls.get_config()
+  config = default.get_config()
   config.model.kind = "rnnrbm"
   config.model.num_visible = 100
   config.model.num_hidden = 64
@@ -29,7 +29,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.num_train = 2000
   config.data.num_test = 20
   config.optimizer.learning_rate = 0.003
-  config.optimizer.schedule = "linear"
   config.train.num_steps = 3000
   config.train.batch_size = 10
   config.train.chain_start = "prediction"

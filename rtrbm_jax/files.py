@@ -1,8 +1,11 @@
-"""Writing files so that a crash never leaves half of one."""
+"""Files of a run: written so that a crash never leaves half of one, and read back."""
 
 import contextlib
+import json
 import os
 import uuid
+
+from absl import logging
 
 
 @contextlib.contextmanager
@@ -35,3 +38,39 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
   finally:
     if os.path.exists(temporary):
       os.unlink(temporary)
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+  """The JSON records of a `.jsonl` file (e.g. `metrics.jsonl`), one per line.
+
+  Blank lines are skipped. A last line that is not a JSON object is torn (its
+  writer was stopped while writing it, or is still writing it): it is left out,
+  with a warning. Any other line that is not a JSON object is an error.
+
+  Args:
+    path: the file to read.
+
+  Returns:
+    The records, in the file's order.
+
+  Raises:
+    ValueError: a line before the last is not a JSON object (file and line named).
+  """
+  path = os.fspath(path)
+  with open(path) as f:
+    lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+  records = []
+  for index, (number, line) in enumerate(lines):
+    try:
+      record = json.loads(line)
+      if not isinstance(record, dict):
+        raise ValueError(f"a JSON {type(record).__name__}, not an object")
+    except ValueError as error:
+      if index == len(lines) - 1:
+        logging.warning("Dropped the torn last line of %s (a run stopped while "
+                        "writing it).", path)
+        break
+      raise ValueError(f"{path}, line {number}, is not a JSON record ({error}); "
+                       "remove that line.") from error
+    records.append(record)
+  return records

@@ -19,6 +19,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import models
 from rtrbm_jax import sweep
 from rtrbm_jax import train as training
@@ -85,7 +86,7 @@ def _params_type(config):
 
 def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
   """The parameters (as a dict of arrays) of checkpoint `step` (default: latest)."""
-  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
+  directory = checkpoints.directory(workdir)
   steps = (ocp.CheckpointManager(directory).all_steps()
            if os.path.isdir(directory) else [])
   if not steps:
@@ -98,6 +99,57 @@ def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
   with ocp.CheckpointManager(directory) as manager:
     restored = manager.restore(step, args=ocp.args.StandardRestore())
   return restored["params"], step
+
+
+def _final_params(params_path: str) -> dict:
+  """The arrays of a finished run's `params.npz`."""
+  try:
+    with np.load(params_path) as stored:
+      return {name: stored[name] for name in stored.files}
+  except Exception as error:  # pylint: disable=broad-except
+    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+    raise ValueError(
+        f"{params_path} is damaged or incomplete ({type(error).__name__}"
+        f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
+        "experiments.train on the workdir to write it again.") from error
+
+
+def _sweep_point_config(workdir: str, config: ml_collections.ConfigDict,
+                        point: Optional[int]) -> ml_collections.ConfigDict:
+  """The single-run config of `point` of a sweep; a single run's own config."""
+  if "sweep" in config:
+    points = sweep.sweep_points(config)
+    if point is None or not 0 <= point < len(points):
+      raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds "
+                       f"a sweep of {len(points)} points; pass point=0.."
+                       f"{len(points) - 1} (see its results.txt).")
+    return sweep.point_config(config, points[point])
+  if point is not None:
+    raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds a "
+                     "single run, not a sweep.")
+  return config
+
+
+def _params_from_arrays(workdir: str, config, model, params_type, arrays: dict,
+                        point: Optional[int]):
+  """The parameters of `arrays` (of `point` of a sweep), checked against `config`."""
+  missing = [name for name in params_type._fields if name not in arrays]
+  if missing:
+    raise ValueError(f"the parameters in workdir={workdir!r} lack {missing}: they "
+                     f"do not fit its config.json (model kind "
+                     f"{config.model.kind!r}).")
+  params = params_type(**{name: jnp.asarray(arrays[name] if point is None
+                                            else arrays[name][point])
+                          for name in params_type._fields})
+  template = model.init_params(jax.random.key(0), config.model.num_visible,
+                               config.model.num_hidden)
+  wrong = [f"{name} has shape {list(np.shape(got))}, expected {list(want.shape)}"
+           for name, got, want in zip(params_type._fields, params, template)
+           if np.shape(got) != want.shape]
+  if wrong:
+    raise ValueError(f"the parameters in workdir={workdir!r} do not fit its "
+                     f"config.json: {'; '.join(wrong)}.")
+  return params
 
 
 def load_run(workdir: str, step: Optional[int] = None,
@@ -117,49 +169,15 @@ def load_run(workdir: str, step: Optional[int] = None,
   Raises:
     ValueError: no such workdir, step or point.
   """
-  config = _read_config(workdir)
-  swept = "sweep" in config
-  if swept:
-    points = sweep.sweep_points(config)
-    if point is None or not 0 <= point < len(points):
-      raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds "
-                       f"a sweep of {len(points)} points; pass point=0.."
-                       f"{len(points) - 1} (see its results.txt).")
-    config = sweep.point_config(config, points[point])
-  elif point is not None:
-    raise ValueError(f"point={point!r} is not accepted: workdir={workdir!r} holds a "
-                     "single run, not a sweep.")
+  config = _sweep_point_config(workdir, _read_config(workdir), point)
   model, params_type = _params_type(config)
   params_path = os.path.join(workdir, "params.npz")
   if step is None and os.path.exists(params_path):
-    try:
-      with np.load(params_path) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    except Exception as error:  # pylint: disable=broad-except
-      # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
-      raise ValueError(
-          f"{params_path} is damaged or incomplete ({type(error).__name__}"
-          f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
-          "experiments.train on the workdir to write it again.") from error
+    arrays = _final_params(params_path)
     step = config.pretrain.num_steps + config.train.num_steps
   else:
     arrays, step = _checkpoint_params(workdir, step)
-  missing = [name for name in params_type._fields if name not in arrays]
-  if missing:
-    raise ValueError(f"the parameters in workdir={workdir!r} lack {missing}: they "
-                     f"do not fit its config.json (model kind "
-                     f"{config.model.kind!r}).")
-  params = params_type(**{name: jnp.asarray(arrays[name] if point is None
-                                            else arrays[name][point])
-                          for name in params_type._fields})
-  template = model.init_params(jax.random.key(0), config.model.num_visible,
-                               config.model.num_hidden)
-  wrong = [f"{name} has shape {list(np.shape(got))}, expected {list(want.shape)}"
-           for name, got, want in zip(params_type._fields, params, template)
-           if np.shape(got) != want.shape]
-  if wrong:
-    raise ValueError(f"the parameters in workdir={workdir!r} do not fit its "
-                     f"config.json: {'; '.join(wrong)}.")
+  params = _params_from_arrays(workdir, config, model, params_type, arrays, point)
   # NaN parameters (a diverged run) are named here, not found as NaN results.
   model.check_params(params)
   return Run(config, model, params, int(step), workdir, point)

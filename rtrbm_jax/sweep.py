@@ -11,8 +11,9 @@ and the training loop of `train.run_loop` runs them together: one jit of the
 vmapped train step over the same data array. Learning rate, momentum and weight
 decay are arrays in the optimizer state; the initial weight scale and the seed only
 change the initial state; a swept `num_gibbs_steps` is a constant CD-k for that
-point, and the vmapped Gibbs loop runs to the largest k with the others masked.
-So point i ends where a single run with point i's values does.
+point (its `train.GibbsSchedule` in the state has the one entry), and the vmapped
+Gibbs loop runs to the largest k with the others masked. So point i ends where a
+single run with point i's values (`point_config`) does.
 """
 
 import itertools
@@ -23,8 +24,11 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from rtrbm_jax import checkpoints
+from rtrbm_jax import files
 from rtrbm_jax import train
 from rtrbm_jax import validation
+from rtrbm_jax import workdirs
 
 # Sweepable names and the config fields they set.
 SWEEPABLE = {
@@ -38,7 +42,7 @@ SWEEPABLE = {
 
 
 def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
-  """The grid of `config.sweep`: one dict {name: value} per point, in row-major order."""
+  """The grid of `config.sweep`: one dict {name: value} per point, row-major."""
   unknown = sorted(set(config.sweep.keys()) - set(SWEEPABLE))
   if unknown:
     raise ValueError(f"config.sweep.{unknown[0]} is not sweepable: accepted names "
@@ -66,10 +70,9 @@ def point_config(config: ml_collections.ConfigDict,
     target = single[section] if section else single
     target[field] = type(target[field])(value)
   if "num_gibbs_steps" in point:
-    # A swept k holds for the whole run; the schedule keeps its length so that all
-    # points' states have the same shapes.
-    single.train.gibbs_schedule = tuple(
-        (start, point["num_gibbs_steps"]) for start, _ in config.train.gibbs_schedule)
+    # A swept k holds for the whole run: no schedule (so every point's
+    # GibbsSchedule has the one entry, and the states stack).
+    single.train.gibbs_schedule = ()
   return single
 
 
@@ -110,10 +113,8 @@ def _describe(points):
 
 def results_table(metrics_path: str) -> list[dict]:
   """Each point's last record with a held-out error, sorted by that error."""
-  with open(metrics_path) as f:
-    records = [json.loads(line) for line in f if line.strip()]
   final = {}
-  for record in records:
+  for record in files.read_records(metrics_path):
     if "heldout_next_frame_error" in record:
       final[record["point"]] = record
   return sorted(final.values(), key=lambda r: (r.get("diverged", False),
@@ -143,16 +144,17 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
   table sorted by held-out error) and `curves.png` (all points' curves).
   """
   points = sweep_points(config)
-  base = point_config(config, points[0])
-  setup_ = train.setup(base)
+  # Every point's values are checked, as a single run's are, before the data load.
+  for point in points:
+    validation.validate_config(point_config(config, point))
+  setup_ = train.setup_validated(config)
   if config.train.parallelism == "sweep" and len(points) % jax.device_count():
     raise ValueError(f"config.sweep has {len(points)} points, not a multiple of "
                      f"the {jax.device_count()} devices that "
                      "train.parallelism='sweep' splits them over.")
   state = init_sweep_state(config, setup_, points)
-  setup_ = setup_._replace(config=config)
-  train.check_workdir(workdir)
-  with train.workdir_lock(workdir):
+  workdirs.check_workdir(workdir)
+  with workdirs.workdir_lock(workdir):
     return _run(setup_, workdir, state, points)
 
 
@@ -160,12 +162,12 @@ def _run(setup_: train.Setup, workdir: str, state: train.TrainState,
          points: list[dict]) -> train.TrainState:
   state = train.run_loop(setup_, workdir, state, _describe(points), swept=True)
 
-  train.save_params(os.path.join(workdir, "params.npz"), state.params)
-  with open(os.path.join(workdir, "points.json"), "w") as f:
+  checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
+  with files.atomic_write(os.path.join(workdir, "points.json")) as f:
     json.dump(points, f, indent=2)
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
+  metrics_path = workdirs.metrics_path(workdir)
   table = format_table(results_table(metrics_path), list(points[0]))
-  with open(os.path.join(workdir, "results.txt"), "w") as f:
+  with files.atomic_write(os.path.join(workdir, "results.txt")) as f:
     f.write(table + "\n")
   from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
   plotting.write_sweep_curves(metrics_path, os.path.join(workdir, "curves.png"))

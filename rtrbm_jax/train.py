@@ -1,7 +1,9 @@
-"""Training: a pure, jitted train step and the loop that owns the workdir.
+"""Training: a pure, jitted train step and the loop that runs it in a workdir.
 
 Data flow: config -> `load_dataset` -> device arrays -> jitted chunks of
 `train_step` (batches drawn on the device) -> metrics, checkpoints, plots.
+The workdir's files (lock, config.json and the rules of resuming, metrics.jsonl)
+are `workdirs.py`'s, the checkpoints `checkpoints.py`'s.
 
 Reproducibility: batch `i` and the Gibbs chains of update `i` are pure functions of
 `(seed, i)` (batch `i` is slice `i mod E` of epoch `i div E`'s permutation), so the
@@ -10,17 +12,16 @@ the same path as one never stopped: on CPU, bit for bit.
 
 A run has two phases: `config.pretrain.num_steps` updates of `w_vh, b_v, b_h` as a
 plain RBM on all frames (the paper's code pretrains the weights this way), then
-`config.train.num_steps` updates of the temporal model.
+`config.train.num_steps` updates of the temporal model, with k of CD-k following
+the run's `GibbsSchedule`.
 """
 
 import contextlib
-import fcntl
 import functools
 import json
 import os
-import socket
 import time
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from absl import logging
 import jax
@@ -28,23 +29,53 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-import orbax.checkpoint as ocp
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import evaluation
-from rtrbm_jax import files
 from rtrbm_jax import metric_writers
 from rtrbm_jax import models
 from rtrbm_jax import progress
 from rtrbm_jax import rbm
 from rtrbm_jax import temporal
 from rtrbm_jax import validation
+from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
 
 Array = jax.Array
 
-# Per-dimension mean and scale of real-valued data, written beside the checkpoints.
-STANDARDIZER_FILE = "standardizer.npz"
+# Old home of the name; run_evaluation reads it from here.
+STANDARDIZER_FILE = workdirs.STANDARDIZER_FILE
+
+
+class GibbsSchedule(NamedTuple):
+  """k of CD-k over the temporal model's updates: the whole CD schedule, as arrays.
+
+  Entry i holds from update `starts[i]` on, until the next entry's start. Entry 0
+  is `config.train.num_gibbs_steps` from update 0 on; the others are the pairs
+  (update, k) of `config.train.gibbs_schedule`. The schedule lives in the train
+  state, not in the compiled step: a sweep vmaps over it, and a resumed run can
+  take a changed one (`apply_config`).
+
+  Attributes:
+    starts: [S + 1] int32 first update of each entry, increasing; starts[0] = 0.
+    num_gibbs_steps: [S + 1] int32 k of each entry.
+  """
+  starts: Array
+  num_gibbs_steps: Array
+
+
+def gibbs_schedule(train_config) -> GibbsSchedule:
+  """The schedule of `config.train`: `num_gibbs_steps`, then `gibbs_schedule`."""
+  entries = [(0, train_config.num_gibbs_steps)] + list(train_config.gibbs_schedule)
+  return GibbsSchedule(
+      starts=jnp.asarray([start for start, _ in entries], jnp.int32),
+      num_gibbs_steps=jnp.asarray([value for _, value in entries], jnp.int32))
+
+
+def gibbs_steps_at(schedule: GibbsSchedule, update: Array) -> Array:
+  """k of CD-k at temporal-model update `update`: the entry in force then."""
+  return schedule.num_gibbs_steps[jnp.sum(update >= schedule.starts[1:])]
 
 
 class TrainState(NamedTuple):
@@ -57,9 +88,7 @@ class TrainState(NamedTuple):
     pretrain_opt_state: optimizer state of the RBM pretraining phase.
     key: [2] uint32 raw data of the run's PRNG key (raw so checkpoints hold a
       plain array); keys of update i are folded in from it.
-    gibbs_steps: [S + 1] int32 k of CD-k before the first entry of
-      `config.train.gibbs_schedule` and from each entry on (in the state, not the
-      compiled step, so a sweep can vary it).
+    gibbs_schedule: k of CD-k of the temporal-model updates.
     chains: [B * T, nv] visible states of the persistent chains with
       `config.train.chain_start="persistent"`, else None.
   """
@@ -68,7 +97,7 @@ class TrainState(NamedTuple):
   opt_state: Any
   pretrain_opt_state: Any
   key: Array
-  gibbs_steps: Array
+  gibbs_schedule: GibbsSchedule
   chains: Array | None
 
 
@@ -130,19 +159,11 @@ def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
                    momentum=pretrain_config.momentum or None)
 
 
-def _gibbs_steps(train_config) -> Array:
-  """[S + 1] k of CD-k before the schedule's first entry and from each entry on."""
-  return jnp.asarray([train_config.num_gibbs_steps]
-                     + [value for _, value in train_config.gibbs_schedule],
-                     jnp.int32)
-
-
 def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                optimizer, pretrain_optimizer) -> TrainState:
   key = jax.random.key(config.seed)
   params = model.init_params(jax.random.fold_in(key, 0), config.model.num_visible,
                              config.model.num_hidden, config.model.weight_scale)
-  gibbs_steps = _gibbs_steps(config.train)
   chains = None
   if config.train.chain_start == "persistent":
     chains = jnp.zeros((config.train.batch_size * config.data.num_frames,
@@ -151,14 +172,7 @@ def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
                     opt_state=optimizer.init(params),
                     pretrain_opt_state=pretrain_optimizer.init(params),
                     key=jax.random.key_data(key),
-                    gibbs_steps=gibbs_steps, chains=chains)
-
-
-def gibbs_steps_at(train_config, gibbs_steps: Array, update: Array) -> Array:
-  """k of CD-k at a temporal-model update: the schedule entry in force then."""
-  starts = jnp.asarray([start for start, _ in train_config.gibbs_schedule],
-                       jnp.int32)
-  return gibbs_steps[jnp.sum(update >= starts)]
+                    gibbs_schedule=gibbs_schedule(config.train), chains=chains)
 
 
 def _is_finite(tree) -> Array:
@@ -189,7 +203,7 @@ def make_train_step(model: models.TemporalModel, optimizer, config):
   pretrain_steps = config.pretrain.num_steps
 
   def train_step(state: TrainState, batch: Array, key: Array):
-    num_gibbs_steps = gibbs_steps_at(config.train, state.gibbs_steps,
+    num_gibbs_steps = gibbs_steps_at(state.gibbs_schedule,
                                      state.step - pretrain_steps)
     chains = None
     if state.chains is not None:
@@ -306,205 +320,6 @@ class NonFiniteError(ValueError):
   """The loss or gradients became NaN or inf (a ValueError: bad numbers, exit 1)."""
 
 
-def _write_config(workdir: str, config: ml_collections.ConfigDict,
-                  dataset: datasets.Dataset) -> None:
-  """config.json, and the data's standardisation (so samples map to data units)."""
-  path = os.path.join(workdir, "config.json")
-  with files.atomic_write(path) as f:
-    f.write(config.to_json(indent=2))
-  if dataset.standardizer is not None:
-    path = os.path.join(workdir, STANDARDIZER_FILE)
-    with files.atomic_write(path, "wb") as f:
-      np.savez(f, **dataset.standardizer._asdict())
-
-
-def _truncate_metrics(path: str, last_step: int) -> None:
-  """Drops records past the checkpoint a run resumes from (written before a crash).
-
-  A last line cut short by a kill during its write is dropped too; a damaged line
-  before others is an error naming the file and the line.
-  """
-  if not os.path.exists(path):
-    return
-  with open(path) as f:
-    lines = [line for line in f if line.strip()]
-  records = []
-  for number, line in enumerate(lines, 1):
-    try:
-      step = json.loads(line)["step"]
-    except (ValueError, KeyError, TypeError) as error:
-      if number == len(lines):
-        logging.warning("Dropped the torn last line of %s (a run stopped while "
-                        "writing it).", path)
-        break
-      raise ValueError(f"{path}, line {number}, is not a metrics record ({error}); "
-                       "remove that line to resume.") from error
-    if step <= last_step:
-      records.append(line if line.endswith("\n") else line + "\n")
-  with files.atomic_write(path) as f:
-    f.writelines(records)
-
-
-LOCK_FILE = "lock"
-
-
-@contextlib.contextmanager
-def workdir_lock(workdir: str):
-  """Holds `workdir` for this process; a second run on it fails at once.
-
-  An exclusive `flock` on `workdir/lock`, whose text names the holder (pid and
-  host). The kernel releases the lock when its holder dies (even by kill -9), so
-  the file a dead run leaves behind is taken over. In a multi-host run, process 0
-  holds it for all.
-
-  Raises:
-    ValueError: another live process holds the workdir (its pid and host named).
-  """
-  if jax.process_index() != 0:
-    yield
-    return
-  os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, LOCK_FILE)
-  while True:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      holder = os.read(descriptor, 200).decode(errors="replace").strip()
-      os.close(descriptor)
-      raise ValueError(  # pylint: disable=raise-missing-from
-          f"workdir={workdir!r} is in use by another run ({holder or 'unknown'}); "
-          "wait for it to end, or use another workdir.")
-    try:
-      # The holder before us may have removed the file after we opened it.
-      if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
-        break
-    except FileNotFoundError:
-      pass
-    os.close(descriptor)
-  previous = os.read(descriptor, 200).decode(errors="replace").strip()
-  if previous:
-    logging.warning("Took over the lock of a run that ended without releasing "
-                    "it (%s).", previous)
-  os.ftruncate(descriptor, 0)
-  os.pwrite(descriptor, f"pid {os.getpid()} on host {socket.gethostname()}\n"
-            .encode(), 0)
-  try:
-    yield
-  finally:
-    os.unlink(path)
-    os.close(descriptor)
-
-
-def check_workdir(workdir: str) -> None:
-  """The workdir is a directory (or can become one) that this process can write."""
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
-    raise ValueError(f"workdir={workdir!r} is a file, not a directory; choose a "
-                     "directory for the run.")
-  existing = os.path.abspath(workdir)
-  while not os.path.exists(existing):
-    existing = os.path.dirname(existing)
-  if not os.path.isdir(existing):
-    raise ValueError(f"workdir={workdir!r} cannot be created: {existing!r} is a "
-                     "file.")
-  if not os.access(existing, os.W_OK | os.X_OK):
-    raise ValueError(f"workdir={workdir!r} is not writable ({existing!r} is "
-                     "read-only for this user); choose another directory.")
-
-
-# Fields that say how a run is watched or laid out, not what it computes: they
-# may change when a run resumes.
-_LAYOUT_FIELDS = ("train.log_every", "train.checkpoint_every",
-                  "train.keep_checkpoints", "train.plot_every", "train.parallelism",
-                  "train.sweep_group_size", "eval.")
-# Fields a started run cannot take: they fix the parameters' shapes, their
-# initialisation or the updates already done.
-_FIXED_FIELDS = ("seed", "model.kind", "model.num_visible", "model.num_hidden",
-                 "model.num_recurrent", "model.visible_type", "model.weight_scale",
-                 "optimizer.name", "pretrain.num_steps", "sweep.",
-                 "train.chain_start")
-# Persistent chains hold one state per frame of a batch: their count is fixed too.
-_FIXED_WITH_PERSISTENT_CHAINS = ("train.batch_size", "data.num_frames")
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict:
-  flat = {}
-  for name, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f"{prefix}{name}."))
-    else:
-      flat[prefix + name] = value
-  return flat
-
-
-def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
-  """{field: (stored value, new value)} of the fields that differ (as JSON)."""
-  old, new = _flatten(stored), _flatten(json.loads(config.to_json()))
-  return {field: (old.get(field), new.get(field))
-          for field in sorted(set(old) | set(new))
-          if old.get(field) != new.get(field)}
-
-
-def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
-                 allow_config_change: bool) -> dict:
-  """Decides whether a run at `step` may resume with `config`.
-
-  The rule: a run resumes with the config it was made with. Layout fields
-  (`_LAYOUT_FIELDS`: logging, checkpoints, plots, evaluation) may change. Other
-  changes need `allow_config_change`, and then take effect from `step` on (the
-  caller records them in metrics.jsonl); fields that fix shapes, the
-  initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
-  `train.num_steps` drop below the updates done, nor a finished run take a change
-  that no update would use.
-
-  Returns:
-    The changes that need the flag, {field: (old, new)} (empty if none).
-
-  Raises:
-    ValueError: one line naming the fields and what to do.
-  """
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    return {}
-  try:
-    with open(path) as f:
-      stored = json.load(f)
-  except ValueError as error:
-    raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
-                     "workdir's checkpoints to start over.") from error
-  changes = {field: values for field, values in config_changes(stored, config).items()
-             if not field.startswith(_LAYOUT_FIELDS)}
-  if not changes:
-    return {}
-  listed = ", ".join(f"{field} {old!r} -> {new!r}"
-                     for field, (old, new) in changes.items())
-  fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
-                                  if config.train.chain_start == "persistent"
-                                  else ())
-  fixed = [field for field in changes if field.startswith(fixed_fields)]
-  total = config.pretrain.num_steps + config.train.num_steps
-  if fixed:
-    raise ValueError(
-        f"the run in {workdir} (at update {step}) cannot take a change of "
-        f"{', '.join(fixed)} ({listed}): these fix the parameters or the updates "
-        "done; use a new workdir.")
-  if total < step:
-    raise ValueError(
-        f"config.train.num_steps={config.train.num_steps} is not accepted: the run "
-        f"in {workdir} has done {step} updates ({config.pretrain.num_steps} of "
-        "pretraining included); its params would not match the config.")
-  if not allow_config_change:
-    raise ValueError(
-        f"the run in {workdir} (at update {step}) was made with another config: "
-        f"{listed}. Resume with the same config, or pass --allow_config_change to "
-        "apply the change from this update on (recorded in metrics.jsonl).")
-  if total == step:
-    raise ValueError(
-        f"the run in {workdir} has finished ({step} updates): no update would use "
-        f"{listed}; raise train.num_steps to train further with it.")
-  return changes
-
-
 def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainState:
   """A restored single-run state with the config's hyperparameters and CD-k.
 
@@ -516,67 +331,16 @@ def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainS
   for name in hyperparams:
     hyperparams[name] = jnp.asarray(config.optimizer[name],
                                     hyperparams[name].dtype)
-  gibbs_steps = _gibbs_steps(config.train)
-  if gibbs_steps.shape != state.gibbs_steps.shape:
+  schedule = gibbs_schedule(config.train)
+  if schedule.starts.shape != state.gibbs_schedule.starts.shape:
     raise ValueError(
         f"config.train.gibbs_schedule={config.train.gibbs_schedule!r} is not "
-        f"accepted on resume: it must keep its {state.gibbs_steps.shape[0] - 1} "
-        "entries (their values and updates may change).")
+        "accepted on resume: it must keep its "
+        f"{state.gibbs_schedule.starts.shape[0] - 1} entries (their values and "
+        "updates may change).")
   return state._replace(
       opt_state=state.opt_state._replace(hyperparams=hyperparams),
-      gibbs_steps=gibbs_steps)
-
-
-def _restore_newest(workdir: str, options, state: TrainState):
-  """(manager, state, step) from the newest checkpoint that restores.
-
-  A checkpoint that does not restore while an older one does is damaged (a
-  truncated file, an emptied `_METADATA`, a deleted item): it is moved to
-  `workdir/damaged_checkpoints/` and the run resumes from the older one. If none
-  restores, the config (not the files) is the likely cause: nothing is moved.
-  """
-  directory = os.path.join(os.path.abspath(workdir), "checkpoints")
-  manager = ocp.CheckpointManager(directory, options=options)
-  failures = []
-  for step in sorted(manager.all_steps(), reverse=True):
-    try:
-      restored = manager.restore(step, args=ocp.args.StandardRestore(state))
-    except Exception as error:  # pylint: disable=broad-except
-      # Orbax and tensorstore raise many kinds of errors for damaged files, and
-      # a manager that failed once fails on every other step too: start afresh.
-      failures.append((step, error))
-      manager.close()
-      manager = ocp.CheckpointManager(directory, options=options)
-      continue
-    if failures:
-      manager.close()
-      aside = os.path.join(workdir, "damaged_checkpoints")
-      os.makedirs(aside, exist_ok=True)
-      for bad_step, error in failures:
-        target = os.path.join(aside, str(bad_step))
-        if os.path.exists(target):
-          target += f".{int(time.time())}"
-        os.replace(os.path.join(directory, str(bad_step)), target)
-        logging.warning("The checkpoint at step %d does not restore (%s: %s); "
-                        "moved it to %s and resumed from step %d.", bad_step,
-                        type(error).__name__, str(error).splitlines()[0][:200],
-                        target, step)
-      manager = ocp.CheckpointManager(directory, options=options)
-    return manager, restored, step
-  if failures:
-    step, error = failures[0]
-    manager.close()
-    raise ValueError(
-        f"no checkpoint in {directory} restores: they do not fit this config "
-        "(model sizes, optimizer or sweep differ) or are damaged; at step "
-        f"{step}: {str(error).splitlines()[0][:300]}") from error
-  return manager, state, None
-
-
-def save_params(path: str, params) -> None:
-  """Parameters as .npz, one array per field, readable with numpy alone."""
-  np.savez(path, **{name: np.asarray(value)
-                    for name, value in params._asdict().items()})
+      gibbs_schedule=schedule)
 
 
 class Setup(NamedTuple):
@@ -591,6 +355,11 @@ class Setup(NamedTuple):
 def setup(config: ml_collections.ConfigDict) -> Setup:
   """Validates the config and the data (before anything is written anywhere)."""
   validation.validate_config(config)
+  return setup_validated(config)
+
+
+def setup_validated(config: ml_collections.ConfigDict) -> Setup:
+  """`setup` of a config whose values are checked (a sweep checks each point's)."""
   dataset = datasets.load_dataset(config.data)
   validation.check_dataset(config, dataset)
   model = models.from_config(config)
@@ -610,6 +379,171 @@ def _mesh_shardings(config):
   return (split, None) if parallelism == "data" else (None, split)
 
 
+def total_steps(config: ml_collections.ConfigDict) -> int:
+  """Updates of the whole run: pretraining and the temporal model's."""
+  return config.pretrain.num_steps + config.train.num_steps
+
+
+def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
+                           state_sharding, swept: bool,
+                           allow_config_change: bool):
+  """(checkpoint manager, state to continue from): the newest checkpoint or `state`.
+
+  A resumed run's config must pass `workdirs.check_resume`; an allowed change is
+  recorded in metrics.jsonl, whose records past the restored step are dropped.
+  Writes config.json (and the data's standardisation).
+  """
+  config = setup_.config
+  os.makedirs(workdir, exist_ok=True)
+  options = checkpoints.manager_options(config.train.keep_checkpoints)
+  latest = checkpoints.latest_step(workdir, options)
+  changes = {}
+  if latest is not None:
+    changes = workdirs.check_resume(workdir, config, latest,
+                                    allow_config_change and not swept)
+  manager, state, restored = checkpoints.restore_newest(workdir, options, state)
+  if restored is not None:
+    logging.info("Resumed from the checkpoint at step %d.", restored)
+    if not swept:
+      state = apply_config(state, config)
+  if state_sharding is not None:
+    state = jax.device_put(state, state_sharding)
+  metrics_path = workdirs.metrics_path(workdir)
+  workdirs.truncate_metrics(metrics_path, int(np.max(state.step)))
+  if changes:
+    workdirs.record_config_change(metrics_path, restored, changes)
+  workdirs.write_config(workdir, config, setup_.dataset)
+  return manager, state
+
+
+class Programs(NamedTuple):
+  """What a run compiles: its two chunk runners and its held-out evaluation.
+
+  Attributes:
+    run_pretrain: `make_run_steps` of the pretraining step.
+    run_train: `make_run_steps` of the temporal model's train step.
+    evaluate: `params -> ErrorStats`, the next-frame error on the held-out
+      sequences (per point in a sweep).
+    copy_last_error: the held-out error of copying the last frame (the floor a
+      model must beat, drawn beside the held-out curve), or None without
+      evaluation.
+  """
+  run_pretrain: Callable
+  run_train: Callable
+  evaluate: Callable
+  copy_last_error: float | None
+
+
+def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
+  """The jitted programs of `run_loop` (compiled at their first call)."""
+  config, model = setup_.config, setup_.model
+  group_size = config.train.get("sweep_group_size", 0)
+  run_train = make_run_steps(
+      make_train_step(model, setup_.optimizer, config), config.train.batch_size,
+      swept, batch_sharding, group_size)
+  run_pretrain = make_run_steps(
+      make_pretrain_step(model, setup_.pretrain_optimizer, config),
+      config.pretrain.batch_size, swept, batch_sharding, group_size)
+  eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
+  evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
+                               num_gibbs_steps=config.eval.num_gibbs_steps)
+  if swept:
+    evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
+  evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
+  evaluate = lambda params: evaluate_jitted(params, eval_data, eval_key)
+  copy_last_error = float(evaluation.prediction_error(
+      evaluation.baseline_predictions(eval_data)["copy_last_frame"],
+      eval_data).mean) if config.eval.every else None
+  return Programs(run_pretrain, run_train, evaluate, copy_last_error)
+
+
+class _Records(contextlib.AbstractContextManager):
+  """Where each chunk's records go: metrics.jsonl, TensorBoard and the log."""
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict, step: int,
+               swept: bool, eta: progress.TrainingEta):
+    self.workdir, self.config, self.eta = workdir, config, eta
+    self.total_steps = total_steps(config)
+    self.tensorboard = metric_writers.TensorBoardWriter(
+        workdir, config, step, list(config.sweep.keys()) if swept else None)
+    self.metrics_file = open(workdirs.metrics_path(workdir), "a")
+
+  def __exit__(self, *exception):
+    self.tensorboard.close()
+    self.metrics_file.close()
+
+  def write(self, step: int, phase: str, records: list[dict],
+            steps_per_second: float, copy_last_error: float | None) -> None:
+    """Appends `records`, with `copy_last_error` (the floor) unless it is None."""
+    for record in records:
+      if copy_last_error is not None:
+        record["heldout_copy_last_frame_error"] = copy_last_error
+      record["steps_per_second"] = steps_per_second
+      # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
+      record["time"] = time.time()
+      self.metrics_file.write(json.dumps(record) + "\n")
+    self.metrics_file.flush()
+    self.tensorboard.write_records(records)
+    for record in records:
+      logging.info("step %d/%d (%s) %s | %.2f steps/s, %s", step,
+                   self.total_steps, phase,
+                   " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in record.items()
+                            if k not in ("step", "phase", "steps_per_second")),
+                   steps_per_second, self.eta.describe(step))
+
+  def plot_if_due(self, step: int) -> None:
+    if self.config.train.plot_every and step % self.config.train.plot_every == 0:
+      _plotting().write_curves(workdirs.metrics_path(self.workdir),
+                               os.path.join(self.workdir, "curves.png"))
+
+
+def _next_chunk(config: ml_collections.ConfigDict, step: int) -> tuple[str, int]:
+  """(phase, number of updates) of the chunk that starts at `step`.
+
+  Chunks end on multiples of log_every (and at the phase's end), so a resumed run
+  compiles and runs exactly the chunks an uninterrupted one does.
+  """
+  pretraining = step < config.pretrain.num_steps
+  phase_end = (config.pretrain.num_steps if pretraining
+               else total_steps(config))
+  num_steps = min(config.train.log_every - step % config.train.log_every,
+                  phase_end - step)
+  return ("pretrain" if pretraining else "train"), num_steps
+
+
+def _non_finite_error(step: int, manager) -> NonFiniteError:
+  kept = manager.latest_step()
+  return NonFiniteError(
+      f"NaN or inf in the gradients or parameters before step {step}; the "
+      "run stopped and " + ("no checkpoint had been written yet" if kept is None
+                            else f"the last good checkpoint ({kept}) is kept")
+      + ". Try a smaller learning rate.")
+
+
+def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
+                     eta: progress.TrainingEta):
+  """The held-out error (host copy) at evaluation steps and the last one, else None."""
+  if not config.eval.every or (step % config.eval.every
+                               and step != total_steps(config)):
+    return None
+  eval_start = time.time()
+  error = jax.tree.map(np.asarray, programs.evaluate(state.params))
+  eta.record_eval(time.time() - eval_start)
+  return error
+
+
+def _save_if_due(manager, config, state: TrainState, step: int) -> None:
+  if step % config.train.checkpoint_every == 0 or step == total_steps(config):
+    checkpoints.save(manager, step, state)
+
+
+def _plotting():
+  # Imported late: plotting pulls in matplotlib, which the library does not need.
+  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
+  return plotting
+
+
 def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
              swept: bool = False, allow_config_change: bool = False) -> TrainState:
   """The training loop shared by single runs and sweeps; owns the workdir.
@@ -627,140 +561,44 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
     swept: the state has a leading sweep axis. A point whose update is not finite
       then stays frozen and is reported as diverged; a single run stops instead.
     allow_config_change: let a resumed single run take a changed config
-      (`check_resume`); the change is recorded in metrics.jsonl.
+      (`workdirs.check_resume`); the change is recorded in metrics.jsonl.
 
   Returns:
     The final state.
   """
-  config, dataset, model = setup_.config, setup_.dataset, setup_.model
-  total_steps = config.pretrain.num_steps + config.train.num_steps
+  config = setup_.config
+  last_step = total_steps(config)
   batch_sharding, state_sharding = _mesh_shardings(config)
-
-  os.makedirs(workdir, exist_ok=True)
-  options = ocp.CheckpointManagerOptions(
-      max_to_keep=config.train.keep_checkpoints, create=True)
-  manager = ocp.CheckpointManager(
-      os.path.join(os.path.abspath(workdir), "checkpoints"), options=options)
-  latest = manager.latest_step()
-  manager.close()
-  changes = {}
-  if latest is not None:
-    changes = check_resume(workdir, config, latest,
-                           allow_config_change and not swept)
-  manager, state, restored = _restore_newest(workdir, options, state)
-  if restored is not None:
-    logging.info("Resumed from the checkpoint at step %d.", restored)
-    if not swept:
-      state = apply_config(state, config)
-  if state_sharding is not None:
-    state = jax.device_put(state, state_sharding)
-  metrics_path = os.path.join(workdir, "metrics.jsonl")
-  _truncate_metrics(metrics_path, int(np.max(state.step)))
-  if changes:
-    logging.warning("Config changed from step %d on: %s", restored, changes)
-    with open(metrics_path, "a") as f:
-      f.write(json.dumps({"step": restored, "config_change": {
-          field: {"from": old, "to": new} for field, (old, new) in changes.items()}})
-              + "\n")
-  _write_config(workdir, config, dataset)
-
-  train_data = jnp.asarray(dataset.train)
-  eval_data = jnp.asarray(dataset.test[:config.eval.num_sequences])
-  group_size = config.train.get("sweep_group_size", 0)
-  run_train = make_run_steps(
-      make_train_step(model, setup_.optimizer, config), config.train.batch_size,
-      swept, batch_sharding, group_size)
-  run_pretrain = make_run_steps(
-      make_pretrain_step(model, setup_.pretrain_optimizer, config),
-      config.pretrain.batch_size, swept, batch_sharding, group_size)
-  evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
-                               num_gibbs_steps=config.eval.num_gibbs_steps)
-  if swept:
-    evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
-  evaluate = jax.jit(evaluate)
-  eval_key = jax.random.key(config.seed + 1)
-  # The floor a model must beat, drawn beside the held-out curve.
-  copy_last_error = float(evaluation.prediction_error(
-      evaluation.baseline_predictions(eval_data)["copy_last_frame"],
-      eval_data).mean) if config.eval.every else None
-
+  manager, state = _restore_or_initialise(setup_, workdir, state, state_sharding,
+                                          swept, allow_config_change)
+  train_data = jnp.asarray(setup_.dataset.train)
+  programs = make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
-  eta = progress.TrainingEta(config.pretrain.num_steps, total_steps,
+  eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
-  tensorboard = metric_writers.TensorBoardWriter(
-      workdir, config, step, list(config.sweep.keys()) if swept else None)
   # A run stopped by an error still completes the checkpoint in flight.
-  with open(metrics_path, "a") as metrics_file, _closing(manager), \
-      contextlib.closing(tensorboard):
-    while step < total_steps:
-      pretraining = step < config.pretrain.num_steps
-      phase = "pretrain" if pretraining else "train"
-      phase_end = config.pretrain.num_steps if pretraining else total_steps
-      # Chunks end on multiples of log_every (and at the phase's end), so a resumed
-      # run compiles and runs exactly the chunks an uninterrupted one does.
-      num_steps = min(config.train.log_every - step % config.train.log_every,
-                      phase_end - step)
-      run = run_pretrain if pretraining else run_train
+  with checkpoints.closing(manager), _Records(workdir, config, step, swept,
+                                              eta) as records:
+    while step < last_step:
+      phase, num_steps = _next_chunk(config, step)
+      run = programs.run_pretrain if phase == "pretrain" else programs.run_train
       chunk_start = time.time()
       state, metrics = run(state, train_data, num_steps)
       metrics = jax.tree.map(np.asarray, metrics)
       # Fetching the metrics waited for the chunk; the first chunk of each phase
       # includes compilation.
       chunk_seconds = max(time.time() - chunk_start, 1e-9)
-      steps_per_second = num_steps / chunk_seconds
       eta.record_chunk(phase, num_steps, chunk_seconds)
       step += num_steps
       if not swept and not metrics["finite"]:
-        kept = manager.latest_step()
-        raise NonFiniteError(
-            f"NaN or inf in the gradients or parameters before step {step}; the "
-            "run stopped and " + ("no checkpoint had been written yet" if kept is None
-                                  else f"the last good checkpoint ({kept}) is kept")
-            + ". Try a smaller learning rate.")
-      error = None
-      if config.eval.every and (step % config.eval.every == 0 or
-                                step == total_steps):
-        eval_start = time.time()
-        error = jax.tree.map(np.asarray, evaluate(state.params, eval_data, eval_key))
-        eta.record_eval(time.time() - eval_start)
-      records = describe(step, phase, metrics, error)
-      for record in records:
-        if error is not None:
-          record["heldout_copy_last_frame_error"] = copy_last_error
-        record["steps_per_second"] = steps_per_second
-        # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
-        record["time"] = time.time()
-        metrics_file.write(json.dumps(record) + "\n")
-      metrics_file.flush()
-      tensorboard.write_records(records)
-      for record in records:
-        logging.info("step %d/%d (%s) %s | %.2f steps/s, %s", step,
-                     total_steps, phase,
-                     " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                              for k, v in record.items()
-                              if k not in ("step", "phase", "steps_per_second")),
-                     steps_per_second, eta.describe(step))
-      if step % config.train.checkpoint_every == 0 or step == total_steps:
-        manager.save(step, args=ocp.args.StandardSave(state))
-      if config.train.plot_every and step % config.train.plot_every == 0:
-        _plotting().write_curves(metrics_path, os.path.join(workdir, "curves.png"))
+        raise _non_finite_error(step, manager)
+      error = _evaluate_if_due(programs, config, state, step, eta)
+      records.write(step, phase, describe(step, phase, metrics, error),
+                    num_steps / chunk_seconds,
+                    None if error is None else programs.copy_last_error)
+      _save_if_due(manager, config, state, step)
+      records.plot_if_due(step)
   return state
-
-
-@contextlib.contextmanager
-def _closing(manager: ocp.CheckpointManager):
-  """Waits for asynchronous saves and closes the manager, even on an error."""
-  try:
-    yield manager
-  finally:
-    manager.wait_until_finished()
-    manager.close()
-
-
-def _plotting():
-  # Imported late: plotting pulls in matplotlib, which the library does not need.
-  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
-  return plotting
 
 
 def _describe_single(step, phase, metrics, error):
@@ -780,13 +618,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   Writes `config.json`, `metrics.jsonl`, orbax checkpoints under `checkpoints/`,
   TensorBoard event files, and at the end `params.npz`, `curves.png` and
   `samples.png` (with `samples.gif` for videos, `samples.mid` for music). The
-  workdir is locked while the run lasts (`workdir_lock`).
+  workdir is locked while the run lasts (`workdirs.workdir_lock`).
 
   Args:
     config: the run's config.
     workdir: the run's directory.
     allow_config_change: resume with a config that differs from the workdir's
-      (see `check_resume`): the change applies from the checkpoint on and is
+      (see `workdirs.check_resume`): the change applies from the checkpoint on and is
       recorded in metrics.jsonl.
 
   Raises:
@@ -796,8 +634,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       kept).
   """
   setup_ = setup(config)
-  check_workdir(workdir)
-  with workdir_lock(workdir):
+  workdirs.check_workdir(workdir)
+  with workdirs.workdir_lock(workdir):
     return _train_and_evaluate(setup_, workdir, allow_config_change)
 
 
@@ -809,9 +647,9 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
   state = run_loop(setup_, workdir, state, _describe_single,
                    allow_config_change=allow_config_change)
 
-  save_params(os.path.join(workdir, "params.npz"), state.params)
+  checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
   plotting = _plotting()
-  plotting.write_curves(os.path.join(workdir, "metrics.jsonl"),
+  plotting.write_curves(workdirs.metrics_path(workdir),
                         os.path.join(workdir, "curves.png"))
   prime = setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames]
   # Imported late: pictures pull in matplotlib, which the library does not need.

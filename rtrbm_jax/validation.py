@@ -51,41 +51,58 @@ def get_field(config: ml_collections.ConfigDict, field: str):
   return value
 
 
+# Counts: every one an int32, most at least 1.
+_POSITIVE_INTS = ("model.num_hidden", "model.num_visible", "train.batch_size",
+                  "train.num_gibbs_steps", "train.log_every",
+                  "train.checkpoint_every", "train.keep_checkpoints",
+                  "data.num_frames", "eval.num_sequences", "eval.num_gibbs_steps",
+                  "pretrain.num_gibbs_steps", "pretrain.batch_size",
+                  "eval.num_samples", "eval.prime_frames", "eval.generate_frames")
+_NON_NEGATIVE_INTS = ("train.num_steps", "pretrain.num_steps", "eval.every",
+                      "train.plot_every", "optimizer.warmup_steps",
+                      "train.sweep_group_size")
+_GIBBS_STEPS = ("train.num_gibbs_steps", "eval.num_gibbs_steps",
+                "pretrain.num_gibbs_steps")
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Checks every config value that can be checked without data.
+
+  Counts first, then real numbers, then names, the CD schedule, and last the
+  fields that must agree with each other.
 
   Raises:
     ValueError: one line naming the field, the value and what is accepted.
   """
-  positive_ints = ["model.num_hidden", "model.num_visible", "train.batch_size",
-                   "train.num_gibbs_steps", "train.log_every",
-                   "train.checkpoint_every", "train.keep_checkpoints",
-                   "data.num_frames", "eval.num_sequences", "eval.num_gibbs_steps",
-                   "pretrain.num_gibbs_steps", "pretrain.batch_size",
-                   "eval.num_samples", "eval.prime_frames", "eval.generate_frames"]
-  non_negative_ints = ["train.num_steps", "pretrain.num_steps", "eval.every",
-                       "train.plot_every", "optimizer.warmup_steps",
-                       "train.sweep_group_size"]
+  _check_counts(config)
+  _check_numbers(config)
+  _check_choices(config)
+  _check_gibbs_schedule(config.train.gibbs_schedule)
+  _check_intervals(config)
 
+
+def _check_counts(config: ml_collections.ConfigDict) -> None:
   get = functools.partial(get_field, config)
-
-  for field in positive_ints:
+  for field in _POSITIVE_INTS:
     value = get(field)
     if not _is_int(value) or not 1 <= value <= MAX_INT:
       _fail(field, value, f"an integer in [1, {MAX_INT}]")
-  for field in non_negative_ints:
+  for field in _NON_NEGATIVE_INTS:
     value = get(field)
     if not _is_int(value) or not 0 <= value <= MAX_INT:
       _fail(field, value, f"an integer in [0, {MAX_INT}]")
-  for field in ("train.num_gibbs_steps", "eval.num_gibbs_steps",
-                "pretrain.num_gibbs_steps"):
+  for field in _GIBBS_STEPS:
     if get(field) > checks.MAX_GIBBS_STEPS:
       _fail(field, get(field), f"an integer in [1, {checks.MAX_GIBBS_STEPS}]")
   if not _is_int(config.seed) or not 0 <= config.seed <= MAX_SEED:
     _fail("seed", config.seed,
           f"an integer in [0, {MAX_SEED}] (the run also uses seed + 1 and + 2)")
+
+
+def _check_numbers(config: ml_collections.ConfigDict) -> None:
   # Non-finite values pass comparisons like `not x > 0` only by accident: check
   # finiteness first, for every number.
+  get = functools.partial(get_field, config)
   for field in ("optimizer.learning_rate", "pretrain.learning_rate"):
     if not _is_number(get(field)) or not get(field) > 0:
       _fail(field, get(field), "a finite learning rate > 0")
@@ -99,31 +116,32 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
                 "model.weight_scale"):
     if not _is_number(get(field)) or not get(field) >= 0:
       _fail(field, get(field), "a finite value >= 0")
-  if config.optimizer.name not in OPTIMIZERS:
-    _fail("optimizer.name", config.optimizer.name, f"one of {OPTIMIZERS}")
-  if config.optimizer.schedule not in SCHEDULES:
-    _fail("optimizer.schedule", config.optimizer.schedule, f"one of {SCHEDULES}")
-  if config.model.kind not in models.MODEL_KINDS:
-    _fail("model.kind", config.model.kind, f"one of {models.MODEL_KINDS}")
+
+
+def _check_choices(config: ml_collections.ConfigDict) -> None:
+  """The named choices, and the RNN-RBM's optional RNN size."""
+  choices = (("optimizer.name", OPTIMIZERS), ("optimizer.schedule", SCHEDULES),
+             ("model.kind", models.MODEL_KINDS))
+  for field, accepted in choices:
+    if get_field(config, field) not in accepted:
+      _fail(field, get_field(config, field), f"one of {accepted}")
   num_recurrent = config.model.get("num_recurrent")
   if num_recurrent is not None and (not _is_int(num_recurrent)
                                     or not 1 <= num_recurrent <= MAX_INT):
     _fail("model.num_recurrent", num_recurrent,
           "None (as many as num_hidden) or an integer >= 1")
-  if config.train.chain_start not in temporal.CHAIN_STARTS:
-    _fail("train.chain_start", config.train.chain_start,
-          f"one of {temporal.CHAIN_STARTS}")
-  if config.model.visible_type not in rbm.VISIBLE_TYPES:
-    _fail("model.visible_type", config.model.visible_type,
-          f"one of {rbm.VISIBLE_TYPES}")
-  if config.model.sampler not in rbm.BERNOULLI_SAMPLERS:
-    _fail("model.sampler", config.model.sampler,
-          f"one of {rbm.BERNOULLI_SAMPLERS}")
-  if config.train.parallelism not in PARALLELISM:
-    _fail("train.parallelism", config.train.parallelism, f"one of {PARALLELISM}")
-  if config.data.name not in datasets.DATASET_NAMES:
-    _fail("data.name", config.data.name, f"one of {datasets.DATASET_NAMES}")
-  schedule = config.train.gibbs_schedule
+  choices = (("train.chain_start", temporal.CHAIN_STARTS),
+             ("model.visible_type", rbm.VISIBLE_TYPES),
+             ("model.sampler", rbm.BERNOULLI_SAMPLERS),
+             ("train.parallelism", PARALLELISM),
+             ("data.name", datasets.DATASET_NAMES))
+  for field, accepted in choices:
+    if get_field(config, field) not in accepted:
+      _fail(field, get_field(config, field), f"one of {accepted}")
+
+
+def _check_gibbs_schedule(schedule) -> None:
+  """Pairs (update, k) of integers >= 1, in increasing update order."""
   pairs = isinstance(schedule, (tuple, list)) and all(
       isinstance(entry, (tuple, list)) and len(entry) == 2
       and all(_is_int(value) and 1 <= value <= checks.MAX_GIBBS_STEPS
@@ -134,13 +152,18 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
           "a tuple of pairs (update, num_gibbs_steps) of integers >= 1, in "
           "increasing update order, e.g. ((100, 10), (1000, 25)); one pair is "
           "((100, 10),)")
-  if config.train.checkpoint_every % config.train.log_every:
+
+
+def _check_intervals(config: ml_collections.ConfigDict) -> None:
+  """Intervals that must be multiples of log_every, and the run's length."""
+  log_every = config.train.log_every
+  if config.train.checkpoint_every % log_every:
     _fail("train.checkpoint_every", config.train.checkpoint_every,
-          f"a multiple of train.log_every={config.train.log_every}")
+          f"a multiple of train.log_every={log_every}")
   for field in ("eval.every", "train.plot_every"):
-    if get(field) % config.train.log_every:
-      _fail(field, get(field),
-            f"0 or a multiple of train.log_every={config.train.log_every}")
+    if get_field(config, field) % log_every:
+      _fail(field, get_field(config, field),
+            f"0 or a multiple of train.log_every={log_every}")
   if config.train.num_steps + config.pretrain.num_steps == 0:
     _fail("train.num_steps", 0, "at least one update in train or pretrain")
   if config.train.num_steps + config.pretrain.num_steps > MAX_INT:

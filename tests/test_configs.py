@@ -7,6 +7,7 @@ from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import ml_collections
 
 from rtrbm_jax import train
 from rtrbm_jax import validation
@@ -15,6 +16,18 @@ from tests import helpers
 
 _CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(
     os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs", "[a-z]*.py")))
+
+
+def _field_types(config, prefix: str = "") -> dict:
+  """{field: type name} of every leaf of `config` (a section's fields as one)."""
+  fields = {}
+  for name in config.keys():
+    value = config[name]
+    if isinstance(value, ml_collections.ConfigDict) and name != "sweep":
+      fields.update(_field_types(value, f"{prefix}{name}."))
+    else:
+      fields[prefix + name] = type(value).__name__
+  return fields
 
 
 class ConfigsTest(parameterized.TestCase):
@@ -29,6 +42,14 @@ class ConfigsTest(parameterized.TestCase):
       for part in field.split("."):
         value = value[part]
       self.assertIsNotNone(value, field)
+
+  @parameterized.parameters(*_CONFIGS)
+  def test_config_has_exactly_the_fields_of_the_default(self, name):
+    config = importlib.import_module(f"configs.{name}").get_config()
+    default = importlib.import_module("configs.default").get_config()
+    fields = _field_types(config)
+    fields.pop("sweep", None)  # only sweeps have it
+    self.assertEqual(fields, _field_types(default))
 
   def test_piano_roll_config_points_at_the_download_and_says_how_to_get_it(self):
     cache = self.create_tempdir().full_path

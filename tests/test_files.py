@@ -1,4 +1,4 @@
-"""Tests of atomic file writes."""
+"""Tests of atomic file writes and of reading JSON records back."""
 
 import os
 
@@ -47,6 +47,39 @@ class AtomicWriteTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "mode must be 'w' or 'wb'"):
       with files.atomic_write(path, "a"):
         pass
+
+
+class ReadRecordsTest(absltest.TestCase):
+
+  def write(self, text):
+    path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
+    with open(path, "w") as f:
+      f.write(text)
+    return path
+
+  def test_read_records_gives_each_line_as_a_dict_skipping_blank_lines(self):
+    path = self.write('{"step": 10, "error": 0.5}\n\n  \n{"step": 20}\n')
+    self.assertEqual(files.read_records(path),
+                     [{"step": 10, "error": 0.5}, {"step": 20}])
+
+  def test_read_records_of_an_empty_file_is_empty(self):
+    self.assertEqual(files.read_records(self.write("")), [])
+
+  def test_read_records_drops_a_torn_last_line_with_a_warning(self):
+    path = self.write('{"step": 10}\n{"step": 20, "phase": "tr')
+    with self.assertLogs(level="WARNING") as logs:
+      self.assertEqual(files.read_records(path), [{"step": 10}])
+    self.assertIn("Dropped the torn last line", logs.output[0])
+
+  def test_read_records_names_the_file_and_line_of_a_damaged_record(self):
+    path = self.write('{"step": 10}\n\ngarbage\n{"step": 30}\n')
+    with self.assertRaisesRegex(ValueError, "metrics.jsonl, line 3, is not a JSON "
+                                "record"):
+      files.read_records(path)
+    path = self.write('{"step": 10}\n[1, 2]\n{"step": 30}\n')
+    with self.assertRaisesRegex(ValueError, "line 2, is not a JSON record .a JSON "
+                                "list, not an object"):
+      files.read_records(path)
 
 
 if __name__ == "__main__":

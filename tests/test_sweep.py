@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 from absl.testing import absltest
+import chex
 import jax
 import numpy as np
 
@@ -28,7 +29,7 @@ class _Interrupt(Exception):
   pass
 
 
-class SweepTest(absltest.TestCase):
+class SweepTest(chex.TestCase):
 
   def setUp(self):
     super().setUp()
@@ -71,6 +72,7 @@ class SweepTest(absltest.TestCase):
     self.assertEqual(np.load(os.path.join(workdir, "params.npz"))["w_vh"].shape,
                      (8, 36, 16))
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_points_run_in_groups_end_where_points_run_all_at_once_do(self):
     config = sweep_config()
     points = sweep.sweep_points(config)
@@ -78,11 +80,47 @@ class SweepTest(absltest.TestCase):
     stacked = sweep.init_sweep_state(config, setup_, points)
     step = train.make_train_step(setup_.model, setup_.optimizer, config)
     data = jax.numpy.asarray(setup_.dataset.train)
-    together, _ = train.make_run_steps(step, 4, swept=True)(stacked, data, 5)
-    grouped, _ = train.make_run_steps(step, 4, swept=True, sweep_group_size=3)(
-        stacked, data, 5)
+    run_together = train.make_run_steps(step, 4, swept=True)
+    run_grouped = train.make_run_steps(step, 4, swept=True, sweep_group_size=3)
+    together, _ = self.variant(lambda state, data: run_together(state, data, 5))(
+        stacked, data)
+    grouped, _ = self.variant(lambda state, data: run_grouped(state, data, 5))(
+        stacked, data)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                  grouped.params, together.params)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_the_vmapped_train_step_takes_each_points_single_run_step(self):
+    config = sweep_config()
+    points = sweep.sweep_points(config)
+    setup_ = train.setup_validated(config)
+    # The first update of the temporal model, where the schedule's k is in force.
+    after_pretraining = lambda state: state._replace(
+        step=state.step + config.pretrain.num_steps)
+    stacked = after_pretraining(sweep.init_sweep_state(config, setup_, points))
+    batch = jax.numpy.asarray(setup_.dataset.train[:4])
+    key = jax.random.key(3)
+    swept_step = jax.vmap(
+        train.make_train_step(setup_.model, setup_.optimizer, config),
+        in_axes=(0, None, None))
+    swept, swept_metrics = self.variant(swept_step)(stacked, batch, key)
+    for index in (0, 5, 7):
+      single_config = sweep.point_config(config, points[index])
+      single_setup = train.setup(single_config)
+      state = after_pretraining(train.init_state(
+          single_config, single_setup.model, single_setup.optimizer,
+          single_setup.pretrain_optimizer))
+      single, single_metrics = self.variant(train.make_train_step(
+          single_setup.model, single_setup.optimizer, single_config))(
+              state, batch, key)
+      jax.tree.map(
+          lambda a, b: np.testing.assert_allclose(a[index], b, rtol=2e-4,
+                                                  atol=2e-6),
+          swept.params, single.params)
+      self.assertEqual(float(swept_metrics["num_gibbs_steps"][index]),
+                       float(single_metrics["num_gibbs_steps"]))
+      self.assertEqual(float(single_metrics["num_gibbs_steps"]),
+                       points[index]["num_gibbs_steps"])
 
   def test_an_interrupted_sweep_resumes_to_the_same_parameters(self):
     config = sweep_config()
@@ -91,8 +129,7 @@ class SweepTest(absltest.TestCase):
 
     workdir = self.create_tempdir().full_path
     points = sweep.sweep_points(config)
-    setup_ = train.setup(sweep.point_config(config, points[0]))._replace(
-        config=config)
+    setup_ = train.setup_validated(config)
 
     def describe_then_stop(step, phase, metrics, error):
       if step == 50:

@@ -15,12 +15,14 @@ import time
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from configs import tiny
 from rtrbm_jax import train
+from rtrbm_jax import workdirs
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -148,7 +150,8 @@ class TrainLoopTest(parameterized.TestCase):
     config = small_config()
     config.optimizer.learning_rate = 1e38  # the first temporal update overflows
     workdir = self.create_tempdir().full_path
-    with self.assertRaisesRegex(train.NonFiniteError, "NaN or inf.*checkpoint \\(20\\)"):
+    with self.assertRaisesRegex(train.NonFiniteError,
+                                "NaN or inf.*checkpoint \\(20\\)"):
       train.train_and_evaluate(config, workdir)
     self.assertEqual(os.listdir(os.path.join(workdir, "checkpoints")), ["20"])
 
@@ -205,7 +208,8 @@ class TrainLoopTest(parameterized.TestCase):
     self.assertAlmostEqual(
         float(changed.opt_state.hyperparams["learning_rate"]), 0.05)
     self.assertAlmostEqual(float(changed.opt_state.hyperparams["momentum"]), 0.5)
-    np.testing.assert_array_equal(changed.gibbs_steps, [1, 7])
+    np.testing.assert_array_equal(changed.gibbs_schedule.num_gibbs_steps, [1, 7])
+    np.testing.assert_array_equal(changed.gibbs_schedule.starts, [0, 20])
     config.train.gibbs_schedule = ((20, 7), (30, 9))
     with self.assertRaisesRegex(ValueError, "must keep its 1 entries"):
       train.apply_config(state, config)
@@ -214,13 +218,13 @@ class TrainLoopTest(parameterized.TestCase):
     path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
     with open(path, "w") as f:
       f.write('{"step": 10}\n{"step": 20}\n{"step": 30, "rec')
-    train._truncate_metrics(path, 20)  # pylint: disable=protected-access
+    workdirs.truncate_metrics(path, 20)
     with open(path) as f:
       self.assertEqual(f.read(), '{"step": 10}\n{"step": 20}\n')
     with open(path, "w") as f:
       f.write('{"step": 10}\ngarbage\n{"step": 30}\n')
     with self.assertRaisesRegex(ValueError, "metrics.jsonl, line 2, is not"):
-      train._truncate_metrics(path, 30)  # pylint: disable=protected-access
+      workdirs.truncate_metrics(path, 30)
 
   def test_a_gaussian_rnnrbm_trains_on_real_valued_data_and_keeps_its_scaling(self):
     from configs import arm  # pylint: disable=g-import-not-at-top
@@ -441,15 +445,15 @@ class FaultsTest(parameterized.TestCase):
 
   def test_a_second_run_on_a_held_workdir_exits_at_once_naming_the_holder(self):
     workdir = self.copy()
-    with train.workdir_lock(workdir):
+    with workdirs.workdir_lock(workdir):
       failed = _cli(workdir, self.cache_dir)
     _one_line_error(self, failed, f"is in use by another run \\(pid {os.getpid()} "
                     "on host ")
-    self.assertFalse(os.path.exists(os.path.join(workdir, train.LOCK_FILE)))
+    self.assertFalse(os.path.exists(os.path.join(workdir, workdirs.LOCK_FILE)))
 
   def test_the_lock_of_a_dead_run_is_taken_over(self):
     workdir = self.copy()
-    with open(os.path.join(workdir, train.LOCK_FILE), "w") as f:
+    with open(os.path.join(workdir, workdirs.LOCK_FILE), "w") as f:
       f.write("pid 999999 on host gone\n")
     resumed = _cli(workdir, self.cache_dir)
     self.assertEqual(resumed.returncode, 0, resumed.stderr[-2000:])
@@ -539,8 +543,10 @@ class CommandLineErrorsTest(parameterized.TestCase):
     _one_line_error(self, failed, expected)
 
 
-class OptimizerTest(parameterized.TestCase):
+class OptimizerTest(chex.TestCase):
+  """The numbers of the pieces of a train step: optimizer, schedules, batches."""
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters("sgd", "adam")
   def test_every_optimizer_builds_and_takes_a_step(self, name):
     config = small_config()
@@ -549,37 +555,54 @@ class OptimizerTest(parameterized.TestCase):
     config.optimizer.clip_norm = 1.0
     optimizer = train.make_optimizer(config.optimizer, 100)
     params = {"w": jnp.ones((2, 2)), "b": jnp.ones((2,))}
-    updates, _ = optimizer.update(jax.tree.map(jnp.zeros_like, params),
-                                  optimizer.init(params), params)
+    updates, _ = self.variant(optimizer.update)(
+        jax.tree.map(jnp.zeros_like, params), optimizer.init(params), params)
     # Weight decay acts on the matrix only.
     self.assertLess(float(jnp.max(updates["w"])), 0.0)
     np.testing.assert_array_equal(updates["b"], 0.0)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_linear_schedule_decays_to_zero_after_warmup(self):
     config = small_config().optimizer
     config.schedule = "linear"
     config.warmup_steps = 10
-    schedule = train.learning_rate_schedule(config, 110)
+    schedule = self.variant(train.learning_rate_schedule(config, 110))
     self.assertAlmostEqual(float(schedule(0)), 0.0)
     self.assertAlmostEqual(float(schedule(10)), config.learning_rate)
     self.assertAlmostEqual(float(schedule(60)), config.learning_rate / 2, places=6)
     self.assertAlmostEqual(float(schedule(110)), 0.0)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_gibbs_schedule_switches_at_the_given_updates(self):
     config = small_config().train
     config.num_gibbs_steps = 5
     config.gibbs_schedule = ((100, 10), (1000, 25))
-    values = jnp.asarray([5, 10, 25])
-    steps = [int(train.gibbs_steps_at(config, values, jnp.int32(u)))
+    schedule = train.gibbs_schedule(config)
+    np.testing.assert_array_equal(schedule.starts, [0, 100, 1000])
+    np.testing.assert_array_equal(schedule.num_gibbs_steps, [5, 10, 25])
+    gibbs_steps_at = self.variant(train.gibbs_steps_at)
+    steps = [int(gibbs_steps_at(schedule, jnp.int32(u)))
              for u in (0, 99, 100, 999, 1000, 5000)]
     self.assertEqual(steps, [5, 5, 10, 10, 25, 25])
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_a_run_without_a_schedule_keeps_its_k(self):
+    config = small_config().train
+    config.num_gibbs_steps = 4
+    config.gibbs_schedule = ()
+    schedule = train.gibbs_schedule(config)
+    gibbs_steps_at = self.variant(train.gibbs_steps_at)
+    self.assertEqual([int(gibbs_steps_at(schedule, jnp.int32(u)))
+                      for u in (0, 1, 10**6)], [4, 4, 4])
+
+  @chex.variants(with_jit=True, without_jit=True)
   def test_every_epoch_visits_each_sequence_once(self):
     data = jnp.arange(12.0).reshape(12, 1, 1)
     key = jax.random.key(0)
+    sample_batch = self.variant(train.sample_batch, static_argnums=3)
     for epoch in range(2):
       seen = jnp.concatenate([
-          train.sample_batch(data, key, jnp.int32(4 * epoch + i), 3)
+          sample_batch(data, key, jnp.int32(4 * epoch + i), 3)
           for i in range(4)]).reshape(-1)
       np.testing.assert_array_equal(jnp.sort(seen), jnp.arange(12.0))
 

@@ -1,0 +1,105 @@
+"""Orbax checkpoints of the train state in `workdir/checkpoints/`, and `params.npz`.
+
+A checkpoint holds the whole `TrainState` pytree; restoring needs a state of the
+same structure (the run's initial state). The newest checkpoint that restores is
+used: a damaged one (cut short by a crash or a full disk) is set aside.
+"""
+
+import contextlib
+import os
+import time
+
+from absl import logging
+import numpy as np
+import orbax.checkpoint as ocp
+
+
+def directory(workdir: str) -> str:
+  return os.path.join(os.path.abspath(workdir), "checkpoints")
+
+
+def manager_options(keep_checkpoints: int) -> ocp.CheckpointManagerOptions:
+  return ocp.CheckpointManagerOptions(max_to_keep=keep_checkpoints, create=True)
+
+
+def latest_step(workdir: str, options: ocp.CheckpointManagerOptions) -> int | None:
+  """The step of the workdir's newest checkpoint (damaged or not), or None."""
+  manager = ocp.CheckpointManager(directory(workdir), options=options)
+  latest = manager.latest_step()
+  manager.close()
+  return latest
+
+
+def _set_aside(workdir: str, failures: list, resumed_step: int) -> None:
+  """Moves the checkpoints that failed to restore to `workdir/damaged_checkpoints`."""
+  aside = os.path.join(workdir, "damaged_checkpoints")
+  os.makedirs(aside, exist_ok=True)
+  for bad_step, error in failures:
+    target = os.path.join(aside, str(bad_step))
+    if os.path.exists(target):
+      target += f".{int(time.time())}"
+    os.replace(os.path.join(directory(workdir), str(bad_step)), target)
+    logging.warning("The checkpoint at step %d does not restore (%s: %s); "
+                    "moved it to %s and resumed from step %d.", bad_step,
+                    type(error).__name__, str(error).splitlines()[0][:200],
+                    target, resumed_step)
+
+
+def restore_newest(workdir: str, options: ocp.CheckpointManagerOptions, state):
+  """(manager, state, step) from the newest checkpoint that restores.
+
+  A checkpoint that does not restore while an older one does is damaged (a
+  truncated file, an emptied `_METADATA`, a deleted item): it is moved to
+  `workdir/damaged_checkpoints/` and the run resumes from the older one. If none
+  restores, the config (not the files) is the likely cause: nothing is moved.
+  Without checkpoints, the step is None and `state` is returned as it is.
+
+  Raises:
+    ValueError: there are checkpoints and none restores into `state`'s structure.
+  """
+  manager = ocp.CheckpointManager(directory(workdir), options=options)
+  failures = []
+  for step in sorted(manager.all_steps(), reverse=True):
+    try:
+      restored = manager.restore(step, args=ocp.args.StandardRestore(state))
+    except Exception as error:  # pylint: disable=broad-except
+      # Orbax and tensorstore raise many kinds of errors for damaged files, and
+      # a manager that failed once fails on every other step too: start afresh.
+      failures.append((step, error))
+      manager.close()
+      manager = ocp.CheckpointManager(directory(workdir), options=options)
+      continue
+    if failures:
+      manager.close()
+      _set_aside(workdir, failures, step)
+      manager = ocp.CheckpointManager(directory(workdir), options=options)
+    return manager, restored, step
+  if failures:
+    step, error = failures[0]
+    manager.close()
+    raise ValueError(
+        f"no checkpoint in {directory(workdir)} restores: they do not fit this "
+        "config (model sizes, optimizer or sweep differ) or are damaged; at step "
+        f"{step}: {str(error).splitlines()[0][:300]}") from error
+  return manager, state, None
+
+
+def save(manager: ocp.CheckpointManager, step: int, state) -> None:
+  """Starts saving `state` as the checkpoint of `step` (asynchronously)."""
+  manager.save(step, args=ocp.args.StandardSave(state))
+
+
+@contextlib.contextmanager
+def closing(manager: ocp.CheckpointManager):
+  """Waits for asynchronous saves and closes the manager, even on an error."""
+  try:
+    yield manager
+  finally:
+    manager.wait_until_finished()
+    manager.close()
+
+
+def save_params(path: str, params) -> None:
+  """Parameters as .npz, one array per field, readable with numpy alone."""
+  np.savez(path, **{name: np.asarray(value)
+                    for name, value in params._asdict().items()})

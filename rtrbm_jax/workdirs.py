@@ -1,0 +1,244 @@
+"""A run's directory: its lock, `config.json` and the rules of resuming, its metrics.
+
+A workdir is the unit of a run (as in flax's examples). It holds `config.json`
+(the config the run was made with), `metrics.jsonl` (one JSON record per chunk
+of updates), `standardizer.npz` for real-valued data, the orbax checkpoints
+(`checkpoints.py`) and, while a run lasts, its lock file.
+"""
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+
+from absl import logging
+import jax
+import ml_collections
+import numpy as np
+
+from rtrbm_jax import files
+from rtrbm_jax.data import datasets
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+LOCK_FILE = "lock"
+# Per-dimension mean and scale of real-valued data, written beside the checkpoints.
+STANDARDIZER_FILE = "standardizer.npz"
+
+# Fields that say how a run is watched or laid out, not what it computes: they
+# may change when a run resumes.
+_LAYOUT_FIELDS = ("train.log_every", "train.checkpoint_every",
+                  "train.keep_checkpoints", "train.plot_every", "train.parallelism",
+                  "train.sweep_group_size", "eval.")
+# Fields a started run cannot take: they fix the parameters' shapes, their
+# initialisation or the updates already done.
+_FIXED_FIELDS = ("seed", "model.kind", "model.num_visible", "model.num_hidden",
+                 "model.num_recurrent", "model.visible_type", "model.weight_scale",
+                 "optimizer.name", "pretrain.num_steps", "sweep.",
+                 "train.chain_start")
+# Persistent chains hold one state per frame of a batch: their count is fixed too.
+_FIXED_WITH_PERSISTENT_CHAINS = ("train.batch_size", "data.num_frames")
+
+
+def metrics_path(workdir: str) -> str:
+  return os.path.join(workdir, METRICS_FILE)
+
+
+def _take_lock(workdir: str, path: str) -> int:
+  """A descriptor of `path` holding its exclusive `flock` (the file still in place)."""
+  while True:
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.read(descriptor, 200).decode(errors="replace").strip()
+      os.close(descriptor)
+      raise ValueError(  # pylint: disable=raise-missing-from
+          f"workdir={workdir!r} is in use by another run ({holder or 'unknown'}); "
+          "wait for it to end, or use another workdir.")
+    try:
+      # The holder before us may have removed the file after we opened it.
+      if os.fstat(descriptor).st_ino == os.stat(path).st_ino:
+        return descriptor
+    except FileNotFoundError:
+      pass
+    os.close(descriptor)
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir: str):
+  """Holds `workdir` for this process; a second run on it fails at once.
+
+  An exclusive `flock` on `workdir/lock`, whose text names the holder (pid and
+  host). The kernel releases the lock when its holder dies (even by kill -9), so
+  the file a dead run leaves behind is taken over. In a multi-host run, process 0
+  holds it for all.
+
+  Raises:
+    ValueError: another live process holds the workdir (its pid and host named).
+  """
+  if jax.process_index() != 0:
+    yield
+    return
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, LOCK_FILE)
+  descriptor = _take_lock(workdir, path)
+  previous = os.read(descriptor, 200).decode(errors="replace").strip()
+  if previous:
+    logging.warning("Took over the lock of a run that ended without releasing "
+                    "it (%s).", previous)
+  os.ftruncate(descriptor, 0)
+  os.pwrite(descriptor, f"pid {os.getpid()} on host {socket.gethostname()}\n"
+            .encode(), 0)
+  try:
+    yield
+  finally:
+    os.unlink(path)
+    os.close(descriptor)
+
+
+def check_workdir(workdir: str) -> None:
+  """The workdir is a directory (or can become one) that this process can write."""
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise ValueError(f"workdir={workdir!r} is a file, not a directory; choose a "
+                     "directory for the run.")
+  existing = os.path.abspath(workdir)
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise ValueError(f"workdir={workdir!r} cannot be created: {existing!r} is a "
+                     "file.")
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise ValueError(f"workdir={workdir!r} is not writable ({existing!r} is "
+                     "read-only for this user); choose another directory.")
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict,
+                 dataset: datasets.Dataset) -> None:
+  """config.json, and the data's standardisation (so samples map to data units)."""
+  with files.atomic_write(os.path.join(workdir, CONFIG_FILE)) as f:
+    f.write(config.to_json(indent=2))
+  if dataset.standardizer is not None:
+    path = os.path.join(workdir, STANDARDIZER_FILE)
+    with files.atomic_write(path, "wb") as f:
+      np.savez(f, **dataset.standardizer._asdict())
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+  flat = {}
+  for name, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f"{prefix}{name}."))
+    else:
+      flat[prefix + name] = value
+  return flat
+
+
+def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
+  """{field: (stored value, new value)} of the fields that differ (as JSON)."""
+  old, new = _flatten(stored), _flatten(json.loads(config.to_json()))
+  return {field: (old.get(field), new.get(field))
+          for field in sorted(set(old) | set(new))
+          if old.get(field) != new.get(field)}
+
+
+def _read_stored_config(workdir: str) -> dict | None:
+  """The workdir's config.json as a dict, or None if it has none."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except ValueError as error:
+    raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
+                     "workdir's checkpoints to start over.") from error
+
+
+def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
+                 allow_config_change: bool) -> dict:
+  """Decides whether a run at `step` may resume with `config`.
+
+  The rule: a run resumes with the config it was made with. Layout fields
+  (`_LAYOUT_FIELDS`: logging, checkpoints, plots, evaluation) may change. Other
+  changes need `allow_config_change`, and then take effect from `step` on (the
+  caller records them in metrics.jsonl); fields that fix shapes, the
+  initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
+  `train.num_steps` drop below the updates done, nor a finished run take a change
+  that no update would use.
+
+  Returns:
+    The changes that need the flag, {field: (old, new)} (empty if none).
+
+  Raises:
+    ValueError: one line naming the fields and what to do.
+  """
+  stored = _read_stored_config(workdir)
+  if stored is None:
+    return {}
+  changes = {field: values for field, values in config_changes(stored, config).items()
+             if not field.startswith(_LAYOUT_FIELDS)}
+  if changes:
+    _refuse_unless_allowed(workdir, config, step, changes, allow_config_change)
+  return changes
+
+
+def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
+                           step: int, changes: dict,
+                           allow_config_change: bool) -> None:
+  """Raises the first rule of `check_resume` that `changes` break."""
+  listed = ", ".join(f"{field} {old!r} -> {new!r}"
+                     for field, (old, new) in changes.items())
+  fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
+                                  if config.train.chain_start == "persistent"
+                                  else ())
+  fixed = [field for field in changes if field.startswith(fixed_fields)]
+  total = config.pretrain.num_steps + config.train.num_steps
+  if fixed:
+    raise ValueError(
+        f"the run in {workdir} (at update {step}) cannot take a change of "
+        f"{', '.join(fixed)} ({listed}): these fix the parameters or the updates "
+        "done; use a new workdir.")
+  if total < step:
+    raise ValueError(
+        f"config.train.num_steps={config.train.num_steps} is not accepted: the run "
+        f"in {workdir} has done {step} updates ({config.pretrain.num_steps} of "
+        "pretraining included); its params would not match the config.")
+  if not allow_config_change:
+    raise ValueError(
+        f"the run in {workdir} (at update {step}) was made with another config: "
+        f"{listed}. Resume with the same config, or pass --allow_config_change to "
+        "apply the change from this update on (recorded in metrics.jsonl).")
+  if total == step:
+    raise ValueError(
+        f"the run in {workdir} has finished ({step} updates): no update would use "
+        f"{listed}; raise train.num_steps to train further with it.")
+
+
+def truncate_metrics(path: str, last_step: int) -> None:
+  """Drops records past the checkpoint a run resumes from (written before a crash).
+
+  A last line cut short by a kill during its write is dropped too; a damaged line
+  before others is an error naming the file and the line (`files.read_records`).
+  """
+  if not os.path.exists(path):
+    return
+  kept = []
+  for record in files.read_records(path):
+    if "step" not in record:
+      raise ValueError(f"{path} holds a record without a step "
+                       f"({json.dumps(record)[:100]}); remove that line to resume.")
+    if record["step"] <= last_step:
+      kept.append(json.dumps(record) + "\n")
+  with files.atomic_write(path) as f:
+    f.writelines(kept)
+
+
+def record_config_change(path: str, step: int, changes: dict) -> None:
+  """Appends to metrics.jsonl the config change that applies from `step` on."""
+  logging.warning("Config changed from step %d on: %s", step, changes)
+  with open(path, "a") as f:
+    f.write(json.dumps({"step": step, "config_change": {
+        field: {"from": old, "to": new} for field, (old, new) in changes.items()}})
+            + "\n")
