@@ -22,6 +22,8 @@ import ml_collections
 
 from experiments import common
 from rtrbm_jax import evaluation
+from rtrbm_jax import files
+from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 
 matplotlib.use("Agg")
@@ -37,7 +39,7 @@ flags.mark_flags_as_required(["runs"])
 
 def baseline_errors(workdir: str) -> dict[str, float]:
   """Mean error of each model-free predictor on the run's held-out curve sequences."""
-  with open(os.path.join(workdir, "config.json")) as f:
+  with open(os.path.join(workdir, workdirs.CONFIG_FILE)) as f:
     config = ml_collections.ConfigDict(json.load(f))
   frames = jnp.asarray(
       datasets.load_dataset(config.data).test[:config.eval.num_sequences])
@@ -48,8 +50,7 @@ def baseline_errors(workdir: str) -> dict[str, float]:
 
 def held_out_curve(workdir: str) -> tuple[list[float], list[float]]:
   """(minutes, held-out errors) of a run's metrics.jsonl."""
-  with open(os.path.join(workdir, "metrics.jsonl")) as f:
-    records = [json.loads(line) for line in f if line.strip()]
+  records = files.read_records(workdirs.metrics_path(workdir))
   timed = [record for record in records if "time" in record and "step" in record]
   first = timed[0]
   # A record is written when its chunk ends; the first chunk began

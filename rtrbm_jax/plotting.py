@@ -38,11 +38,6 @@ def _save(figure, path: str) -> None:
   plt.close(figure)
 
 
-def _read_records(metrics_path: str) -> list[dict]:
-  with open(metrics_path) as f:
-    return [json.loads(line) for line in f if line.strip()]
-
-
 def _read_run_config(metrics_path: str) -> dict:
   """The `config.json` beside `metrics.jsonl`, or {} if there is none."""
   path = os.path.join(os.path.dirname(os.path.abspath(metrics_path)), "config.json")
@@ -90,7 +85,7 @@ def write_curves(metrics_path: str, path: str) -> None:
   RBM pretraining and each change of k in CD-k (from the `config.json` beside
   `metrics.jsonl`).
   """
-  records = _read_records(metrics_path)
+  records = files.read_records(metrics_path)
   switches = _switches(_read_run_config(metrics_path))
   figure, axes = plt.subplots(1, len(_CURVES), figsize=(4.5 * len(_CURVES), 3.6))
   for axis, curve in zip(axes, _CURVES):
@@ -301,7 +296,7 @@ def _point_label(record: dict, swept_names) -> str:
 def write_sweep_curves(metrics_path: str, path: str) -> None:
   """Plots every sweep point's curves (one line per point, labelled by its swept
   values, held-out errors with +-1 standard error bands) into `path` (PNG)."""
-  records = _read_records(metrics_path)
+  records = files.read_records(metrics_path)
   config = _read_run_config(metrics_path)
   swept_names = list(config.get("sweep", {}))
   switches = _switches(config)

@@ -21,7 +21,7 @@ from rtrbm_jax import files
 from rtrbm_jax import progress
 from rtrbm_jax import rbm
 from rtrbm_jax import runs
-from rtrbm_jax import train
+from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
 
@@ -236,7 +236,7 @@ def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: st
   """
   # Imported here: pictures pull in matplotlib, which evaluation does not need.
   from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  standardizer_path = os.path.join(workdir, train.STANDARDIZER_FILE)
+  standardizer_path = os.path.join(workdir, workdirs.STANDARDIZER_FILE)
   standardizer = (real_valued.Standardizer(**np.load(standardizer_path))
                   if os.path.exists(standardizer_path) else None)
   samples = outputs.write_generated_samples(

@@ -40,12 +40,8 @@ from rtrbm_jax import temporal
 from rtrbm_jax import validation
 from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
-from rtrbm_jax.data import real_valued
 
 Array = jax.Array
-
-# Old home of the name; run_evaluation reads it from here.
-STANDARDIZER_FILE = workdirs.STANDARDIZER_FILE
 
 
 class GibbsSchedule(NamedTuple):
@@ -651,15 +647,13 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
   plotting = _plotting()
   plotting.write_curves(workdirs.metrics_path(workdir),
                         os.path.join(workdir, "curves.png"))
-  prime = setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames]
   # Imported late: pictures pull in matplotlib, which the library does not need.
   from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  generated = np.asarray(setup_.model.generate(
-      state.params, jax.random.key(config.seed + 2), jnp.asarray(prime),
-      config.eval.generate_frames, config.eval.num_gibbs_steps))
-  if setup_.dataset.standardizer is not None:
-    prime, generated = (real_valued.unstandardize(setup_.dataset.standardizer, x)
-                        for x in (prime, generated))
-  outputs.write_samples(workdir, "samples", prime, generated, int(state.step))
+  outputs.write_generated_samples(
+      workdir, "samples", setup_.model, state.params,
+      jax.random.key(config.seed + 2),
+      setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames],
+      config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),
+      setup_.dataset.standardizer)
   return state
 
