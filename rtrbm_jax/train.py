@@ -97,6 +97,41 @@ class TrainState(NamedTuple):
   chains: Array | None
 
 
+class StateBeforeSchedule(NamedTuple):
+  """`TrainState` as checkpoints written before `GibbsSchedule` hold it.
+
+  `gibbs_steps` [S + 1] are the k values alone; their start updates came from
+  `config.train.gibbs_schedule`, as they still do on resume (`apply_config`).
+  """
+  step: Array
+  params: Any
+  opt_state: Any
+  pretrain_opt_state: Any
+  key: Array
+  gibbs_steps: Array
+  chains: Array | None
+
+
+def restore_checkpoint(workdir: str, options, state: TrainState):
+  """`checkpoints.restore_newest`, also of checkpoints in the layout before
+  `GibbsSchedule` (`StateBeforeSchedule`), so that older runs still resume.
+
+  Returns:
+    (checkpoint manager, state, restored step or None).
+  """
+  try:
+    return checkpoints.restore_newest(workdir, options, state)
+  except ValueError as error:
+    before = StateBeforeSchedule(*state[:5], state.gibbs_schedule.num_gibbs_steps,
+                                 state.chains)
+    try:
+      manager, before, step = checkpoints.restore_newest(workdir, options, before)
+    except ValueError:
+      raise error from None
+  schedule = state.gibbs_schedule._replace(num_gibbs_steps=before.gibbs_steps)
+  return manager, TrainState(*before[:5], schedule, before.chains), step
+
+
 def learning_rate_schedule(optimizer_config, num_steps: int) -> optax.Schedule:
   """Constant, linear decay to 0 (the paper's) or cosine, after a linear warmup."""
   rate = optimizer_config.learning_rate
@@ -397,7 +432,7 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
                                     allow_config_change and not swept)
-  manager, state, restored = checkpoints.restore_newest(workdir, options, state)
+  manager, state, restored = restore_checkpoint(workdir, options, state)
   if restored is not None:
     logging.info("Resumed from the checkpoint at step %d.", restored)
     if not swept:

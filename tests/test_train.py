@@ -19,8 +19,10 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import orbax.checkpoint as ocp
 
 from configs import tiny
+from rtrbm_jax import checkpoints
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
 
@@ -118,6 +120,30 @@ class TrainLoopTest(parameterized.TestCase):
                      ["40", "60", "80"])
     with open(os.path.join(workdir, "config.json")) as f:
       self.assertEqual(json.load(f)["model"]["num_hidden"], 16)
+
+  def test_a_checkpoint_from_before_the_gibbs_schedule_still_resumes(self):
+    config = small_config()
+    finished = self.create_tempdir().full_path
+    first = train.train_and_evaluate(config, finished)
+    # What a run of the code before `GibbsSchedule` leaves when killed after its
+    # checkpoint at 40: that checkpoint in the old layout (k values alone).
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    shutil.copytree(finished, workdir)
+    os.remove(os.path.join(workdir, "params.npz"))
+    options = checkpoints.manager_options(config.train.keep_checkpoints)
+    setup_ = train.setup(config)
+    initial = train.init_state(config, setup_.model, setup_.optimizer,
+                               setup_.pretrain_optimizer)
+    manager, at_40 = _restore_step(finished, options, initial, 40)
+    manager.close()
+    shutil.rmtree(checkpoints.directory(workdir))
+    old_layout = train.StateBeforeSchedule(
+        *at_40[:5], at_40.gibbs_schedule.num_gibbs_steps, at_40.chains)
+    with checkpoints.closing(ocp.CheckpointManager(
+        checkpoints.directory(workdir), options=options)) as manager:
+      checkpoints.save(manager, 40, old_layout)
+    second = train.train_and_evaluate(config, workdir)
+    jax.tree.map(np.testing.assert_array_equal, first, second)
 
   def test_same_config_and_seed_give_the_same_parameters(self):
     first = train.train_and_evaluate(small_config(),
@@ -255,6 +281,12 @@ class TrainLoopTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "config.model.num_visible=100.*36 units"):
       train.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
+
+
+def _restore_step(workdir, options, state, step):
+  """(manager, the state of `workdir`'s checkpoint at `step`)."""
+  manager = ocp.CheckpointManager(checkpoints.directory(workdir), options=options)
+  return manager, manager.restore(step, args=ocp.args.StandardRestore(state))
 
 
 class CommandLineTest(absltest.TestCase):
