@@ -79,9 +79,7 @@ def _run():
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  common.start()
+  common.start(argv)
   common.run_or_exit(_run)
 
 

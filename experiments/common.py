@@ -6,6 +6,7 @@ Flags defined here (`--multihost`) are shared by all entry points.
 import difflib
 import sys
 
+from absl import app
 from absl import flags
 from absl import logging
 import jax
@@ -34,8 +35,11 @@ class _HideBackendProbes(logging.logging.Filter):
             or not record.getMessage().startswith("Unable to initialize backend"))
 
 
-def start() -> None:
-  """Initialises multi-host JAX if asked, and quiets orbax's logging."""
+def start(argv) -> None:
+  """Refuses stray arguments, initialises multi-host JAX if asked, and quiets
+  orbax's logging: the first line of every entry point's `main(argv)`."""
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if _MULTIHOST.value:
     jax.distributed.initialize()
   logging.get_absl_handler().addFilter(_HideOrbaxInfo())

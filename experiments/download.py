@@ -25,9 +25,7 @@ _SHA256 = flags.DEFINE_string(
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  common.start()
+  common.start(argv)
   names = (tuple(download.PIANO_ROLL_FILES) if _DATA_SET.value == "all"
            else (_DATA_SET.value,))
   if len(names) > 1 and (_URL.value or _SHA256.value):

@@ -42,9 +42,7 @@ flags.mark_flags_as_required(["workdir"])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  common.start()
+  common.start(argv)
   results = common.run_or_exit(functools.partial(
       run_evaluation.evaluate_workdir, _WORKDIR.value, split=_SPLIT.value,
       seed=_SEED.value, num_gibbs_steps=_GIBBS_STEPS.value,

@@ -120,8 +120,7 @@ def _run():
 
 
 def main(argv):
-  del argv
-  common.start()
+  common.start(argv)
   common.run_or_exit(_run)
 
 

@@ -21,9 +21,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  common.start()
+  common.start(argv)
   common.run_or_exit(sweep.run_sweep, flags.FLAGS.config, _WORKDIR.value)
   print(f"Table: {_WORKDIR.value}/results.txt; curves: {_WORKDIR.value}/curves.png")
 

@@ -27,9 +27,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  common.start()
+  common.start(argv)
   common.run_or_exit(train.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
                      _ALLOW_CONFIG_CHANGE.value)
   print(f"Done. Plots and samples: {_WORKDIR.value}/curves.png, "
