@@ -37,6 +37,9 @@ FrameRBMs = temporal.FrameRBMs
 class Params(NamedTuple):
   """RNN-RBM parameters (names from the paper, `w_xy` maps x to y).
 
+  The first three are the frame RBM's own; the other six are the RNN's, whose state
+  u_{t-1} also sets frame t's biases through w_uv and w_uh.
+
   Attributes:
     w_vh: [nv, nh] visible-hidden weights, shared by all frames.
     b_v: [nv] visible bias.
@@ -147,20 +150,6 @@ def _forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
           u)
 
 
-def frame_rbms(params: Params, v: Array) -> FrameRBMs:
-  """Each frame's RBM, with u_{t-1} computed from the true frames v_1..v_{t-1}."""
-  check_params(params)
-  # Binary or Gaussian frames: only the shape and finiteness are checked here.
-  checks.check_frames(v, params.w_vh.shape[0], visible_type=rbm.GAUSSIAN)
-  visible_bias, hidden_bias, _ = _forward_scan(params, v)
-  return FrameRBMs(params.w_vh, visible_bias, hidden_bias)
-
-
-def _data_hidden(frames: FrameRBMs, v: Array) -> Array:
-  """P(h_t = 1 | v_t) in each frame's RBM: `[B, T, nh]`."""
-  return rbm.hidden_probabilities(frames.w_vh, frames.hidden_bias, v)
-
-
 def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Array,
                              model: rbm.Statistics) -> Params:
   """Loss gradient given each frame's model statistics (CD estimates or exact).
@@ -228,79 +217,87 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
       u_0=jnp.sum(initial_state_gradient, axis=0))
 
 
+def _frames_and_states(params: Params, v: Array) -> tuple[FrameRBMs, Array]:
+  """Each frame's RBM (biases from u_{t-1}) and the states u_t, without checks."""
+  visible_bias, hidden_bias, u = _forward_scan(params, v)
+  return FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
+
+
+def _data_hidden(frames: FrameRBMs, v: Array, u: Array) -> Array:
+  """P(h_t = 1 | v_t) in each frame's RBM: `[B, T, nh]`."""
+  del u  # The RNN state is not the RBM's hidden layer.
+  return rbm.hidden_probabilities(frames.w_vh, frames.hidden_bias, v)
+
+
+def _frame_biases(params: Params, u: Array) -> tuple[Array, Array]:
+  """The biases b_v^(t+1), b_h^(t+1) of the frame after state u_t."""
+  return params.b_v + u @ params.w_uv, params.b_h + u @ params.w_uh
+
+
+def _next_state(params: Params, u: Array, frame: Array,
+                hidden_bias: Array) -> Array:
+  del hidden_bias  # The RNN reads the frame, not the RBM's hidden layer.
+  return jnp.tanh(params.b_u + u @ params.w_uu + frame @ params.w_vu)
+
+
+_PARTS = temporal.ModelParts(check_params, _frames_and_states, _data_hidden,
+                             gradient_from_statistics, _frame_biases, _next_state)
+
+
 def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
                 sampler: str = "uniform",
                 visible_type: str = rbm.BINARY, chain_start: str = "data",
                 persistent_visible: Array | None = None) -> tuple[Params, CDAux]:
-  """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
+  """CD-k for every frame's RBM term plus the exact BPTT term through the RNN.
 
   All B * T frames run as one batched Gibbs chain: given u, they are independent.
+  The data's hidden statistics are P(h_t | v_t) in frame t's RBM (the RNN state is
+  not the RBM's hidden layer), and `gradient_from_statistics` sends both bias
+  gradients back through u_{t-1}.
 
   Args:
     params: RNN-RBM parameters.
-    v: [B, T, nv] frames; in [0, 1] for binary units (probabilities are accepted
-      as data), real-valued for Gaussian units.
-    key: PRNG key.
-    num_gibbs_steps: k >= 1 (a Python int or a traced integer).
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-    visible_type: "binary" or "gaussian".
-    chain_start: where each frame's chain starts, one of
-      `temporal.CHAIN_STARTS` ("data": CD-k; "prediction": the model's prediction
-      of the frame; "persistent": persistent CD from `persistent_visible`).
-    persistent_visible: [B * T, nv] the persistent chains' visible states (the
-      previous update's `aux.chain_visible`), for chain_start="persistent".
+    v, key, num_gibbs_steps, sampler, visible_type, chain_start,
+      persistent_visible: as in `temporal.cd_gradient`.
 
   Returns:
-    (gradient of the loss as `Params`, `CDAux`).
+    (gradient of the loss as `Params`, the RNN's weights included; `CDAux`).
   """
-  check_params(params)
-  temporal.check_inputs(params.w_vh, v, visible_type)
-  checks.check_num_gibbs_steps(num_gibbs_steps)
-  visible_bias, hidden_bias, u = _forward_scan(params, v)
-  frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
-  data_hidden = _data_hidden(frames, v)
-  model, chain = temporal.cd_statistics(key, frames, data_hidden, num_gibbs_steps,
-                                        visible_type, sampler, chain_start,
-                                        persistent_visible)
-  grads = gradient_from_statistics(params, v, u, data_hidden, model)
-  return grads, temporal.cd_aux(frames, v, chain, visible_type)
+  return temporal.cd_gradient(_PARTS, params, v, key, num_gibbs_steps, sampler,
+                              visible_type, chain_start, persistent_visible)
 
 
 def exact_log_likelihood(params: Params, v: Array,
                          visible_type: str = rbm.BINARY) -> Array:
   """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
 
-  As `rtrbm.exact_log_likelihood`: each frame's partition function sums over the
-  smaller layer (hidden states for Gaussian units, giving a log density), at most
-  `rbm.MAX_EXACT_UNITS` units.
+  Frame t's RBM, with biases b_v + u_{t-1} @ w_uv and b_h + u_{t-1} @ w_uh, is
+  normalised by exact enumeration as in `rtrbm.exact_log_likelihood`.
 
   Args:
     params: RNN-RBM parameters.
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
-  check_params(params)
-  temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  visible_bias, hidden_bias, _ = _forward_scan(params, v)
-  return temporal.frames_log_likelihood(
-      FrameRBMs(params.w_vh, visible_bias, hidden_bias), v, visible_type)
+  return temporal.exact_log_likelihood(_PARTS, params, v, visible_type)
 
 
 def exact_gradient(params: Params, v: Array,
                    visible_type: str = rbm.BINARY) -> Params:
   """The exact gradient of the loss: the reverse scan with exact RBM expectations.
 
+  The expectations of frame t's RBM given u_{t-1} are summed over all states,
+  then sent back through the RNN by `gradient_from_statistics`.
+
   Args:
     params: RNN-RBM parameters.
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
+
+  Returns:
+    The gradient of the loss as `Params`, the RNN's weights included.
   """
-  check_params(params)
-  temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  visible_bias, hidden_bias, u = _forward_scan(params, v)
-  frames = FrameRBMs(params.w_vh, visible_bias, hidden_bias)
-  model = temporal.exact_statistics(frames, visible_type)
-  return gradient_from_statistics(params, v, u, _data_hidden(frames, v), model)
+  return temporal.exact_gradient(_PARTS, params, v, visible_type)
 
 
 def generate(params: Params, key: Array, prime: Array, num_frames: int,
@@ -311,32 +308,20 @@ def generate(params: Params, key: Array, prime: Array, num_frames: int,
   The state u_{T0} after the primer comes from the forward scan; each new frame is
   drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from
   P(h) = sigmoid(b_h^(t))), its last visible step taken as mean field; that mean is
-  the frame and drives u_t.
+  the frame and drives u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu).
 
   Args:
     params: RNN-RBM parameters.
-    key: PRNG key.
-    prime: [B, T0, nv] real frames, T0 >= 1.
-    num_frames: number of frames to generate after the primer.
-    num_gibbs_steps: Gibbs steps per generated frame.
-    visible_type: "binary" or "gaussian".
-    sampler: how Bernoulli samples are drawn.
+    key, prime, num_frames, num_gibbs_steps, visible_type, sampler: as in
+      `temporal.generate`.
 
   Returns:
     [B, num_frames, nv] generated frames (visible means).
   """
-  check_params(params)
-  temporal.check_inputs(params.w_vh, prime, visible_type, name="prime")
-  checks.check_size("num_frames", num_frames)
-  checks.check_num_gibbs_steps(num_gibbs_steps)
-  _, _, u = _forward_scan(params, prime)
+  return temporal.generate(_PARTS, params, key, prime, num_frames, num_gibbs_steps,
+                           visible_type, sampler)
 
-  def frame_biases(state):
-    return params.b_v + state @ params.w_uv, params.b_h + state @ params.w_uh
 
-  def next_state(state, frame, hidden_bias):
-    del hidden_bias  # The RNN reads the frame, not the RBM's hidden layer.
-    return jnp.tanh(params.b_u + state @ params.w_uu + frame @ params.w_vu)
-
-  return temporal.generate(key, params.w_vh, frame_biases, next_state, u[:, -1],
-                           num_frames, num_gibbs_steps, visible_type, sampler)
+def frame_rbms(params: Params, v: Array) -> FrameRBMs:
+  """Each frame's RBM (w_vh, b_v^(t), b_h^(t)), u_{t-1} from the true v_1..v_{t-1}."""
+  return temporal.frame_rbms(_PARTS, params, v)

@@ -167,7 +167,8 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
       `temporal.rows(v)`.
 
   Returns:
-    Gradient of the mean (over sequences) negative log-likelihood, as `Params`.
+    dL/d(w_vh, w_hh, b_v, b_h, b_init) for L the mean (over sequences) negative
+    log-likelihood, as `Params`.
   """
   check_params(params)
   checks.check_shape("r", r, np.shape(v)[:2] + np.shape(params.b_h),
@@ -187,88 +188,83 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
       b_init=jnp.sum(delta[:, 0], axis=0))
 
 
-def frame_rbms(params: Params, v: Array) -> FrameRBMs:
-  """Each frame's RBM, with c_t computed from the true frames v_1..v_{t-1}."""
-  check_params(params)
-  # Binary or Gaussian frames: only the shape and finiteness are checked here.
-  checks.check_frames(v, params.w_vh.shape[0], visible_type=rbm.GAUSSIAN)
-  c, _ = _forward_scan(params, v)
-  return FrameRBMs(params.w_vh, params.b_v, c)
+def _frames_and_states(params: Params, v: Array) -> tuple[FrameRBMs, Array]:
+  """Each frame's RBM (hidden bias c_t) and the states r_t, without checks."""
+  c, r = _forward_scan(params, v)
+  return FrameRBMs(params.w_vh, params.b_v, c), r
+
+
+def _next_state(params: Params, r: Array, frame: Array,
+                hidden_bias: Array) -> Array:
+  del r  # r_t depends on the past only through c_t.
+  return jax.nn.sigmoid(frame @ params.w_vh + hidden_bias)
+
+
+# The RTRBM's state is its hidden layer: r_t = sigmoid(v_t @ w_vh + c_t) is
+# P(h_t = 1 | v_t) in frame t's RBM, so the data's hidden statistics are r itself.
+_PARTS = temporal.ModelParts(
+    check_params=check_params,
+    forward_scan=_frames_and_states,
+    data_hidden=lambda frames, v, r: r,
+    gradient_from_statistics=(lambda params, v, r, data_hidden, model:
+                              gradient_from_statistics(params, v, r, model)),
+    frame_biases=lambda params, r: (params.b_v, params.b_h + r @ params.w_hh),
+    next_state=_next_state)
 
 
 def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
                 sampler: str = "uniform",
                 visible_type: str = rbm.BINARY, chain_start: str = "data",
                 persistent_visible: Array | None = None) -> tuple[Params, CDAux]:
-  """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
+  """CD-k for every frame's RBM term plus the reverse scan's BPTT term (eq. 3.24).
 
-  All B * T frames run as one batched Gibbs chain: given c, they are independent.
+  Given c from the forward scan, the B * T frame RBMs are independent and run as
+  one batched Gibbs chain; their data statistics are (v_t, r_t), and
+  `gradient_from_statistics` sends the hidden-bias part back through the r_t.
 
   Args:
     params: RTRBM parameters.
-    v: [B, T, nv] frames; in [0, 1] for binary units (probabilities are accepted
-      as data), real-valued for Gaussian units.
-    key: PRNG key.
-    num_gibbs_steps: k >= 1 (a Python int or a traced integer).
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-    visible_type: "binary" or "gaussian".
-    chain_start: where each frame's chain starts, one of
-      `temporal.CHAIN_STARTS` ("data": CD-k; "prediction": the model's prediction
-      of the frame; "persistent": persistent CD from `persistent_visible`).
-    persistent_visible: [B * T, nv] the persistent chains' visible states (the
-      previous update's `aux.chain_visible`), for chain_start="persistent".
+    v, key, num_gibbs_steps, sampler, visible_type, chain_start,
+      persistent_visible: as in `temporal.cd_gradient`.
 
   Returns:
-    (gradient of the loss as `Params`, `CDAux`).
+    (dL/d(w_vh, w_hh, b_v, b_h, b_init) as `Params`, `CDAux`).
   """
-  check_params(params)
-  temporal.check_inputs(params.w_vh, v, visible_type)
-  checks.check_num_gibbs_steps(num_gibbs_steps)
-  c, r = _forward_scan(params, v)
-  frames = FrameRBMs(params.w_vh, params.b_v, c)
-  model, chain = temporal.cd_statistics(key, frames, r, num_gibbs_steps,
-                                        visible_type, sampler, chain_start,
-                                        persistent_visible)
-  grads = gradient_from_statistics(params, v, r, model)
-  return grads, cd_aux(frames, v, chain, visible_type)
+  return temporal.cd_gradient(_PARTS, params, v, key, num_gibbs_steps, sampler,
+                              visible_type, chain_start, persistent_visible)
 
 
 def exact_log_likelihood(params: Params, v: Array,
                          visible_type: str = rbm.BINARY) -> Array:
   """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
 
-  Each frame's partition function sums over all 2^nv visible or 2^nh hidden states,
-  whichever is fewer (hidden states for Gaussian units, whose visible integral is
-  closed-form; the result is then a log density); at most `rbm.MAX_EXACT_UNITS`
-  units on that side.
+  log P(v_1..T) = sum_t log P_RBM(v_t | c_t), each frame's partition function
+  summed exactly (`temporal.exact_log_likelihood` states how and up to what size).
 
   Args:
     params: RTRBM parameters.
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
   """
-  check_params(params)
-  temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  c, _ = _forward_scan(params, v)
-  return frames_log_likelihood(FrameRBMs(params.w_vh, params.b_v, c), v,
-                               visible_type)
+  return temporal.exact_log_likelihood(_PARTS, params, v, visible_type)
 
 
 def exact_gradient(params: Params, v: Array,
                    visible_type: str = rbm.BINARY) -> Params:
   """The exact gradient of the loss: the reverse scan with exact RBM expectations.
 
+  `gradient_from_statistics` with each frame's exact E[v], E[h] and E[v h^T]
+  under P_RBM(. | c_t), for models small enough to enumerate.
+
   Args:
     params: RTRBM parameters.
     v: [B, T, nv] frames, binary (0/1) for binary units.
     visible_type: "binary" or "gaussian".
+
+  Returns:
+    dL/d(w_vh, w_hh, b_v, b_h, b_init) as `Params`.
   """
-  check_params(params)
-  temporal.check_exact_inputs(params.w_vh, v, visible_type)
-  c, r = _forward_scan(params, v)
-  model = temporal.exact_statistics(FrameRBMs(params.w_vh, params.b_v, c),
-                                    visible_type)
-  return gradient_from_statistics(params, v, r, model)
+  return temporal.exact_gradient(_PARTS, params, v, visible_type)
 
 
 def generate(params: Params, key: Array, prime: Array, num_frames: int,
@@ -278,32 +274,21 @@ def generate(params: Params, key: Array, prime: Array, num_frames: int,
 
   The state after the primer is computed by the forward scan; each new frame is
   drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from P(h) = sigmoid(c_t)),
-  its last visible step taken as mean field; that mean is the frame and drives r_t.
+  its last visible step taken as mean field; that mean is the frame, sets
+  r_t = sigmoid(v_t @ w_vh + c_t), and so c_{t+1} = b_h + r_t @ w_hh.
 
   Args:
     params: RTRBM parameters.
-    key: PRNG key.
-    prime: [B, T0, nv] real frames, T0 >= 1.
-    num_frames: number of frames to generate after the primer.
-    num_gibbs_steps: Gibbs steps per generated frame.
-    visible_type: "binary" or "gaussian".
-    sampler: how Bernoulli samples are drawn.
+    key, prime, num_frames, num_gibbs_steps, visible_type, sampler: as in
+      `temporal.generate`.
 
   Returns:
-    [B, num_frames, nv] generated frames (visible means).
+    [B, num_frames, nv] the generated frames, E[v | h] of each chain's last h.
   """
-  check_params(params)
-  temporal.check_inputs(params.w_vh, prime, visible_type, name="prime")
-  checks.check_size("num_frames", num_frames)
-  checks.check_num_gibbs_steps(num_gibbs_steps)
-  _, r = _forward_scan(params, prime)
+  return temporal.generate(_PARTS, params, key, prime, num_frames, num_gibbs_steps,
+                           visible_type, sampler)
 
-  def frame_biases(state):
-    return params.b_v, params.b_h + state @ params.w_hh
 
-  def next_state(state, frame, hidden_bias):
-    del state  # r_t depends on the past only through c_t.
-    return jax.nn.sigmoid(frame @ params.w_vh + hidden_bias)
-
-  return temporal.generate(key, params.w_vh, frame_biases, next_state, r[:, -1],
-                           num_frames, num_gibbs_steps, visible_type, sampler)
+def frame_rbms(params: Params, v: Array) -> FrameRBMs:
+  """Each frame's RBM (w_vh, b_v, c_t), c_t computed from the true v_1..v_{t-1}."""
+  return temporal.frame_rbms(_PARTS, params, v)

@@ -10,11 +10,17 @@ every model here, down to the plain RNN of `rnn.py`, runs through time:
   message_t = direct_t + derivative_t * (message_{t+1} @ w_recurrent^T),
   message_{T+1} = 0.
 
+It also holds, once, the shape every model's public functions share (check the
+inputs, run the forward scan, take the frame RBMs' statistics, turn them into a
+gradient or a likelihood): `cd_gradient`, `exact_log_likelihood`, `exact_gradient`,
+`frame_rbms` and `generate` take the model's `ModelParts`, and `rtrbm.py` and
+`rnnrbm.py` call them with their own.
+
 Loss conventions: the negative log-likelihood summed over frames and averaged over
 the B sequences of a batch; gradients are of the loss.
 """
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -250,26 +256,135 @@ def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Arr
   return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
 
 
-def generate(key: Array, w_vh: Array,
-             frame_biases: Callable[[Array], tuple[Array, Array]],
-             next_state: Callable[[Array, Array, Array], Array],
-             state: Array, num_frames: int, num_gibbs_steps, visible_type: str,
-             sampler: str) -> Array:
-  """Runs a temporal model freely from a state, one frame RBM at a time.
+class ModelParts(NamedTuple):
+  """What the shared functions below need from a temporal model's module.
 
-  Each new frame is drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from
-  P(h) = sigmoid(hidden bias)), its last visible step taken as mean field; that mean
-  is the frame, and it drives the next state.
+  `states` is whatever the model's forward scan carries through time, `[B, T, n]`
+  for timesteps t in [1, T]: the RTRBM's r_t, the RNN-RBM's u_t.
+
+  Attributes:
+    check_params: params -> None; raises a ValueError naming a parameter whose
+      shape does not fit the others or whose values are not finite.
+    forward_scan: (params, v [B, T, nv]) -> (`FrameRBMs`, states [B, T, n]), the
+      model's forward scan, with no checks.
+    data_hidden: (frames, v, states) -> [B, T, nh] P(h_t = 1 | v_t) in each frame's
+      RBM.
+    gradient_from_statistics: (params, v, states, data_hidden, model statistics)
+      -> the loss gradient as the model's params, by its reverse scan.
+    frame_biases: (params, state [B, n]) -> (visible bias [nv] or [B, nv], hidden
+      bias [B, nh]) of the RBM of the frame after that state.
+    next_state: (params, state [B, n], frame [B, nv], hidden bias [B, nh]) -> the
+      state after that frame.
+  """
+  check_params: Callable[[Any], None]
+  forward_scan: Callable[[Any, Array], tuple[FrameRBMs, Array]]
+  data_hidden: Callable[[FrameRBMs, Array, Array], Array]
+  gradient_from_statistics: Callable[..., Any]
+  frame_biases: Callable[[Any, Array], tuple[Array, Array]]
+  next_state: Callable[[Any, Array, Array, Array], Any]
+
+
+def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps,
+                sampler: str, visible_type: str, chain_start: str,
+                persistent_visible: Array | None) -> tuple[Any, CDAux]:
+  """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
+
+  The forward scan gives every frame's RBM; given those biases the B * T frames are
+  independent, so they run as one batched Gibbs chain (`cd_statistics`), and the
+  model's reverse scan sends the frames' bias gradients back through its states.
 
   Args:
+    parts: the model's `ModelParts`.
+    params: the model's parameters.
+    v: [B, T, nv] frames; in [0, 1] for binary units (probabilities are accepted
+      as data), real-valued for Gaussian units.
     key: PRNG key.
-    w_vh: [nv, nh] weights shared by all frames.
-    frame_biases: state [B, n] -> (visible bias [nv] or [B, nv], hidden bias
-      [B, nh]) of the next frame's RBM.
-    next_state: (state [B, n], frame [B, nv], hidden bias [B, nh]) -> the state
-      after that frame.
-    state: [B, n] the state after the last real frame.
-    num_frames: number of frames to generate.
+    num_gibbs_steps: k >= 1 (a Python int or a traced integer).
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    visible_type: "binary" or "gaussian".
+    chain_start: where each frame's chain starts, one of `CHAIN_STARTS` ("data":
+      CD-k; "prediction": the model's prediction of the frame; "persistent":
+      persistent CD from `persistent_visible`).
+    persistent_visible: [B * T, nv] the persistent chains' visible states (the
+      previous update's `aux.chain_visible`), for chain_start="persistent".
+
+  Returns:
+    (gradient of the loss as the model's params, `CDAux`).
+  """
+  parts.check_params(params)
+  check_inputs(params.w_vh, v, visible_type)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  frames, states = parts.forward_scan(params, v)
+  data_hidden = parts.data_hidden(frames, v, states)
+  model, chain = cd_statistics(key, frames, data_hidden, num_gibbs_steps,
+                               visible_type, sampler, chain_start,
+                               persistent_visible)
+  grads = parts.gradient_from_statistics(params, v, states, data_hidden, model)
+  return grads, cd_aux(frames, v, chain, visible_type)
+
+
+def exact_log_likelihood(parts: ModelParts, params, v: Array,
+                         visible_type: str) -> Array:
+  """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
+
+  Each frame's partition function sums over all 2^nv visible or 2^nh hidden states,
+  whichever is fewer (hidden states for Gaussian units, whose visible integral is
+  closed-form; the result is then a log density); at most `rbm.MAX_EXACT_UNITS`
+  units on that side.
+
+  Args:
+    parts: the model's `ModelParts`.
+    params: the model's parameters.
+    v: [B, T, nv] frames, binary (0/1) for binary units.
+    visible_type: "binary" or "gaussian".
+  """
+  parts.check_params(params)
+  check_exact_inputs(params.w_vh, v, visible_type)
+  frames, _ = parts.forward_scan(params, v)
+  return frames_log_likelihood(frames, v, visible_type)
+
+
+def exact_gradient(parts: ModelParts, params, v: Array, visible_type: str):
+  """The exact gradient of the loss: the reverse scan with exact RBM expectations.
+
+  Same enumeration and limits as `exact_log_likelihood`; the arguments are its.
+
+  Returns:
+    Gradient of the mean (over sequences) negative log-likelihood, as the model's
+    params.
+  """
+  parts.check_params(params)
+  check_exact_inputs(params.w_vh, v, visible_type)
+  frames, states = parts.forward_scan(params, v)
+  model = exact_statistics(frames, visible_type)
+  return parts.gradient_from_statistics(params, v, states,
+                                        parts.data_hidden(frames, v, states), model)
+
+
+def frame_rbms(parts: ModelParts, params, v: Array) -> FrameRBMs:
+  """Each frame's RBM, its biases computed from the true frames v_1..v_{t-1}."""
+  parts.check_params(params)
+  # Binary or Gaussian frames: only the shape and finiteness are checked here.
+  checks.check_frames(v, params.w_vh.shape[0], visible_type=rbm.GAUSSIAN)
+  frames, _ = parts.forward_scan(params, v)
+  return frames
+
+
+def generate(parts: ModelParts, params, key: Array, prime: Array, num_frames: int,
+             num_gibbs_steps, visible_type: str, sampler: str) -> Array:
+  """Runs a temporal model freely after priming it on real frames.
+
+  The state after the primer comes from the forward scan; each new frame is drawn
+  by `num_gibbs_steps` Gibbs steps in its RBM (starting from
+  P(h) = sigmoid(hidden bias)), its last visible step taken as mean field; that
+  mean is the frame, and it drives the next state.
+
+  Args:
+    parts: the model's `ModelParts`.
+    params: the model's parameters.
+    key: PRNG key.
+    prime: [B, T0, nv] real frames, T0 >= 1.
+    num_frames: number of frames to generate after the primer.
     num_gibbs_steps: Gibbs steps per generated frame.
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn.
@@ -277,14 +392,19 @@ def generate(key: Array, w_vh: Array,
   Returns:
     [B, num_frames, nv] generated frames (visible means).
   """
+  parts.check_params(params)
+  check_inputs(params.w_vh, prime, visible_type, name="prime")
+  checks.check_size("num_frames", num_frames)
+  checks.check_num_gibbs_steps(num_gibbs_steps)
+  _, states = parts.forward_scan(params, prime)
 
   def step(state, frame_key):
-    visible_bias, hidden_bias = frame_biases(state)
-    chain = rbm.gibbs_chain(frame_key, w_vh, visible_bias, hidden_bias,
+    visible_bias, hidden_bias = parts.frame_biases(params, state)
+    chain = rbm.gibbs_chain(frame_key, params.w_vh, visible_bias, hidden_bias,
                             jax.nn.sigmoid(hidden_bias), num_gibbs_steps,
                             visible_type, sampler)
     frame = chain.visible_mean
-    return next_state(state, frame, hidden_bias), frame
+    return parts.next_state(params, state, frame, hidden_bias), frame
 
-  _, frames = jax.lax.scan(step, state, jax.random.split(key, num_frames))
+  _, frames = jax.lax.scan(step, states[:, -1], jax.random.split(key, num_frames))
   return time_major(frames)

@@ -3,6 +3,8 @@
 Frame energy E(v, h) = ||v - b_v||^2 / 2 - h.c_t - v @ w_vh @ h, hiddens binary.
 """
 
+import functools
+
 from absl.testing import absltest
 from absl.testing import parameterized
 import chex
@@ -56,6 +58,7 @@ def _gauss_hermite_grid(num_nodes, num_dimensions):
 
 class ExactTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.product(
       kind=models.MODEL_KINDS,
       shape=[dict(num_visible=1, num_hidden=3, num_frames=1),
@@ -72,7 +75,7 @@ class ExactTest(chex.TestCase):
       nodes, weights = _gauss_hermite_grid(30 if num_visible * num_frames <= 2
                                            else 20, num_visible * num_frames)
       sequences = jnp.asarray(nodes.reshape(-1, num_frames, num_visible))
-      log_density = jax.jit(model.exact_log_likelihood)(params, sequences)
+      log_density = self.variant(model.exact_log_likelihood)(params, sequences)
       total = float(jnp.sum(jnp.exp(log_density) * weights))
       print(f"{kind} Gaussian density, nv={num_visible} T={num_frames}: integral - 1 "
             f"= {total - 1:.1e}")
@@ -100,6 +103,7 @@ class ExactTest(chex.TestCase):
             f"{error:.2e}")
       self.assertLess(error, 1e-8)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_cd_with_long_chains_approaches_the_exact_gradient(self):
     """CD-k is biased by O(mixing after k steps) and noisy by O(1/sqrt(chains)).
 
@@ -114,12 +118,14 @@ class ExactTest(chex.TestCase):
     exact = rtrbm.exact_gradient(params, v, GAUSSIAN)
     copies = jnp.broadcast_to(v, (2048,) + v.shape[1:])
 
-    @jax.jit
+    # One vmapped call runs the 16 replicates: the same keys, so the same chains,
+    # and the scans are traced once, not once per replicate, when not jitted.
+    @self.variant
+    @jax.vmap
     def replicate(key):
       return rtrbm.cd_gradient(params, copies, key, 30, visible_type=GAUSSIAN)[0]
 
-    replicates = [replicate(key) for key in jax.random.split(jax.random.key(7), 16)]
-    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *replicates)
+    stacked = replicate(jax.random.split(jax.random.key(7), 16))
     mean = jax.tree.map(lambda x: jnp.mean(x, axis=0), stacked)
     standard_error = jax.tree.map(lambda x: jnp.std(x, axis=0, ddof=1) / 4.0,
                                   stacked)
@@ -160,38 +166,47 @@ class ReverseScanTest(chex.TestCase):
     self.assertLess(error, 1e-5)
 
 
-class SamplingTest(parameterized.TestCase):
+class SamplingTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*models.MODEL_KINDS)
   def test_generation_and_next_frame_prediction_give_finite_real_frames(self, kind):
     model = models.get_model(kind, visible_type=GAUSSIAN)
     params = _random_model(0, 6, 4, kind, scale=0.3)
     v = 2.0 * jax.random.normal(jax.random.key(1), (3, 5, 6))
-    predictions = evaluation.predict_next_frames(model, params, v,
-                                                 jax.random.key(2), 5)
+    predictions = self.variant(evaluation.predict_next_frames,
+                               static_argnums=(0, 4))(model, params, v,
+                                                      jax.random.key(2), 5)
     chex.assert_shape(predictions, (3, 4, 6))
-    generated = model.generate(params, jax.random.key(3), v[:, :2], 7, 5)
+    generated = self.variant(model.generate, static_argnums=(3, 4))(
+        params, jax.random.key(3), v[:, :2], 7, 5)
     chex.assert_shape(generated, (3, 7, 6))
     chex.assert_tree_all_finite((predictions, generated))
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_a_model_without_weights_predicts_its_visible_bias(self):
     """With w_vh = 0 the visible mean E[v | h] is b_v, whatever the hiddens."""
     model = models.get_model("rtrbm", visible_type=GAUSSIAN)
     params = _random_model(0, 4, 3)._replace(w_vh=jnp.zeros((4, 3)))
     v = jax.random.normal(jax.random.key(1), (2, 3, 4))
-    predictions = evaluation.predict_next_frames(model, params, v,
-                                                 jax.random.key(2), 3)
+    predictions = self.variant(evaluation.predict_next_frames,
+                               static_argnums=(0, 4))(model, params, v,
+                                                      jax.random.key(2), 3)
     chex.assert_trees_all_close(predictions,
                                 jnp.broadcast_to(params.b_v, predictions.shape),
                                 rtol=1e-6, atol=1e-6)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_real_valued_data_outside_the_unit_interval_is_accepted(self):
     params = _random_model(0, 4, 3)
     v = 5.0 * jax.random.normal(jax.random.key(1), (2, 3, 4))
-    grads, _ = rtrbm.cd_gradient(params, v, jax.random.key(2), 1,
-                                 visible_type=GAUSSIAN)
+    grads, _ = self.variant(functools.partial(rtrbm.cd_gradient,
+                                              visible_type=GAUSSIAN),
+                            static_argnums=3)(params, v, jax.random.key(2), 1)
     chex.assert_tree_all_finite(grads)
-    chex.assert_shape(rtrbm.exact_log_likelihood(params, v, GAUSSIAN), (2,))
+    log_likelihood = self.variant(rtrbm.exact_log_likelihood, static_argnums=2)(
+        params, v, GAUSSIAN)
+    chex.assert_shape(log_likelihood, (2,))
 
 
 if __name__ == "__main__":

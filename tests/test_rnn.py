@@ -50,12 +50,13 @@ class GradientTest(chex.TestCase):
             f"nh={num_hidden}: relative error {error:.2e}")
       self.assertLess(error, 1e-10)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_reverse_scan_is_the_classic_backward_message_written_as_a_loop(self):
     """delta_t = (delta_{t+1} @ w_hh^T + error_t @ w_hy^T) * h_t (1 - h_t)."""
     params, inputs, targets = _random_problem(1, 3, 6, 5)
-    h, logits = rnn.forward_scan(params, inputs)
+    h, logits = self.variant(rnn.forward_scan)(params, inputs)
     output_error = jax.nn.sigmoid(logits) - targets
-    delta = rnn.reverse_scan(params, h, output_error)
+    delta = self.variant(rnn.reverse_scan)(params, h, output_error)
     message = jnp.zeros((3, 5))
     for t in reversed(range(6)):
       message = ((message @ params.w_hh.T + output_error[:, t] @ params.w_hy.T)

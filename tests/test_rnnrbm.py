@@ -137,6 +137,7 @@ class ReverseScanTest(chex.TestCase):
 
 class ExactTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(
       dict(num_visible=3, num_hidden=2, num_frames=3),   # sums over hidden states
       dict(num_visible=2, num_hidden=4, num_frames=3),   # sums over visible states
@@ -147,7 +148,7 @@ class ExactTest(chex.TestCase):
     sequences = jnp.asarray(list(itertools.product(
         [0.0, 1.0], repeat=num_visible * num_frames))).reshape(
             -1, num_frames, num_visible)
-    log_likelihood = rnnrbm.exact_log_likelihood(params, sequences)
+    log_likelihood = self.variant(rnnrbm.exact_log_likelihood)(params, sequences)
     chex.assert_shape(log_likelihood, (2 ** (num_visible * num_frames),))
     self.assertAlmostEqual(float(jnp.sum(jnp.exp(log_likelihood))), 1.0, places=5)
 
@@ -182,11 +183,13 @@ class ExactTest(chex.TestCase):
       self.assertLess(error, 1e-8)
 
 
-class ModelBundleTest(parameterized.TestCase):
+class ModelBundleTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_num_recurrent_is_bound_into_init_params(self):
     model = models.get_model("rnnrbm", num_recurrent=7)
-    params = model.init_params(jax.random.key(0), 5, 3, 0.01)
+    params = self.variant(model.init_params, static_argnums=(1, 2, 3))(
+        jax.random.key(0), 5, 3, 0.01)
     chex.assert_shape([params.w_uu, params.w_vu, params.w_uv, params.w_uh,
                        params.b_u, params.u_0], [(7, 7), (5, 7), (7, 5), (7, 3),
                                                  (7,), (7,)])
@@ -231,6 +234,7 @@ class ModelBundleTest(parameterized.TestCase):
                                 "'rnnrbm' only"):
       models.get_model("rtrbm", num_recurrent=4)
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(rbm.BINARY, rbm.GAUSSIAN)
   def test_next_frame_prediction_and_generation_run_through_the_bundle(
       self, visible_type):
@@ -238,23 +242,27 @@ class ModelBundleTest(parameterized.TestCase):
     params = helpers.randomize(model.init_params(jax.random.key(0), 8, 5, 0.01),
                                jax.random.key(1), 0.3)
     v = _random_frames(jax.random.key(2), (3, 6, 8), visible_type)
-    error = evaluation.next_frame_prediction_error(model, params, v,
-                                                   jax.random.key(3), 5)
+    error = self.variant(evaluation.next_frame_prediction_error,
+                         static_argnums=(0, 4))(model, params, v,
+                                                jax.random.key(3), 5)
     chex.assert_shape(error.per_frame, (3, 5))
     chex.assert_tree_all_finite(error)
-    frames = model.frame_rbms(params, v)
+    frames = self.variant(model.frame_rbms)(params, v)
     chex.assert_shape([frames.visible_bias, frames.hidden_bias], [(3, 6, 8),
                                                                   (3, 6, 5)])
-    generated = model.generate(params, jax.random.key(4), v[:, :2], 4, 3)
+    generated = self.variant(model.generate, static_argnums=(3, 4))(
+        params, jax.random.key(4), v[:, :2], 4, 3)
     chex.assert_shape(generated, (3, 4, 8))
     chex.assert_tree_all_finite(generated)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_generation_continues_the_forward_scan(self):
     """One Gibbs step from the biases given u_{T0} is what `generate` draws first."""
     params = _random_model(0, 6, 4, num_recurrent=5)
     prime = jax.random.uniform(jax.random.key(1), (2, 3, 6))
     key = jax.random.key(2)
-    generated = rnnrbm.generate(params, key, prime, 1, 1)
+    generated = self.variant(rnnrbm.generate, static_argnums=(3, 4))(
+        params, key, prime, 1, 1)
     _, _, u = rnnrbm.forward_scan(params, prime)
     hidden_bias = params.b_h + u[:, -1] @ params.w_uh
     chain = rbm.gibbs_chain(jax.random.split(key, 1)[0], params.w_vh,

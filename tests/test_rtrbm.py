@@ -102,31 +102,36 @@ class ReverseScanTest(chex.TestCase):
         jnp.square(v.reshape(-1, 8) - chain.visible_mean), axis=-1))
     np.testing.assert_allclose(aux.reconstruction_error, expected_error, rtol=1e-5)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_cd_gradient_accepts_a_traced_number_of_gibbs_steps(self):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 8))
     key = jax.random.key(5)
-    static, _ = rj.cd_gradient(params, v, key, 4)
+    static, _ = self.variant(rj.cd_gradient, static_argnums=3)(params, v, key, 4)
     traced, _ = jax.jit(rj.cd_gradient)(params, v, key, jnp.int32(4))
     chex.assert_trees_all_close(static, traced, rtol=1e-5, atol=1e-7)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_cd_gradient_vmaps_over_a_stack_of_models(self):
     models = [_random_model(seed, 6, 4) for seed in (10, 20, 30)]
     stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 6))
     key = jax.random.key(5)
-    batched, _ = jax.vmap(rj.cd_gradient, in_axes=(0, None, None, None))(
-        stacked, v, key, 2)
+    batched, _ = self.variant(jax.vmap(rj.cd_gradient, in_axes=(0, None, None, None)),
+                              static_argnums=3)(stacked, v, key, 2)
+    single_gradient = self.variant(rj.cd_gradient, static_argnums=3)
     for index, params in enumerate(models):
-      single, _ = rj.cd_gradient(params, v, key, 2)
+      single, _ = single_gradient(params, v, key, 2)
       chex.assert_trees_all_close(jax.tree.map(lambda x: x[index], batched), single,
                                   rtol=1e-5, atol=1e-6)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_fused_threefry_sampler_gives_the_same_gradient_as_uniform(self):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 8))
-    fused, _ = rj.cd_gradient(params, v, jax.random.key(1), 2,
-                              sampler="fused_threefry")
+    fused, _ = self.variant(functools.partial(rj.cd_gradient,
+                                              sampler="fused_threefry"),
+                            static_argnums=3)(params, v, jax.random.key(1), 2)
     uniform, _ = rj.cd_gradient(params, v, jax.random.key(1), 2)
     chex.assert_trees_all_close(fused, uniform, rtol=1e-6, atol=1e-7)
 
@@ -164,13 +169,16 @@ class ChainStartTest(chex.TestCase):
     np.testing.assert_array_equal(persistent_aux.chain_visible,
                                   contrastive_aux.chain_visible)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_persistent_chains_go_on_from_the_given_states(self):
     params = _random_model(3, 8, 5)
     v = helpers.random_binary(jax.random.key(4), (2, 3, 8))
     key = jax.random.key(5)
     states = helpers.random_binary(jax.random.key(6), (6, 8))
-    grads, _ = rj.cd_gradient(params, v, key, 3, chain_start="persistent",
-                              persistent_visible=states)
+    grads, _ = self.variant(functools.partial(rj.cd_gradient,
+                                              chain_start="persistent"),
+                            static_argnums=3)(params, v, key, 3,
+                                              persistent_visible=states)
     c, _ = rj.forward_scan(params, v)
     rows = c.reshape(-1, 5)
     chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, rows,
@@ -189,6 +197,7 @@ class ChainStartTest(chex.TestCase):
 
 class ExactTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(
       dict(num_visible=3, num_hidden=2, num_frames=3),   # sums over hidden states
       dict(num_visible=2, num_hidden=4, num_frames=3),   # sums over visible states
@@ -200,7 +209,7 @@ class ExactTest(chex.TestCase):
     sequences = jnp.asarray(list(itertools.product(
         [0.0, 1.0], repeat=num_visible * num_frames))).reshape(
             -1, num_frames, num_visible)
-    log_likelihood = rj.exact_log_likelihood(params, sequences)
+    log_likelihood = self.variant(rj.exact_log_likelihood)(params, sequences)
     chex.assert_shape(log_likelihood, (2 ** (num_visible * num_frames),))
     total = float(jnp.sum(jnp.exp(log_likelihood)))
     self.assertAlmostEqual(total, 1.0, places=5)
@@ -226,17 +235,20 @@ class ExactTest(chex.TestCase):
       print(f"exact gradient vs autodiff (float64): relative error {error:.2e}")
       self.assertLess(error, 1e-8)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_exact_gradient_matches_central_finite_differences_in_float64(self):
     with helpers.float64():
       params = _random_model(3, 4, 3, scale=0.8, dtype=jnp.float64)
       v = helpers.random_binary(jax.random.key(4), (2, 4, 4), jnp.float64)
       loss = jax.jit(lambda params: -jnp.mean(rj.exact_log_likelihood(params, v)))
       numerical = helpers.central_differences(loss, params)
-      error = helpers.relative_error(rj.exact_gradient(params, v), numerical)
+      error = helpers.relative_error(self.variant(rj.exact_gradient)(params, v),
+                                     numerical)
       print(f"exact gradient vs central differences (float64): relative error "
             f"{error:.2e}")
       self.assertLess(error, 1e-7)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_cd_with_long_chains_approaches_the_exact_gradient(self):
     """CD-k is biased by O(mixing after k steps) and noisy by O(1/sqrt(chains)).
 
@@ -250,12 +262,14 @@ class ExactTest(chex.TestCase):
     exact = rj.exact_gradient(params, v)
     copies = jnp.broadcast_to(v, (4096,) + v.shape[1:])
 
-    @jax.jit
+    # One vmapped call runs the 16 replicates: the same keys, so the same chains,
+    # and the scans are traced once, not once per replicate, when not jitted.
+    @self.variant
+    @jax.vmap
     def replicate(key):
       return rj.cd_gradient(params, copies, key, 30)[0]
 
-    replicates = [replicate(key) for key in jax.random.split(jax.random.key(7), 16)]
-    stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *replicates)
+    stacked = replicate(jax.random.split(jax.random.key(7), 16))
     mean = jax.tree.map(lambda x: jnp.mean(x, axis=0), stacked)
     standard_error = jax.tree.map(lambda x: jnp.std(x, axis=0, ddof=1) / 4.0,
                                   stacked)

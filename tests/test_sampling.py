@@ -20,11 +20,12 @@ _PROBABILITIES = (0.0, 1e-3, 0.1, 0.5, 0.9, 1.0 - 1e-3, 1.0)
 
 class ThreefryTest(chex.TestCase):
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_threefry_2x32_matches_jax(self):
     key_words = jax.random.key_data(jax.random.key(42))
     count_high = jnp.arange(5, dtype=jnp.uint32) * 7
     count_low = jnp.arange(5, dtype=jnp.uint32) + 1000
-    high, low = rbm.threefry_2x32(key_words, count_high, count_low)
+    high, low = self.variant(rbm.threefry_2x32)(key_words, count_high, count_low)
     # jax's threefry_2x32 hashes the pairs (count[i], count[n + i]) of a 2n-vector.
     reference = jax_random.threefry_2x32(key_words,
                                          jnp.concatenate([count_high, count_low]))
@@ -41,21 +42,25 @@ class ThreefryTest(chex.TestCase):
     self.assertEqual(fused.dtype, reference.dtype)
     np.testing.assert_array_equal(fused, reference)
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_fused_threefry_uniform_is_jax_uniform_in_float64(self):
     with helpers.float64():
       key = jax.random.key(4)
       np.testing.assert_array_equal(
-          rbm.fused_threefry_uniform(key, (4, 6), jnp.float64),
+          self.variant(rbm.fused_threefry_uniform, static_argnums=(1, 2))(
+              key, (4, 6), jnp.float64),
           jax.random.uniform(key, (4, 6), jnp.float64))
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_fused_threefry_uniform_accepts_raw_keys_and_vmaps_over_keys(self):
     raw = jax.random.PRNGKey(5)
-    np.testing.assert_array_equal(rbm.fused_threefry_uniform(raw, (9,), jnp.float32),
+    uniform = self.variant(rbm.fused_threefry_uniform, static_argnums=(1, 2))
+    np.testing.assert_array_equal(uniform(raw, (9,), jnp.float32),
                                   jax.random.uniform(raw, (9,)))
     keys = jax.random.split(jax.random.key(6), 3)
     np.testing.assert_array_equal(
-        jax.vmap(lambda key: rbm.fused_threefry_uniform(key, (4, 5),
-                                                        jnp.float32))(keys),
+        self.variant(jax.vmap(lambda key: rbm.fused_threefry_uniform(
+            key, (4, 5), jnp.float32)))(keys),
         jax.vmap(lambda key: jax.random.uniform(key, (4, 5)))(keys))
 
 
@@ -70,13 +75,14 @@ class SampleBernoulliTest(chex.TestCase):
     for sampler in rbm.BERNOULLI_SAMPLERS:
       np.testing.assert_array_equal(samples[sampler], samples["uniform"])
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*rbm.BERNOULLI_SAMPLERS)
   def test_frequencies_match_probabilities_within_five_standard_errors(
       self, sampler):
     num_draws = 200_000
     probabilities = jnp.broadcast_to(jnp.asarray(_PROBABILITIES)[:, None],
                                      (len(_PROBABILITIES), num_draws))
-    samples = jax.jit(rbm.sample_bernoulli, static_argnums=2)(
+    samples = self.variant(rbm.sample_bernoulli, static_argnums=2)(
         jax.random.key(7), probabilities, sampler)
     chex.assert_shape(samples, probabilities.shape)
     self.assertTrue(bool(jnp.all((samples == 0) | (samples == 1))))
@@ -90,11 +96,12 @@ class SampleBernoulliTest(chex.TestCase):
       else:
         self.assertLess(abs(frequency - p), 5 * standard_error)
 
+  @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(*rbm.BERNOULLI_SAMPLERS)
   def test_neighbouring_samples_are_uncorrelated(self, sampler):
     """A counter-based hash must not tie element i to element i + 1 or to row r + 1."""
-    samples = rbm.sample_bernoulli(jax.random.key(8), jnp.full((400, 500), 0.5),
-                                   sampler)
+    samples = self.variant(rbm.sample_bernoulli, static_argnums=2)(
+        jax.random.key(8), jnp.full((400, 500), 0.5), sampler)
     for same in (samples[:, 1:] == samples[:, :-1],
                  samples[1:] == samples[:-1]):
       standard_error = 0.5 / np.sqrt(same.size)
@@ -119,13 +126,14 @@ class SelectionTest(chex.TestCase):
     self.params = helpers.randomize(params, jax.random.key(1))
     self.v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
 
+  @chex.variants(with_jit=True, without_jit=True)
   def test_get_model_binds_the_sampler(self):
     """Same samples, so the same gradient; a non-threefry key tells them apart."""
     rbg_key = jax.random.key(3, impl="rbg")
     gradients = {}
     for sampler in rbm.BERNOULLI_SAMPLERS:
-      cd_gradient = jax.jit(models.get_model("rtrbm", sampler=sampler).cd_gradient,
-                            static_argnums=3)
+      cd_gradient = self.variant(
+          models.get_model("rtrbm", sampler=sampler).cd_gradient, static_argnums=3)
       gradients[sampler], _ = cd_gradient(self.params, self.v, jax.random.key(3), 2)
       if sampler == "fused_threefry":
         with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
