@@ -38,6 +38,18 @@ class ReadmeTest(absltest.TestCase):
       self.assertTrue(os.path.exists(os.path.join(_REPO, "experiments",
                                                   module + ".py")), module)
 
+  def test_the_module_map_names_every_module_and_only_real_ones(self):
+    section = _readme().split("## What is where")[1].split("\n## ")[0]
+    named = set(re.findall(r"`(rtrbm_jax/[a-z_/]+\.py)`", section))
+    named |= {f"rtrbm_jax/data/{name}.py"
+              for name in re.findall(r"`([a-z_]+)`", section.split(
+                  "`rtrbm_jax/data/`")[1].split("\n")[0])}
+    modules = {os.path.relpath(os.path.join(root, name), _REPO)
+               for root, _, names in os.walk(os.path.join(_REPO, "rtrbm_jax"))
+               for name in names
+               if name.endswith(".py") and name != "__init__.py"}
+    self.assertEqual(named, modules)
+
 
 if __name__ == "__main__":
   absltest.main()
