@@ -20,6 +20,12 @@ def float64():
     jax.config.update("jax_enable_x64", previous)
 
 
+def slow(test):
+  """Marks a long-running test: left out of the default run, run by `-m slow`."""
+  test.slow = True
+  return test
+
+
 def randomize(params, key, scale=0.5, dtype=jnp.float32):
   """Every leaf of a parameter pytree replaced by scale * N(0, 1) of its shape."""
   leaves, treedef = jax.tree.flatten(params)

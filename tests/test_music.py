@@ -15,6 +15,7 @@ from absl.testing import parameterized
 import numpy as np
 
 from rtrbm_jax.data import music
+from tests import helpers
 
 # The same condition as pytest.importorskip("music21"): an optional dependency.
 _HAS_MUSIC21 = importlib.util.find_spec("music21") is not None
@@ -249,6 +250,7 @@ class BachChoralesTest(absltest.TestCase):
         np.testing.assert_array_equal(got, roll_by_name[name])
         np.testing.assert_array_equal(again, got)
 
+  @helpers.slow  # Parses the whole music21 chorale corpus (about 30 s).
   @absltest.skipUnless(_HAS_MUSIC21, _NEEDS_MUSIC21)
   def test_bach_chorales_build_gives_348_chorales_split_209_70_69(self):
     """The real uncached build (~15 s): checks counts and invariants of the data."""

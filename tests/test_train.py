@@ -25,6 +25,7 @@ from configs import tiny
 from rtrbm_jax import checkpoints
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
+from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -123,6 +124,7 @@ class TrainLoopTest(parameterized.TestCase):
 
   def test_a_checkpoint_from_before_the_gibbs_schedule_still_resumes(self):
     config = small_config()
+    config.train.num_steps = 40  # Checkpoints at 20, 40 and 60; CD-3 from 40 on.
     finished = self.create_tempdir().full_path
     first = train.train_and_evaluate(config, finished)
     # What a run of the code before `GibbsSchedule` leaves when killed after its
@@ -145,6 +147,7 @@ class TrainLoopTest(parameterized.TestCase):
     second = train.train_and_evaluate(config, workdir)
     jax.tree.map(np.testing.assert_array_equal, first, second)
 
+  @helpers.slow  # Two whole runs; the resume tests compare runs bit for bit too.
   def test_same_config_and_seed_give_the_same_parameters(self):
     first = train.train_and_evaluate(small_config(),
                                      self.create_tempdir().full_path)
