@@ -13,6 +13,8 @@ from absl import logging
 import numpy as np
 import orbax.checkpoint as ocp
 
+from rtrbm_jax import files
+
 
 def directory(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
@@ -100,6 +102,11 @@ def closing(manager: ocp.CheckpointManager):
 
 
 def save_params(path: str, params) -> None:
-  """Parameters as .npz, one array per field, readable with numpy alone."""
-  np.savez(path, **{name: np.asarray(value)
-                    for name, value in params._asdict().items()})
+  """Parameters as .npz, one array per field, readable with numpy alone.
+
+  Written whole or not at all (`files.atomic_write`): a run's `params.npz` says
+  it finished.
+  """
+  with files.atomic_write(path, "wb") as f:
+    np.savez(f, **{name: np.asarray(value)
+                   for name, value in params._asdict().items()})

@@ -1,10 +1,14 @@
 """Tests of atomic file writes and of reading JSON records back."""
 
 import os
+from unittest import mock
 
 from absl.testing import absltest
+import numpy as np
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import files
+from rtrbm_jax import rtrbm
 
 
 class AtomicWriteTest(absltest.TestCase):
@@ -47,6 +51,31 @@ class AtomicWriteTest(absltest.TestCase):
     with self.assertRaisesRegex(ValueError, "mode must be 'w' or 'wb'"):
       with files.atomic_write(path, "a"):
         pass
+
+
+class SaveParamsTest(absltest.TestCase):
+
+  def test_params_npz_is_written_whole_or_not_at_all(self):
+    path = os.path.join(self.create_tempdir().full_path, "params.npz")
+    params = rtrbm.Params(*(np.full((2, 2), value, np.float32)
+                            for value in range(5)))
+    checkpoints.save_params(path, params)
+    with open(path, "rb") as f:
+      finished = f.read()
+
+    def disk_full(file, **arrays):
+      del arrays
+      file = open(file, "wb") if isinstance(file, str) else file
+      file.write(b"half of an npz")
+      raise OSError("No space left on device")
+
+    with mock.patch.object(np, "savez", disk_full):
+      with self.assertRaisesRegex(OSError, "No space"):
+        checkpoints.save_params(path, params._replace(w_vh=params.w_vh + 1))
+    with open(path, "rb") as f:
+      self.assertEqual(f.read(), finished)
+    self.assertEqual(os.listdir(os.path.dirname(path)), ["params.npz"])
+    np.testing.assert_array_equal(np.load(path)["b_init"], params.b_init)
 
 
 class ReadRecordsTest(absltest.TestCase):
