@@ -81,15 +81,16 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results = {"workdir": os.path.abspath(workdir), "split": split,
              "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
+  binary = _is_binary(frames)
   predictions, next_frame_results = _next_frame_results(
       run, frames, mask, (key_predict, key_average), num_gibbs_steps,
       num_prediction_chains)
   results.update(next_frame_results)
-  results.update(_accuracy_and_baselines(run, frames, mask, predictions))
+  results.update(_accuracy_and_baselines(run, frames, mask, binary, predictions))
   if log_likelihood != "none":
     results["log_likelihood_per_frame"] = _log_likelihood_results(
-        run, frames, mask, key_likelihood, log_likelihood, num_temperatures,
-        num_chains)
+        run, frames, mask, binary, key_likelihood, log_likelihood,
+        num_temperatures, num_chains)
   results.update(_generation_results(
       workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
       min(num_samples, len(sequences)), prime_frames, generate_frames,
@@ -173,7 +174,8 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
                       "predictions, an estimate of E[v_t | past]"}}
 
 
-def _accuracy_and_baselines(run: runs.Run, frames, mask, predictions) -> dict:
+def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
+                            predictions) -> dict:
   """`frame_accuracy` and `baselines`: the model-free figures.
 
   Binary data other than bouncing balls (music) also get frame accuracies and the
@@ -182,9 +184,10 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, predictions) -> dict:
   Args:
     run: the run evaluated (its config names the training split of the baselines).
     frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
+    binary: every frame is 0/1.
     predictions: [B, T - 1, nv] the model's one-chain predictions.
   """
-  music_like = run.config.data.name != "bouncing_balls" and _is_binary(frames)
+  music_like = run.config.data.name != "bouncing_balls" and binary
   train_sequences = datasets.load_sequences(run.config.data, "train")
   mean_frame = evaluation.mean_frame(train_sequences)
   target, predicted_mask = np.asarray(frames[:, 1:]), mask[:, 1:]
@@ -210,11 +213,12 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, predictions) -> dict:
   return results
 
 
-def _log_likelihood_results(run: runs.Run, frames, mask, key, method: str,
-                            num_temperatures: int,
+def _log_likelihood_results(run: runs.Run, frames, mask, binary: bool, key,
+                            method: str, num_temperatures: int,
                             num_chains: int) -> dict | str:
-  """`evaluation.log_likelihood_summary` of the split, or why it was skipped."""
-  if run.model.visible_type == rbm.BINARY and not _is_binary(frames):
+  """`evaluation.log_likelihood_summary` of the split (`binary`: every frame is
+  0/1), or why it was skipped."""
+  if run.model.visible_type == rbm.BINARY and not binary:
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
   estimate = _chunked_log_likelihoods(run.model, run.params, frames, key,

@@ -24,6 +24,7 @@ from rtrbm_jax import models
 from rtrbm_jax import sweep
 from rtrbm_jax import train as training
 from rtrbm_jax import validation
+from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 
 
@@ -61,7 +62,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> training.TrainStat
 
 
 def _read_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, "config.json")
+  path = os.path.join(workdir, workdirs.CONFIG_FILE)
   if not os.path.exists(path):
     raise ValueError(f"workdir={workdir!r} has no config.json: load a run trained "
                      "with experiments.train or experiments.sweep (rj.train).")
@@ -77,18 +78,20 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
   return config
 
 
-def _params_type(config):
+def _model_and_template(config):
+  """The config's model and parameters of the shapes and type it trains."""
   model = models.from_config(config)
-  template = model.init_params(jax.random.key(0), config.model.num_visible,
-                               config.model.num_hidden)
-  return model, type(template)
+  return model, model.init_params(jax.random.key(0), config.model.num_visible,
+                                  config.model.num_hidden)
 
 
 def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
   """The parameters (as a dict of arrays) of checkpoint `step` (default: latest)."""
   directory = checkpoints.directory(workdir)
-  steps = (ocp.CheckpointManager(directory).all_steps()
-           if os.path.isdir(directory) else [])
+  steps = []
+  if os.path.isdir(directory):
+    with ocp.CheckpointManager(directory) as manager:
+      steps = manager.all_steps()
   if not steps:
     raise ValueError(f"workdir={workdir!r} has no checkpoints to load a step from.")
   if step is None:
@@ -130,9 +133,11 @@ def _sweep_point_config(workdir: str, config: ml_collections.ConfigDict,
   return config
 
 
-def _params_from_arrays(workdir: str, config, model, params_type, arrays: dict,
+def _params_from_arrays(workdir: str, config, template, arrays: dict,
                         point: Optional[int]):
-  """The parameters of `arrays` (of `point` of a sweep), checked against `config`."""
+  """The parameters of `arrays` (of `point` of a sweep), checked against `config`
+  by the shapes and fields of `template`."""
+  params_type = type(template)
   missing = [name for name in params_type._fields if name not in arrays]
   if missing:
     raise ValueError(f"the parameters in workdir={workdir!r} lack {missing}: they "
@@ -141,8 +146,6 @@ def _params_from_arrays(workdir: str, config, model, params_type, arrays: dict,
   params = params_type(**{name: jnp.asarray(arrays[name] if point is None
                                             else arrays[name][point])
                           for name in params_type._fields})
-  template = model.init_params(jax.random.key(0), config.model.num_visible,
-                               config.model.num_hidden)
   wrong = [f"{name} has shape {list(np.shape(got))}, expected {list(want.shape)}"
            for name, got, want in zip(params_type._fields, params, template)
            if np.shape(got) != want.shape]
@@ -170,14 +173,14 @@ def load_run(workdir: str, step: Optional[int] = None,
     ValueError: no such workdir, step or point.
   """
   config = _sweep_point_config(workdir, _read_config(workdir), point)
-  model, params_type = _params_type(config)
+  model, template = _model_and_template(config)
   params_path = os.path.join(workdir, "params.npz")
   if step is None and os.path.exists(params_path):
     arrays = _final_params(params_path)
-    step = config.pretrain.num_steps + config.train.num_steps
+    step = training.total_steps(config)
   else:
     arrays, step = _checkpoint_params(workdir, step)
-  params = _params_from_arrays(workdir, config, model, params_type, arrays, point)
+  params = _params_from_arrays(workdir, config, template, arrays, point)
   # NaN parameters (a diverged run) are named here, not found as NaN results.
   model.check_params(params)
   return Run(config, model, params, int(step), workdir, point)

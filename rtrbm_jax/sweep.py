@@ -82,11 +82,13 @@ def _stack(trees):
 
 def init_sweep_state(config: ml_collections.ConfigDict, setup_: train.Setup,
                      points: list[dict]) -> train.TrainState:
-  """Each point's initial `TrainState`, stacked along a leading axis."""
+  """Each point's initial `TrainState`, stacked along a leading axis.
+
+  The points' configs must be valid (`run_sweep` checks them before the data load).
+  """
   states = []
   for point in points:
     single = point_config(config, point)
-    validation.validate_config(single)
     states.append(train.init_state(
         single, setup_.model,
         train.make_optimizer(single.optimizer, single.train.num_steps),

@@ -120,21 +120,23 @@ def _check_numbers(config: ml_collections.ConfigDict) -> None:
 
 def _check_choices(config: ml_collections.ConfigDict) -> None:
   """The named choices, and the RNN-RBM's optional RNN size."""
-  choices = (("optimizer.name", OPTIMIZERS), ("optimizer.schedule", SCHEDULES),
-             ("model.kind", models.MODEL_KINDS))
-  for field, accepted in choices:
-    if get_field(config, field) not in accepted:
-      _fail(field, get_field(config, field), f"one of {accepted}")
+  _check_one_of(config, (("optimizer.name", OPTIMIZERS),
+                         ("optimizer.schedule", SCHEDULES),
+                         ("model.kind", models.MODEL_KINDS)))
   num_recurrent = config.model.get("num_recurrent")
   if num_recurrent is not None and (not _is_int(num_recurrent)
                                     or not 1 <= num_recurrent <= MAX_INT):
     _fail("model.num_recurrent", num_recurrent,
           "None (as many as num_hidden) or an integer >= 1")
-  choices = (("train.chain_start", temporal.CHAIN_STARTS),
-             ("model.visible_type", rbm.VISIBLE_TYPES),
-             ("model.sampler", rbm.BERNOULLI_SAMPLERS),
-             ("train.parallelism", PARALLELISM),
-             ("data.name", datasets.DATASET_NAMES))
+  _check_one_of(config, (("train.chain_start", temporal.CHAIN_STARTS),
+                         ("model.visible_type", rbm.VISIBLE_TYPES),
+                         ("model.sampler", rbm.BERNOULLI_SAMPLERS),
+                         ("train.parallelism", PARALLELISM),
+                         ("data.name", datasets.DATASET_NAMES)))
+
+
+def _check_one_of(config: ml_collections.ConfigDict, choices) -> None:
+  """Each (field, accepted values) of `choices`, in order."""
   for field, accepted in choices:
     if get_field(config, field) not in accepted:
       _fail(field, get_field(config, field), f"one of {accepted}")

@@ -21,6 +21,7 @@ from rtrbm_jax import rbm
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
 from rtrbm_jax.data import datasets
+from rtrbm_jax.data import music
 from tests import helpers
 from tests import test_train
 
@@ -38,15 +39,6 @@ def _frame_values(model, params, v, key, *args, **kwargs):
   estimate = evaluation.frame_log_likelihoods(model, params, v, key, *args,
                                               **kwargs)
   return estimate.per_frame, estimate.standard_error
-
-
-def _piano_roll(frames):
-  """[T, 88] binary roll from a list of frames, each a list of MIDI notes."""
-  roll = np.zeros((len(frames), 88), np.float32)
-  for index, notes in enumerate(frames):
-    for note in notes:
-      roll[index, note - 21] = 1
-  return roll
 
 
 class PredictionTest(chex.TestCase):
@@ -313,8 +305,8 @@ class FrameAccuracyTest(parameterized.TestCase):
   """Bay et al.'s accuracy TP / (TP + FP + FN), counted over the whole set."""
 
   def _case(self):
-    target = _piano_roll([[60, 64, 67], [50], [70]])
-    predicted = _piano_roll([[60, 64, 65], [], [70, 72, 74, 76]])
+    target = music.frames_to_piano_roll([[60, 64, 67], [50], [70]])
+    predicted = music.frames_to_piano_roll([[60, 64, 65], [], [70, 72, 74, 76]])
     return predicted, target
 
   def test_frame_accuracy_sums_counts_over_the_whole_set(self):
