@@ -313,15 +313,15 @@ def _cached_positions(path: Path, name: str, seed: int, num_sequences: int,
     path.unlink()
   path.parent.mkdir(parents=True, exist_ok=True)
   positions = simulate(np.random.default_rng(seed), num_sequences,
-                       num_frames).positions
+                       num_frames).positions.astype(np.float32)
   # Readers see no cache or a complete one; concurrent writers race harmlessly.
   with files.atomic_write(path, "wb") as file:
-    np.lib.format.write_array(file, positions.astype(np.float32))
+    np.lib.format.write_array(file, positions)
   logging.info(
       "Bouncing balls: cached the %s split's %d simulated trajectories in %s "
       "(%.1f MB); frames are rendered from them on every load.",
       name, num_sequences, path, path.stat().st_size / 1e6)
-  return np.load(path)
+  return positions
 
 
 def _cached_split(cache_dir: Path, name: str, seed: int, num_sequences: int,
