@@ -39,6 +39,10 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.num_test = 200
   config.data.window_stride = 1
   config.data.path = ""
+  # "fixed": train on the data set's training split; "simulator" (bouncing balls
+  # only): fresh sequences of the JAX simulator at every update, as Sutskever's
+  # code trained (a pure function of the seed and the update, drawn on the device).
+  config.data.train_source = "fixed"
 
   config.optimizer = ml_collections.ConfigDict()
   config.optimizer.name = "sgd"

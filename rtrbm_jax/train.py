@@ -8,7 +8,9 @@ are `workdirs.py`'s, the checkpoints `checkpoints.py`'s.
 Reproducibility: batch `i` and the Gibbs chains of update `i` are pure functions of
 `(seed, i)` (batch `i` is slice `i mod E` of epoch `i div E`'s permutation), so the
 step *is* the data-pipeline position, and a run resumed from its checkpoint follows
-the same path as one never stopped: on CPU, bit for bit.
+the same path as one never stopped: on CPU, bit for bit. With
+`config.data.train_source="simulator"` batch `i` is instead fresh sequences of the
+JAX simulator drawn from `(seed, i)` inside the step, with the same guarantee.
 
 A run has two phases: `config.pretrain.num_steps` updates of `w_vh, b_v, b_h` as a
 plain RBM on all frames (the paper's code pretrains the weights this way), then
@@ -300,7 +302,8 @@ def sample_batch(data: Array, key: Array, step: Array, batch_size: int) -> Array
 
 
 def make_run_steps(step_fn, batch_size: int, swept: bool = False,
-                   batch_sharding=None, sweep_group_size: int = 0):
+                   batch_sharding=None, sweep_group_size: int = 0,
+                   fresh_batches=None):
   """A jitted function running `num_steps` updates in one `lax.scan`.
 
   Returns `run_steps(state, data, num_steps) -> (state, metrics)`, metrics averaged
@@ -318,13 +321,19 @@ def make_run_steps(step_fn, batch_size: int, swept: bool = False,
       of g vmapped points one after another (`lax.map`), still one program. On CPU,
       batched matrix products are slower than unbatched ones, so large models
       sweep faster in small groups; small models gain from vmapping them all.
+    fresh_batches: None to slice batches of the `data` array (`sample_batch`), or
+      `key -> [B, T, nv]` (`datasets.fresh_batch_sampler`): batch `i` is then drawn
+      from the run's data key folded with `i`, and `data` is not read (pass None).
   """
 
   def run(state: TrainState, data: Array, num_steps: int):
     chain_key, data_key = jax.random.split(jax.random.wrap_key_data(state.key))
 
     def body(state, _):
-      batch = sample_batch(data, data_key, state.step, batch_size)
+      if fresh_batches is None:
+        batch = sample_batch(data, data_key, state.step, batch_size)
+      else:
+        batch = fresh_batches(jax.random.fold_in(data_key, state.step))
       if batch_sharding is not None:
         batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
       return step_fn(state, batch, jax.random.fold_in(chain_key, state.step))
@@ -471,10 +480,12 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   group_size = config.train.get("sweep_group_size", 0)
   run_train = make_run_steps(
       make_train_step(model, setup_.optimizer, config), config.train.batch_size,
-      swept, batch_sharding, group_size)
+      swept, batch_sharding, group_size,
+      datasets.fresh_batch_sampler(config.data, config.train.batch_size))
   run_pretrain = make_run_steps(
       make_pretrain_step(model, setup_.pretrain_optimizer, config),
-      config.pretrain.batch_size, swept, batch_sharding, group_size)
+      config.pretrain.batch_size, swept, batch_sharding, group_size,
+      datasets.fresh_batch_sampler(config.data, config.pretrain.batch_size))
   eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
   evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
                                num_gibbs_steps=config.eval.num_gibbs_steps)
@@ -602,7 +613,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   batch_sharding, state_sharding = _mesh_shardings(config)
   manager, state = _restore_or_initialise(setup_, workdir, state, state_sharding,
                                           swept, allow_config_change)
-  train_data = jnp.asarray(setup_.dataset.train)
+  # Fresh batches are drawn in the step: no training array on the device then.
+  train_data = (jnp.asarray(setup_.dataset.train)
+                if datasets.train_source(config.data) == "fixed" else None)
   programs = make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,

@@ -133,6 +133,13 @@ def _check_choices(config: ml_collections.ConfigDict) -> None:
                          ("model.sampler", rbm.BERNOULLI_SAMPLERS),
                          ("train.parallelism", PARALLELISM),
                          ("data.name", datasets.DATASET_NAMES)))
+  source = datasets.train_source(config.data)
+  if source not in datasets.TRAIN_SOURCES:
+    _fail("data.train_source", source, f"one of {datasets.TRAIN_SOURCES}")
+  if source == "simulator" and config.data.name != "bouncing_balls":
+    _fail("data.train_source", source,
+          f"'fixed' for data.name={config.data.name!r} (the simulator draws "
+          "bouncing balls only)")
 
 
 def _check_one_of(config: ml_collections.ConfigDict, choices) -> None:
@@ -190,7 +197,8 @@ def check_dataset(config: ml_collections.ConfigDict,
       _fail(field, config[section][name],
             f"a multiple of the {jax.device_count()} devices with "
             "train.parallelism='data'")
-    if config[section][name] > len(dataset.train):
+    if (datasets.train_source(config.data) == "fixed"
+        and config[section][name] > len(dataset.train)):
       _fail(field, config[section][name],
             f"at most the {len(dataset.train)} training sequences")
   for field in ("eval.num_sequences", "eval.num_samples"):

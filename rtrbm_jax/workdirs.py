@@ -37,6 +37,11 @@ _FIXED_FIELDS = ("seed", "model.kind", "model.num_visible", "model.num_hidden",
                  "model.num_recurrent", "model.visible_type", "model.weight_scale",
                  "optimizer.name", "pretrain.num_steps", "sweep.",
                  "train.chain_start")
+# Fields added after runs were made, with the value that reproduces those runs: a
+# config.json without one was made with that value. (`data.train_source` may change
+# on resume with --allow_config_change: a fixed-split run may go on with fresh
+# simulated sequences, or back; the state does not depend on it.)
+_ADDED_FIELDS = {"data.train_source": "fixed"}
 # Persistent chains hold one state per frame of a batch: their count is fixed too.
 _FIXED_WITH_PERSISTENT_CHAINS = ("train.batch_size", "data.num_frames")
 
@@ -137,7 +142,8 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 
 def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
   """{field: (stored value, new value)} of the fields that differ (as JSON)."""
-  old, new = _flatten(stored), _flatten(json.loads(config.to_json()))
+  old = {**_ADDED_FIELDS, **_flatten(stored)}
+  new = {**_ADDED_FIELDS, **_flatten(json.loads(config.to_json()))}
   return {field: (old.get(field), new.get(field))
           for field in sorted(set(old) | set(new))
           if old.get(field) != new.get(field)}

@@ -25,6 +25,7 @@ from configs import tiny
 from rtrbm_jax import checkpoints
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
+from rtrbm_jax.data import datasets
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -175,6 +176,24 @@ class TrainLoopTest(parameterized.TestCase):
     else:
       self.assertIsNone(first.chains)
 
+  @parameterized.parameters("rtrbm", "rnnrbm")
+  def test_fresh_simulated_data_train_and_resume_bit_identically(self, kind):
+    config = small_config()
+    config.model.kind = kind
+    config.data.train_source = "simulator"
+    config.train.num_steps = 20  # checkpoints at 20 and 40
+    finished = self.create_tempdir().full_path
+    first = train.train_and_evaluate(config, finished)
+    # The training split was never built: every batch came from the simulator.
+    self.assertEqual([name for name in os.listdir(self.cache_dir)
+                      if name.startswith("bouncing_balls_train")], [])
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    shutil.copytree(finished, workdir)
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "40"))
+    os.remove(os.path.join(workdir, "params.npz"))
+    second = train.train_and_evaluate(config, workdir)
+    jax.tree.map(np.testing.assert_array_equal, first, second)
+
   def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(self):
     config = small_config()
     config.optimizer.learning_rate = 1e38  # the first temporal update overflows
@@ -207,6 +226,7 @@ class TrainLoopTest(parameterized.TestCase):
       ("schedule_int", "train.gibbs_schedule", 5, "a tuple of pairs"),
       ("schedule_pair", "train.gibbs_schedule", (100, 5), "a tuple of pairs"),
       ("huge_k", "train.num_gibbs_steps", 10**10, "an integer in \\[1, "),
+      ("train_source", "data.train_source", "online", "one of \\('fixed', "),
   )
   def test_bad_config_values_are_named(self, field, value, accepted):
     config = small_config()
@@ -276,6 +296,17 @@ class TrainLoopTest(parameterized.TestCase):
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       last = [json.loads(line) for line in f][-1]
     self.assertTrue(np.isfinite(last["heldout_next_frame_error"]))
+
+  def test_the_simulator_is_refused_for_data_it_cannot_draw(self):
+    config = small_config()
+    config.data.name = "arm"
+    config.data.train_source = "simulator"
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    with self.assertRaisesRegex(
+        ValueError, "config.data.train_source='simulator' is not accepted: 'fixed' "
+        "for data.name='arm' \\(the simulator draws bouncing balls only\\)\\.$"):
+      train.train_and_evaluate(config, workdir)
+    self.assertFalse(os.path.exists(workdir))
 
   def test_data_of_the_wrong_width_is_rejected_before_anything_is_written(self):
     config = small_config()
@@ -629,6 +660,32 @@ class OptimizerTest(chex.TestCase):
     gibbs_steps_at = self.variant(train.gibbs_steps_at)
     self.assertEqual([int(gibbs_steps_at(schedule, jnp.int32(u)))
                       for u in (0, 1, 10**6)], [4, 4, 4])
+
+  def test_fresh_batches_differ_between_updates_and_repeat_for_the_same_update(self):
+    config = small_config()
+    config.data.train_source = "simulator"
+    sampler = datasets.fresh_batch_sampler(config.data, 4)
+
+    def checksum_step(state, batch, key):
+      del key
+      chex.assert_shape(batch, (4, 8, 36))
+      weights = jnp.arange(batch.size, dtype=batch.dtype).reshape(batch.shape)
+      return state._replace(step=state.step + 1), {
+          "checksum": jnp.sum(weights * batch), "finite": jnp.float32(1)}
+
+    run_steps = train.make_run_steps(checksum_step, 4, fresh_batches=sampler)
+
+    def checksum(seed, update):
+      state = train.TrainState(
+          step=jnp.int32(update), params=None, opt_state=None,
+          pretrain_opt_state=None, key=jax.random.key_data(jax.random.key(seed)),
+          gibbs_schedule=None, chains=None)
+      return float(run_steps(state, None, 1)[1]["checksum"])
+
+    self.assertEqual(checksum(0, 5), checksum(0, 5))
+    self.assertNotEqual(checksum(0, 5), checksum(0, 6))
+    self.assertNotEqual(checksum(0, 5), checksum(1, 5))
+    self.assertIsNone(datasets.fresh_batch_sampler(small_config().data, 4))
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_every_epoch_visits_each_sequence_once(self):

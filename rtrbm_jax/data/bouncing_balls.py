@@ -382,6 +382,21 @@ def standard_split(cache_dir: str | os.PathLike | None = None, *,
   cache_dir = cache.default_cache_dir() if cache_dir is None else Path(cache_dir)
   train = _cached_split(cache_dir, "train", STANDARD_TRAIN_SEED, num_train,
                         num_frames, resolution)
-  test = _cached_split(cache_dir, "test", STANDARD_TEST_SEED, num_test, num_frames,
+  return train, standard_test_split(cache_dir, num_test=num_test,
+                                    num_frames=num_frames, resolution=resolution)
+
+
+def standard_test_split(cache_dir: str | os.PathLike | None = None, *,
+                        num_test: int = STANDARD_NUM_TEST,
+                        num_frames: int = DEFAULT_NUM_FRAMES,
+                        resolution: int = DEFAULT_RESOLUTION) -> np.ndarray:
+  """The test half of :func:`standard_split` alone: float32 ``[num_test, T, R * R]``.
+
+  For runs that train on fresh simulated sequences and need no training split.
+  """
+  num_test = checks.positive_int("num_test", num_test)
+  num_frames = checks.positive_int("num_frames", num_frames)
+  resolution = checks.positive_int("resolution", resolution)
+  cache_dir = cache.default_cache_dir() if cache_dir is None else Path(cache_dir)
+  return _cached_split(cache_dir, "test", STANDARD_TEST_SEED, num_test, num_frames,
                        resolution)
-  return train, test

@@ -4,15 +4,24 @@
 returns float32 numpy arrays `[num_sequences, T, nv]` for training and held-out
 evaluation; variable-length sequences (music) are cut into windows of
 `config.data.num_frames` frames.
+
+With `config.data.train_source="simulator"` (bouncing balls only) training draws
+fresh sequences on the device at every update (`fresh_batch_sampler`); the fixed
+training split is then not loaded, and `Dataset.train` holds a small sample of
+simulated sequences in its place (what evaluation's "training sample" and the
+mean-frame baseline read).
 """
 
+import functools
 import os
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional
 
+import jax
 import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import rbm
+from rtrbm_jax.data import ball_simulator
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import music
 from rtrbm_jax.data import real_valued
@@ -20,6 +29,34 @@ from rtrbm_jax.data import real_valued
 DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls", "arm", "arrays")
 # Fixed seeds of the generated arm data set's splits.
 ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
+# Where training sequences come from: the data set's fixed training split, or
+# fresh sequences of the JAX simulator at every update (bouncing balls only).
+TRAIN_SOURCES = ("fixed", "simulator")
+# Key of the simulated sample that stands for the training split in simulator mode.
+SIMULATED_SAMPLE_SEED = 2008_0017
+
+
+def train_source(data_config) -> str:
+  """`data_config.train_source`; "fixed" for configs written before the field."""
+  return data_config.get("train_source", "fixed")
+
+
+def fresh_batch_sampler(data_config,
+                        batch_size: int) -> Optional[Callable[[jax.Array],
+                                                              jax.Array]]:
+  """`key -> [batch_size, T, nv]` fresh training sequences, or None (fixed split).
+
+  In simulator mode a batch is `ball_simulator.generate` of the key: a pure,
+  jittable function, so the train step draws it on the device.
+  """
+  if train_source(data_config) == "fixed":
+    return None
+  return functools.partial(ball_simulator.generate, num_sequences=batch_size,
+                           num_frames=data_config.num_frames,
+                           resolution=data_config.resolution)
+
+
+_simulated_sample = jax.jit(ball_simulator.generate, static_argnums=(1, 2, 3))
 
 
 class Dataset(NamedTuple):
@@ -100,6 +137,15 @@ def _load_splits(data_config, cache_dir):
   standardised with a standardizer fitted on the training split.
   """
   name = data_config.name
+  if name == "bouncing_balls" and train_source(data_config) == "simulator":
+    test = bouncing_balls.standard_test_split(
+        cache_dir, num_test=data_config.num_test,
+        num_frames=data_config.num_frames, resolution=data_config.resolution)
+    # As many simulated sequences as held-out ones: the training distribution.
+    train = np.asarray(_simulated_sample(
+        jax.random.key(SIMULATED_SAMPLE_SEED), data_config.num_test,
+        data_config.num_frames, data_config.resolution))
+    return {"train": train, "test": test}, rbm.BINARY, None
   if name == "bouncing_balls":
     splits = dict(zip(("train", "test"), bouncing_balls.standard_split(
         cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
