@@ -1,7 +1,8 @@
 """Evaluation of temporal models: pure functions over a model, its params and data.
 
-Next-frame prediction and its error (with masks for padded sequences), summaries
-with standard errors, frame accuracy, model-free baselines, and log-likelihoods per
+Next-frame prediction and its error (with masks for padded sequences), where that
+error is (by frame index, by the prediction chain's length), summaries with
+standard errors, frame accuracy, model-free baselines, and log-likelihoods per
 frame and per sequence (exact, or by AIS of each frame's partition function). Every
 Gibbs chain run here uses the model's own sampler (`model.sampler`).
 """
@@ -115,6 +116,70 @@ def prediction_error(predictions: Array, v: Array) -> PredictionError:
       mean=jnp.mean(per_frame),
       standard_error=jnp.std(per_frame, ddof=1) / jnp.sqrt(count) if count > 1
       else jnp.zeros(()))
+
+
+# Prediction chain lengths of `next_frame_errors_by_chain_length`'s curve: the
+# papers' 50 and a range around it.
+CHAIN_LENGTHS = (1, 2, 5, 10, 25, 50, 100)
+
+
+def next_frame_errors_by_chain_length(model: models.TemporalModel, params,
+                                      v: Array, key: Array,
+                                      chain_lengths=CHAIN_LENGTHS) -> Array:
+  """Per-frame next-frame errors of one prediction chain of each length k.
+
+  `next_frame_prediction_error` with `num_gibbs_steps=k` for each k, all with the
+  same `key`: the value at k = 50 is the papers' figure with that key, and since
+  a chain's step j draws from the key folded with j, the chain of length k is the
+  first k steps of the longer ones (one chain, stopped at each k). The lengths
+  are traced (`lax.map`), so all of them share one compiled chain.
+
+  Args:
+    model: the temporal model.
+    params: its parameters.
+    v: [B, T, nv] frames, T >= 2.
+    key: PRNG key.
+    chain_lengths: K Gibbs step counts, each >= 1.
+
+  Returns:
+    [K, B, T - 1] squared error of each predicted frame (t = 2..T) per length.
+  """
+  _check_predictable(v)
+  for num_gibbs_steps in chain_lengths:
+    checks.check_num_gibbs_steps(num_gibbs_steps)
+
+  def errors(num_gibbs_steps):
+    return prediction_error(predict_next_frames(model, params, v, key,
+                                                num_gibbs_steps), v).per_frame
+
+  return jax.lax.map(errors, jnp.asarray(chain_lengths, jnp.int32))
+
+
+def error_by_frame(per_frame, mask=None) -> dict:
+  """The mean error of each predicted frame index over the sequences.
+
+  Where the error is in time: a model that has not learned the dynamics does
+  well early (frames near the data) or only late (once its hidden state has
+  locked on). Averaging `mean` with weights `num_sequences` gives
+  `error_summary`'s mean.
+
+  Args:
+    per_frame: [B, T - 1] errors of the predictions of frames t = 2..T.
+    mask: [B, T - 1] True where the predicted frame is real, or None for all.
+
+  Returns:
+    {"frame_index": [T - 1] the 1-based index t of each predicted frame,
+     "mean": [T - 1] mean error at t over the sequences that have frame t (None
+     where none has), "num_sequences": [T - 1] their count}, as lists.
+  """
+  per_frame = np.asarray(per_frame, np.float64)
+  mask = np.ones(per_frame.shape, bool) if mask is None else np.asarray(mask, bool)
+  counts = mask.sum(axis=0)
+  sums = np.where(mask, per_frame, 0).sum(axis=0)
+  return {"frame_index": list(range(2, per_frame.shape[1] + 2)),
+          "mean": [float(total / count) if count else None
+                   for total, count in zip(sums, counts)],
+          "num_sequences": [int(count) for count in counts]}
 
 
 def next_frame_error_summary(predictions, v, mask=None) -> dict:

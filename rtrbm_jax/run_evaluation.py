@@ -35,6 +35,8 @@ SEQUENCES_PER_CHUNK = 8
 
 _predict_next_frames = jax.jit(evaluation.predict_next_frames,
                                static_argnums=(0, 4, 5))
+_errors_by_chain_length = jax.jit(evaluation.next_frame_errors_by_chain_length,
+                                  static_argnums=(0, 4))
 
 
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
@@ -44,7 +46,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
                      prime_frames: int = 10, generate_frames: int = 30,
                      num_prediction_chains: int = 10,
-                     step: int = None, point: int = None) -> dict:
+                     step: int = None, point: int = None,
+                     chain_lengths=evaluation.CHAIN_LENGTHS) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
 
   For a sweep point the files are `eval_point{N}.json` and `eval_samples_point{N}.*`;
@@ -63,13 +66,17 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       `next_frame_error_chain_average`.
     step: evaluate the checkpoint of this update instead of the final parameters.
     point: for a sweep, the point to evaluate (see `runs.load_run`).
+    chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
+      chain, the key of the one-chain figure; empty to skip).
 
   Returns:
     The results written to `eval.json`.
   """
   _check_arguments(log_likelihood, num_temperatures, num_chains,
                    num_gibbs_steps=num_gibbs_steps, num_samples=num_samples,
-                   prime_frames=prime_frames, generate_frames=generate_frames)
+                   prime_frames=prime_frames, generate_frames=generate_frames,
+                   **{f"chain_lengths[{index}]": length
+                      for index, length in enumerate(chain_lengths)})
   run = runs.load_run(workdir, step, point)
   suffix = ("" if point is None else f"_point{point}") + (
       "" if step is None else f"_step{step}")
@@ -86,7 +93,15 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       run, frames, mask, (key_predict, key_average), num_gibbs_steps,
       num_prediction_chains)
   results.update(next_frame_results)
-  results.update(_accuracy_and_baselines(run, frames, mask, binary, predictions))
+  train_sequences = datasets.load_sequences(run.config.data, "train")
+  results["train_sample"] = _train_sample_results(
+      run, train_sequences[:run.config.eval.num_sequences], key_predict,
+      num_gibbs_steps)
+  if chain_lengths:
+    results["next_frame_error_by_chain_length"] = _chain_length_results(
+        run, frames, mask, key_predict, tuple(chain_lengths))
+  results.update(_accuracy_and_baselines(run, frames, mask, binary, predictions,
+                                         train_sequences))
   if log_likelihood != "none":
     results["log_likelihood_per_frame"] = _log_likelihood_results(
         run, frames, mask, binary, key_likelihood, log_likelihood,
@@ -161,6 +176,9 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
   return predictions, {
       "next_frame_error": {
           **evaluation.next_frame_error_summary(predictions, frames, mask),
+          "by_frame": evaluation.error_by_frame(
+              evaluation.prediction_error(predictions, frames).per_frame,
+              np.asarray(mask)[:, 1:]),
           "num_gibbs_steps": num_gibbs_steps,
           "protocol": "the RTRBM papers': one Gibbs chain per frame from "
                       "P(h) = sigmoid(hidden bias), last visible step as mean "
@@ -174,8 +192,51 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
                       "predictions, an estimate of E[v_t | past]"}}
 
 
+def _train_sample_results(run: runs.Run, sequences, key,
+                          num_gibbs_steps: int) -> dict:
+  """The one-chain next-frame error on training sequences, beside the split's.
+
+  The first `config.eval.num_sequences` of the training split (in simulator mode,
+  simulated sequences of the training distribution), predicted with the key of
+  the split's one-chain figure: a gap between the two says the model fits
+  sequences it trained on better than new ones.
+  """
+  frames, mask = datasets.pad_sequences(sequences)
+  predictions = _predict_in_chunks(run, frames, key, num_gibbs_steps, 1,
+                                   "next-frame prediction, training sample")
+  return {"next_frame_error": {
+      **evaluation.next_frame_error_summary(predictions, jnp.asarray(frames), mask),
+      "num_gibbs_steps": num_gibbs_steps,
+      "source": ("fresh sequences of the simulator (the training distribution)"
+                 if datasets.train_source(run.config.data) == "simulator"
+                 else "the first sequences of the training split")}}
+
+
+def _chain_length_results(run: runs.Run, frames, mask, key,
+                          chain_lengths: tuple[int, ...]) -> dict:
+  """`evaluation.next_frame_errors_by_chain_length` of the split, summarised.
+
+  Chunked with the keys of the one-chain figure (`_predict_in_chunks`), so the
+  value at the evaluation's `num_gibbs_steps` equals `next_frame_error`.
+  """
+  per_frame = progress.map_chunks(
+      lambda chunk_frames, chunk: jnp.moveaxis(_errors_by_chain_length(
+          run.model, run.params, chunk_frames, jax.random.fold_in(key, chunk),
+          chain_lengths), 0, 1),
+      (np.asarray(frames),), SEQUENCES_PER_CHUNK,
+      "next-frame error by prediction chain length")
+  summaries = [evaluation.error_summary(per_frame[:, index],
+                                        np.asarray(mask)[:, 1:])
+               for index in range(len(chain_lengths))]
+  return {"num_gibbs_steps": list(chain_lengths),
+          "mean": [summary["mean"] for summary in summaries],
+          "standard_error": [summary["standard_error"] for summary in summaries],
+          "protocol": "one chain per frame as in next_frame_error, stopped after "
+                      "each number of Gibbs steps"}
+
+
 def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
-                            predictions) -> dict:
+                            predictions, train_sequences) -> dict:
   """`frame_accuracy` and `baselines`: the model-free figures.
 
   Binary data other than bouncing balls (music) also get frame accuracies and the
@@ -186,9 +247,9 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
     frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
     binary: every frame is 0/1.
     predictions: [B, T - 1, nv] the model's one-chain predictions.
+    train_sequences: the training split's sequences `[T_i, nv]`.
   """
   music_like = run.config.data.name != "bouncing_balls" and binary
-  train_sequences = datasets.load_sequences(run.config.data, "train")
   mean_frame = evaluation.mean_frame(train_sequences)
   target, predicted_mask = np.asarray(frames[:, 1:]), mask[:, 1:]
   results, baselines = {}, {}

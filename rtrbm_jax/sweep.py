@@ -106,8 +106,7 @@ def _describe(points):
       if not metrics["finite"][index]:
         record["diverged"] = True
       if error is not None:
-        record["heldout_next_frame_error"] = float(error.mean[index])
-        record["heldout_next_frame_error_se"] = float(error.standard_error[index])
+        record.update(train.evaluation_record(error, index))
       records.append(record)
     return records
   return describe

@@ -462,8 +462,9 @@ class Programs(NamedTuple):
   Attributes:
     run_pretrain: `make_run_steps` of the pretraining step.
     run_train: `make_run_steps` of the temporal model's train step.
-    evaluate: `params -> ErrorStats`, the next-frame error on the held-out
-      sequences (per point in a sweep).
+    evaluate: `params -> {"heldout": PredictionError, "train": PredictionError}`,
+      the next-frame error on the held-out sequences and on a sample of as many
+      training sequences (per point in a sweep); see `evaluation_record`.
     copy_last_error: the held-out error of copying the last frame (the floor a
       model must beat, drawn beside the held-out curve), or None without
       evaluation.
@@ -487,12 +488,16 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
       config.pretrain.batch_size, swept, batch_sharding, group_size,
       datasets.fresh_batch_sampler(config.data, config.pretrain.batch_size))
   eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
+  train_sample = jnp.asarray(setup_.dataset.train[:config.eval.num_sequences])
   evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
                                num_gibbs_steps=config.eval.num_gibbs_steps)
   if swept:
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
   evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
-  evaluate = lambda params: evaluate_jitted(params, eval_data, eval_key)
+  # The same key on both sets: the gap between them is not chain noise alone.
+  evaluate = lambda params: {
+      "heldout": evaluate_jitted(params, eval_data, eval_key),
+      "train": evaluate_jitted(params, train_sample, eval_key)}
   copy_last_error = float(evaluation.prediction_error(
       evaluation.baseline_predictions(eval_data)["copy_last_frame"],
       eval_data).mean) if config.eval.every else None
@@ -645,13 +650,26 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   return state
 
 
+def evaluation_record(error: dict, point: int | None = None) -> dict:
+  """The record fields of `Programs.evaluate`'s result (of one point in a sweep).
+
+  `heldout_next_frame_error` and `train_next_frame_error` (the same figure on a
+  sample of training sequences, `config.eval.num_sequences` of them), each with
+  its standard error (`_se`).
+  """
+  pick = (lambda value: value) if point is None else (lambda value: value[point])
+  return {f"{name}_next_frame_error{suffix}": float(pick(value))
+          for name in ("heldout", "train")
+          for suffix, value in (("", error[name].mean),
+                                ("_se", error[name].standard_error))}
+
+
 def _describe_single(step, phase, metrics, error):
   record = {"step": step, "phase": phase,
             **{name: float(value) for name, value in metrics.items()
                if name != "finite"}}
   if error is not None:
-    record["heldout_next_frame_error"] = float(error.mean)
-    record["heldout_next_frame_error_se"] = float(error.standard_error)
+    record.update(evaluation_record(error))
   return [record]
 
 

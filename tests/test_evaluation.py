@@ -108,6 +108,41 @@ class PredictionTest(chex.TestCase):
     # E|x - v|^2 = |E[x] - v|^2 + Var[x]: averaging removes the chains' variance.
     self.assertLess(float(average.mean), float(one.mean))
 
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_error_by_chain_length_is_one_chain_stopped_at_each_length(self):
+    model, params = _tiny_model(num_visible=16, num_hidden=8)
+    v = helpers.random_binary(jax.random.key(2), (3, 6, 16))
+    key = jax.random.key(3)
+    chain_lengths = (1, 3, 50)
+    by_length = self.variant(evaluation.next_frame_errors_by_chain_length,
+                             static_argnums=(0, 4))(model, params, v, key,
+                                                    chain_lengths)
+    chex.assert_shape(by_length, (3, 3, 5))
+    for index, num_gibbs_steps in enumerate(chain_lengths):
+      # The papers' protocol (50 steps by default) with the same key.
+      np.testing.assert_allclose(
+          by_length[index], evaluation.next_frame_prediction_error(
+              model, params, v, key, num_gibbs_steps).per_frame,
+          rtol=1e-5, atol=1e-6)
+    self.assertFalse(np.allclose(by_length[0], by_length[2]))
+    with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be"):
+      evaluation.next_frame_errors_by_chain_length(model, params, v, key, (5, 0))
+
+  def test_error_by_frame_averaged_with_its_counts_is_the_overall_mean(self):
+    per_frame = np.random.default_rng(0).random((4, 5))
+    mask = np.ones((4, 5), bool)
+    mask[0, 3:] = mask[2, 1:] = False
+    mask[:, 4] = False
+    by_frame = evaluation.error_by_frame(per_frame, mask)
+    self.assertEqual(by_frame["frame_index"], [2, 3, 4, 5, 6])
+    self.assertEqual(by_frame["num_sequences"], [4, 3, 3, 2, 0])
+    self.assertIsNone(by_frame["mean"][4])
+    self.assertAlmostEqual(by_frame["mean"][3], per_frame[[1, 3], 3].mean())
+    counts = np.array(by_frame["num_sequences"][:4])
+    self.assertAlmostEqual(
+        float(np.dot(by_frame["mean"][:4], counts) / counts.sum()),
+        evaluation.error_summary(per_frame, mask)["mean"])
+
   def test_prediction_rejects_bad_chain_counts(self):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (1, 3, 6))
@@ -353,9 +388,24 @@ class RunEvaluationTest(absltest.TestCase):
     workdir = self.create_tempdir().full_path
     train.train_and_evaluate(test_train.small_config(), workdir)
     results = run_evaluation.evaluate_workdir(workdir, num_gibbs_steps=5,
-                                              generate_frames=4)
+                                              generate_frames=4,
+                                              chain_lengths=(1, 5, 20))
     with open(os.path.join(workdir, "eval.json")) as f:
       self.assertEqual(json.load(f), results)
+    error = results["next_frame_error"]
+    by_frame = error["by_frame"]
+    self.assertEqual(by_frame["frame_index"], list(range(2, 9)))
+    self.assertEqual(by_frame["num_sequences"], [6] * 7)
+    self.assertAlmostEqual(float(np.mean(by_frame["mean"])), error["mean"],
+                           places=5)
+    by_length = results["next_frame_error_by_chain_length"]
+    self.assertEqual(by_length["num_gibbs_steps"], [1, 5, 20])
+    # The curve at the evaluation's 5 steps is the one-chain figure itself.
+    self.assertAlmostEqual(by_length["mean"][1], error["mean"], places=5)
+    train_error = results["train_sample"]["next_frame_error"]
+    self.assertEqual(train_error["num_sequences"], 6)
+    self.assertGreater(train_error["mean"], 0)
+    self.assertNotAlmostEqual(train_error["mean"], error["mean"])
     self.assertEqual(results["next_frame_error"]["num_predicted_frames"], 6 * 7)
     self.assertGreater(results["next_frame_error"]["mean"], 0)
     for figure in ("next_frame_error", "next_frame_error_chain_average"):

@@ -23,6 +23,7 @@ import orbax.checkpoint as ocp
 
 from configs import tiny
 from rtrbm_jax import checkpoints
+from rtrbm_jax import evaluation
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
@@ -114,6 +115,7 @@ class TrainLoopTest(parameterized.TestCase):
     self.assertEqual([r["step"] for r in records], list(range(10, 81, 10)))
     self.assertEqual({r["phase"] for r in records[:2]}, {"pretrain"})
     self.assertIn("heldout_next_frame_error", records[3])
+    self.assertIn("train_next_frame_error_se", records[3])
     self.assertEqual([r.get("num_gibbs_steps") for r in records[2:5]], [1, 1, 3])
     params = np.load(os.path.join(workdir, "params.npz"))
     self.assertEqual(set(params.files), {"w_vh", "w_hh", "b_v", "b_h", "b_init"})
@@ -296,6 +298,25 @@ class TrainLoopTest(parameterized.TestCase):
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
       last = [json.loads(line) for line in f][-1]
     self.assertTrue(np.isfinite(last["heldout_next_frame_error"]))
+
+  @parameterized.parameters("fixed", "simulator")
+  def test_the_train_figure_is_the_held_out_protocol_on_training_sequences(
+      self, train_source):
+    config = small_config()
+    config.data.train_source = train_source
+    setup_ = train.setup(config)
+    params = train.init_state(config, setup_.model, setup_.optimizer,
+                              setup_.pretrain_optimizer).params
+    error = train.make_programs(setup_, swept=False).evaluate(params)
+    expected = evaluation.next_frame_prediction_error(
+        setup_.model, params, jnp.asarray(setup_.dataset.train[:6]),
+        jax.random.key(config.seed + 1), config.eval.num_gibbs_steps)
+    np.testing.assert_allclose(error["train"].per_frame, expected.per_frame,
+                               rtol=1e-5)
+    record = train.evaluation_record(error)
+    self.assertEqual(record["train_next_frame_error"], float(error["train"].mean))
+    self.assertNotEqual(record["train_next_frame_error"],
+                        record["heldout_next_frame_error"])
 
   def test_the_simulator_is_refused_for_data_it_cannot_draw(self):
     config = small_config()
