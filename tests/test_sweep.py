@@ -13,6 +13,7 @@ import numpy as np
 
 from rtrbm_jax import sweep
 from rtrbm_jax import train
+from rtrbm_jax.data import datasets
 from tests import test_train
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +86,25 @@ class SweepTest(chex.TestCase):
         stacked, data, 5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                  grouped.params, together.params)
+
+  def test_points_on_fresh_simulated_data_each_draw_their_single_runs_batches(self):
+    config = sweep_config()
+    config.data.train_source = "simulator"
+    config.sweep = dict(seed=(0, 7))
+    points = sweep.sweep_points(config)
+    setup_ = train.setup(sweep.point_config(config, points[0]))
+    step = train.make_train_step(setup_.model, setup_.optimizer, config)
+    sampler = datasets.fresh_batch_sampler(config.data, 4)
+    stacked, _ = train.make_run_steps(step, 4, swept=True, fresh_batches=sampler)(
+        sweep.init_sweep_state(config, setup_, points), None, 5)
+    run_single = train.make_run_steps(step, 4, fresh_batches=sampler)
+    for index, point in enumerate(points):
+      single_config = sweep.point_config(config, point)
+      single, _ = run_single(train.init_state(
+          single_config, setup_.model, setup_.optimizer,
+          setup_.pretrain_optimizer), None, 5)
+      jax.tree.map(lambda a, b, index=index: np.testing.assert_allclose(
+          a[index], b, rtol=1e-4, atol=1e-6), stacked.params, single.params)
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_the_vmapped_train_step_takes_each_points_single_run_step(self):

@@ -318,6 +318,21 @@ class TrainLoopTest(parameterized.TestCase):
     self.assertNotEqual(record["train_next_frame_error"],
                         record["heldout_next_frame_error"])
 
+  def test_a_run_from_before_train_source_resumes_and_a_switch_needs_the_flag(self):
+    workdir = self.create_tempdir().full_path
+    stored = json.loads(small_config().to_json())
+    del stored["data"]["train_source"]  # config.json of a run before the field
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      json.dump(stored, f)
+    self.assertEqual(workdirs.check_resume(workdir, small_config(), 40, False), {})
+    config = small_config()
+    config.data.train_source = "simulator"
+    with self.assertRaisesRegex(ValueError, "made with another config: "
+                                "data.train_source 'fixed' -> 'simulator'"):
+      workdirs.check_resume(workdir, config, 40, False)
+    self.assertEqual(workdirs.check_resume(workdir, config, 40, True),
+                     {"data.train_source": ("fixed", "simulator")})
+
   def test_the_simulator_is_refused_for_data_it_cannot_draw(self):
     config = small_config()
     config.data.name = "arm"
