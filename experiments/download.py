@@ -3,7 +3,7 @@
   python -m experiments.download --data_set=jsb_chorales   # or --data_set=all
 
 Puts them in $RTRBM_JAX_CACHE (default ~/.cache/rtrbm_jax), where
-configs/piano_rolls.py looks, after checking their SHA-256 digests (see
+configs/polyphonic.py looks (without the .mat files beside the repository), after checking their SHA-256 digests (see
 `rtrbm_jax.data.download`).
 """
 

@@ -84,9 +84,11 @@ class DownloadTest(absltest.TestCase):
          f"--url=file://{source}"], cwd=_REPO, capture_output=True, text=True,
         env=dict(os.environ, RTRBM_JAX_CACHE=cache), timeout=120)
     self.assertEqual(finished.returncode, 0, finished.stderr)
-    from configs import piano_rolls  # pylint: disable=g-import-not-at-top
-    with absltest.mock.patch.dict(os.environ, {"RTRBM_JAX_CACHE": cache}):
-      self.assertTrue(os.path.exists(piano_rolls.get_config("nottingham").data.path))
+    from configs import polyphonic  # pylint: disable=g-import-not-at-top
+    with absltest.mock.patch.dict(os.environ, {"RTRBM_JAX_CACHE": cache}), \
+        absltest.mock.patch.object(polyphonic, "_REPOSITORY_ROOT", cache):
+      self.assertTrue(os.path.exists(
+          polyphonic.get_config("nottingham,rtrbm").data.path))
 
 
 if __name__ == "__main__":

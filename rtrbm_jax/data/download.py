@@ -25,7 +25,7 @@ from rtrbm_jax.data import cache
 from rtrbm_jax.data import music
 
 BASE_URL = "http://www-etud.iro.umontreal.ca/~boulanni/"
-# Data set name (as in configs/piano_rolls.py) -> file name at BASE_URL.
+# Data set name (as in configs/polyphonic.py) -> file name at BASE_URL.
 PIANO_ROLL_FILES = {
     "jsb_chorales": "JSB Chorales.pickle",
     "nottingham": "Nottingham.pickle",
