@@ -44,7 +44,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
                      prime_frames: int = 10, generate_frames: int = 30,
                      num_prediction_chains: int = 10,
-                     step: int = None, point: int = None) -> dict:
+                     step: int | str = None, point: int = None) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
 
   For a sweep point the files are `eval_point{N}.json` and `eval_samples_point{N}.*`;
@@ -61,7 +61,9 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     num_samples, prime_frames, generate_frames: the generation picture.
     num_prediction_chains: chains averaged by the second next-frame figure,
       `next_frame_error_chain_average`.
-    step: evaluate the checkpoint of this update instead of the final parameters.
+    step: evaluate the checkpoint of this update instead of the final parameters,
+      or "best": the parameters of the best validation frame accuracy
+      (`best_params.npz`; files `eval_best.json`, ...).
     point: for a sweep, the point to evaluate (see `runs.load_run`).
 
   Returns:
@@ -72,7 +74,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                    prime_frames=prime_frames, generate_frames=generate_frames)
   run = runs.load_run(workdir, step, point)
   suffix = ("" if point is None else f"_point{point}") + (
-      "" if step is None else f"_step{step}")
+      "" if step is None else "_best" if step == "best" else f"_step{step}")
   sequences = datasets.load_sequences(run.config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)

@@ -19,6 +19,8 @@ from rtrbm_jax.data import polyphonic
 from rtrbm_jax.data import real_valued
 
 DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls", "arm", "arrays")
+# The piano-roll data sets: training also records their held-out frame accuracy.
+MUSIC_DATASETS = ("bach_chorales", "piano_rolls")
 # Fixed seeds of the generated arm data set's splits.
 ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
 
