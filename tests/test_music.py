@@ -51,8 +51,8 @@ class LoadPianoRollsTest(parameterized.TestCase):
             [(21, 60), (), [108], (60, 64, 67)],  # lists, tuples, a silent frame
             [(48,)],
         ],
-        # integral floats are notes too (numpy ints are refused: test_pickles)
-        "valid": [[(55, 59.0)]],
+        # numpy ints / integral floats, as in some files
+        "valid": [[(np.int64(55), 59.0)]],
         "test": [[(), (72,)], [(36, 40)], [(21,)]],
     }
     return _write_pickle(self.directory / "tiny.pickle", data)

@@ -54,17 +54,34 @@ class PlainDataTest(parameterized.TestCase):
       music.load_piano_rolls(path)
     self.assertFalse(os.path.exists(marker))
 
+  @parameterized.parameters(0, 2, 4, 5)
+  def test_numeric_numpy_scalars_and_arrays_round_trip(self, protocol):
+    data = {"notes": [(np.int64(60), np.float64(64.0), np.uint8(67))],
+            "roll": np.eye(3, dtype=np.uint8), "mean": np.linspace(0, 1, 4),
+            "flags": np.array([True, False])}
+    path = _dump(self.create_tempdir().full_path, data, protocol)
+    loaded = pickles.load_plain_data(path)
+    self.assertEqual(loaded["notes"], data["notes"])
+    for name in ("roll", "mean", "flags"):
+      np.testing.assert_array_equal(loaded[name], data[name])
+      self.assertEqual(loaded[name].dtype, data[name].dtype)
+
   @parameterized.named_parameters(
-      ("numpy_scalar", {"train": [[(np.int64(60),)]]}, "numpy"),
-      ("numpy_array", {"train": np.zeros(3)}, "numpy"),
-      ("set", {"train": {60, 64}}, "__builtin__.set"),
+      ("object_array", {"train": np.array([1, "x"], dtype=object)},
+       r"numpy.dtype\('O8'\)"),
+      ("string_array", {"train": np.array(["ab"])}, r"numpy.dtype\('U2'\)"),
+      # Protocol 4 writes sets with opcodes of their own (data, accepted).
+      ("set_at_protocol_2", {"train": {60, 64}}, "__builtin__.set", (2,)),
       ("class", {"train": parameterized.TestCase}, "absl.testing"),
+      ("numpy_function", {"train": np.load}, "numpy"),
   )
-  def test_anything_but_plain_data_is_refused(self, data, asked_for):
-    path = _dump(self.create_tempdir().full_path, data, 2)
-    with self.assertRaisesRegex(ValueError, f"is refused: the pickle asks for "
-                                f"{asked_for}"):
-      pickles.load_plain_data(path)
+  def test_anything_but_plain_data_is_refused(self, data, asked_for,
+                                              protocols=(2, 5)):
+    for protocol in protocols:
+      path = _dump(self.create_tempdir().full_path, data, protocol)
+      with self.assertRaisesRegex(ValueError, f"is refused: the pickle asks for "
+                                  f"{asked_for}"):
+        pickles.load_plain_data(path)
 
   def test_a_persistent_reference_is_refused(self):
     # PERSID "x", STOP: what a pickler with persistent_id writes.

@@ -106,10 +106,10 @@ def frames_to_piano_roll(frames: Sequence[Sequence[int]],
     frame ``t``.
 
   Raises:
-    ValueError: if ``frames`` is not a non-empty list or tuple, a frame is not a
-      list or tuple, or a note is not an integer in 21..108.
+    ValueError: if ``frames`` is not a non-empty list, tuple or array, a frame
+      is not one either, or a note is not an integer in 21..108.
   """
-  if not isinstance(frames, (list, tuple)):
+  if not isinstance(frames, (list, tuple, np.ndarray)):
     raise ValueError(f"{where}: is a {type(frames).__name__}; expected a list of "
                      "frames (each a list or tuple of MIDI notes)")
   if len(frames) == 0:
