@@ -127,19 +127,21 @@ def frames_to_piano_roll(frames: Sequence[Sequence[int]],
   return roll
 
 
-def _read_pickle(path: Path) -> Any:
-  """The plain data pickled in `path`, or a ValueError naming the file."""
+def _read_pickle(path: Path, name: str) -> Any:
+  """The plain data pickled in `path`, or a ValueError naming the file `name`."""
   if not path.is_file():
-    raise ValueError(f"path={str(path)!r} does not exist or is not a file; "
-                     f"{_PICKLE_EXAMPLE}")
-  return pickles.load_plain_data(path, f"path={str(path)!r}")
+    raise ValueError(f"{name} does not exist or is not a file; {_PICKLE_EXAMPLE}")
+  return pickles.load_plain_data(path, name)
 
 
-def load_piano_rolls(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
+def load_piano_rolls(path: str | os.PathLike,
+                     source: str | None = None) -> dict[str, list[np.ndarray]]:
   """Loads one of the RNN-RBM paper's piano-roll pickles (format: module docstring).
 
   Args:
     path: the ``.pickle`` file, e.g. ``JSB Chorales.pickle``.
+    source: how errors name the file (default ``path=...``), e.g. the URL a
+      download came from.
 
   Returns:
     ``{'train': [...], 'valid': [...], 'test': [...]}``; each list holds one
@@ -152,21 +154,23 @@ def load_piano_rolls(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
       message names the split, the sequence index and the note).
   """
   path = Path(path)
-  data = _read_pickle(path)
+  name = source or f"path={str(path)!r}"
+  data = _read_pickle(path, name)
   if not isinstance(data, Mapping) or not all(split in data for split in SPLITS):
     found = (sorted(map(repr, data.keys())) if isinstance(data, Mapping)
              else type(data).__name__)
-    raise ValueError(f"path={str(path)!r} holds {found}; expected a dict with keys "
+    raise ValueError(f"{name} holds {found}; expected a dict with keys "
                      f"{list(SPLITS)} each mapping to a list of sequences")
   rolls: dict[str, list[np.ndarray]] = {}
   for split in SPLITS:
     sequences = data[split]
     if not isinstance(sequences, (list, tuple)):
-      raise ValueError(f"path={str(path)!r}: split {split!r} is a "
+      raise ValueError(f"{name}: split {split!r} is a "
                        f"{type(sequences).__name__}; expected a list of sequences "
                        "(lists of frames)")
     rolls[split] = [
-        frames_to_piano_roll(sequence, where=f"split {split!r}, sequence {index}")
+        frames_to_piano_roll(sequence,
+                             where=f"{name}: split {split!r}, sequence {index}")
         for index, sequence in enumerate(sequences)]
   return rolls
 
