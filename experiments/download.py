@@ -1,10 +1,12 @@
 """Downloads the RNN-RBM paper's piano-roll pickles (JSB Chorales, Nottingham, ...).
 
   python -m experiments.download --data_set=jsb_chorales   # or --data_set=all
+  python -m experiments.download --data_set=jsb_chorales --url=PATH_OR_URL
 
 Puts them in $RTRBM_JAX_CACHE (default ~/.cache/rtrbm_jax), where
-configs/piano_rolls.py looks, after checking their SHA-256 digests (see
-`rtrbm_jax.data.download`).
+configs/polyphonic.py looks when the .mat files are not beside the repository,
+after checking their SHA-256 digests and parsing them with the restricted
+unpickler (see `rtrbm_jax.data.download`).
 """
 
 from absl import app
@@ -19,7 +21,9 @@ _DATA_SET = flags.DEFINE_enum(
 _CACHE_DIR = flags.DEFINE_string(
     "cache_dir", None, "Destination (default $RTRBM_JAX_CACHE or ~/.cache/rtrbm_jax).")
 _URL = flags.DEFINE_string(
-    "url", None, "Fetch from here instead of the canonical URL (one data set only).")
+    "url", None, "Fetch from here instead of the canonical URL, even if a copy is "
+    "cached (one data set only): an https or file URL, or a path; http and ftp "
+    "only with a known digest.")
 _SHA256 = flags.DEFINE_string(
     "sha256", None, "Expected SHA-256 digest (one data set only).")
 

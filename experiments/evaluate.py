@@ -2,6 +2,9 @@
 
   python -m experiments.evaluate --workdir=DIR [--split=test] [--point=N] [--step=S]
 
+--step=best evaluates the parameters of the best validation frame accuracy
+(`best_params.npz`, kept by training on the polyphonic sets).
+
 Writes DIR/eval.json and DIR/eval_samples.png (see `rtrbm_jax.run_evaluation`).
 The AIS defaults take a minute or two on 2 CPU cores; for publishable
 log-likelihoods pass e.g. --num_temperatures=1000 --num_chains=100.
@@ -36,19 +39,32 @@ _CHAINS = flags.DEFINE_integer(
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
 _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
-_STEP = flags.DEFINE_integer(
-    "step", None, "Evaluate the checkpoint of this update, not the final params.")
+_STEP = flags.DEFINE_string(
+    "step", None, "Evaluate the checkpoint of this update, not the final params; "
+    "'best': the parameters of the best validation frame accuracy.")
 flags.mark_flags_as_required(["workdir"])
+
+
+def _step(value):
+  """--step as an update number, "best" or None."""
+  if value is None or value == "best":
+    return value
+  try:
+    return int(value)
+  except ValueError:
+    raise ValueError(f"--step={value!r} is not accepted: an update number of a "
+                     "checkpoint, or 'best'.") from None
 
 
 def main(argv):
   common.start(argv)
+  step = common.run_or_exit(_step, _STEP.value)
   results = common.run_or_exit(functools.partial(
       run_evaluation.evaluate_workdir, _WORKDIR.value, split=_SPLIT.value,
       seed=_SEED.value, num_gibbs_steps=_GIBBS_STEPS.value,
       log_likelihood=_LOG_LIKELIHOOD.value,
       num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
-      num_prediction_chains=_PREDICTION_CHAINS.value, step=_STEP.value,
+      num_prediction_chains=_PREDICTION_CHAINS.value, step=step,
       point=_POINT.value))
   print(json.dumps(results, indent=2))
 

@@ -101,12 +101,14 @@ def closing(manager: ocp.CheckpointManager):
     manager.close()
 
 
-def save_params(path: str, params) -> None:
+def save_params(path: str, params, **extra) -> None:
   """Parameters as .npz, one array per field, readable with numpy alone.
 
   Written whole or not at all (`files.atomic_write`): a run's `params.npz` says
-  it finished.
+  it finished. `extra` (name -> number) are stored beside the parameters, e.g.
+  the update and the validation accuracy of `best_params.npz`.
   """
   with files.atomic_write(path, "wb") as f:
     np.savez(f, **{name: np.asarray(value)
-                   for name, value in params._asdict().items()})
+                   for name, value in params._asdict().items()},
+             **{name: np.asarray(value) for name, value in extra.items()})

@@ -46,7 +46,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
                      prime_frames: int = 10, generate_frames: int = 30,
                      num_prediction_chains: int = 10,
-                     step: int = None, point: int = None,
+                     step: int | str = None, point: int = None,
                      chain_lengths=evaluation.CHAIN_LENGTHS) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
 
@@ -64,7 +64,9 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     num_samples, prime_frames, generate_frames: the generation picture.
     num_prediction_chains: chains averaged by the second next-frame figure,
       `next_frame_error_chain_average`.
-    step: evaluate the checkpoint of this update instead of the final parameters.
+    step: evaluate the checkpoint of this update instead of the final parameters,
+      or "best": the parameters of the best validation frame accuracy
+      (`best_params.npz`; files `eval_best.json`, ...).
     point: for a sweep, the point to evaluate (see `runs.load_run`).
     chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
       chain, the key of the one-chain figure; empty to skip).
@@ -79,7 +81,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                       for index, length in enumerate(chain_lengths)})
   run = runs.load_run(workdir, step, point)
   suffix = ("" if point is None else f"_point{point}") + (
-      "" if step is None else f"_step{step}")
+      "" if step is None else "_best" if step == "best" else f"_step{step}")
   sequences = datasets.load_sequences(run.config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)

@@ -6,6 +6,7 @@
     rj.train(tiny.get_config(), "runs/tiny")     # as python -m experiments.train
     run = rj.load_run("runs/tiny")               # config, model, params, step
     run = rj.load_run("runs/tiny", step=200)     # the checkpoint of update 200
+    run = rj.load_run("runs/jsb", step="best")   # the best validation accuracy
     run = rj.load_run("runs/sweep", point=3)     # point 3 of a sweep
 """
 
@@ -155,14 +156,32 @@ def _params_from_arrays(workdir: str, config, template, arrays: dict,
   return params
 
 
-def load_run(workdir: str, step: Optional[int] = None,
+def _best_params(workdir: str) -> tuple[dict, int]:
+  """The arrays of `best_params.npz` and the update they are from."""
+  path = os.path.join(workdir, training.BEST_PARAMS_FILE)
+  if not os.path.exists(path):
+    raise ValueError(
+        f"step='best' is not accepted: workdir={workdir!r} has no "
+        f"{training.BEST_PARAMS_FILE} (training keeps one for data sets with a "
+        "validation split, data.name='piano_rolls', after its first held-out "
+        "evaluation).")
+  arrays = _final_params(path)
+  if "step" not in arrays:
+    raise ValueError(f"{path} is damaged: it lacks the update it is from; rerun "
+                     "experiments.train on the workdir.")
+  return arrays, int(arrays["step"])
+
+
+def load_run(workdir: str, step: Optional[int | str] = None,
              point: Optional[int] = None) -> Run:
   """Loads a run's parameters: the final ones, a checkpoint's, or a sweep point's.
 
   Args:
     workdir: the directory of a run or sweep.
     step: None: the final parameters (`params.npz`) if the run finished, else the
-      latest checkpoint; an update number: the checkpoint of that update.
+      latest checkpoint; an update number: the checkpoint of that update;
+      "best": the parameters of the best validation frame accuracy
+      (`best_params.npz`, kept for data sets with a validation split).
     point: for a sweep, which point (0-based, as in `results.txt`); required for
       sweeps, not accepted for single runs.
 
@@ -175,7 +194,12 @@ def load_run(workdir: str, step: Optional[int] = None,
   config = _sweep_point_config(workdir, _read_config(workdir), point)
   model, template = _model_and_template(config)
   params_path = os.path.join(workdir, "params.npz")
-  if step is None and os.path.exists(params_path):
+  if step == "best":
+    if point is not None:
+      raise ValueError("step='best' is not accepted with point: a sweep keeps no "
+                       "best parameters; pass a checkpoint's step or none.")
+    arrays, step = _best_params(workdir)
+  elif step is None and os.path.exists(params_path):
     arrays = _final_params(params_path)
     step = training.total_steps(config)
   else:

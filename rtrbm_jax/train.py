@@ -462,9 +462,11 @@ class Programs(NamedTuple):
   Attributes:
     run_pretrain: `make_run_steps` of the pretraining step.
     run_train: `make_run_steps` of the temporal model's train step.
-    evaluate: `params -> {"heldout": PredictionError, "train": PredictionError}`,
-      the next-frame error on the held-out sequences and on a sample of as many
-      training sequences (per point in a sweep); see `evaluation_record`.
+    evaluate: `params -> {"heldout": error, "train": error}`, the next-frame
+      error on the held-out sequences and on a sample of as many training
+      sequences (per point in a sweep), each a `PredictionError` or, for music,
+      a `HeldOutEvaluation` (with the frame accuracy too); see
+      `evaluation_record`.
     copy_last_error: the held-out error of copying the last frame (the floor a
       model must beat, drawn beside the held-out curve), or None without
       evaluation.
@@ -489,8 +491,11 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
       datasets.fresh_batch_sampler(config.data, config.pretrain.batch_size))
   eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
   train_sample = jnp.asarray(setup_.dataset.train[:config.eval.num_sequences])
-  evaluate = functools.partial(evaluation.next_frame_prediction_error, model,
-                               num_gibbs_steps=config.eval.num_gibbs_steps)
+  evaluate = functools.partial(
+      evaluation.heldout_evaluation
+      if config.data.name in datasets.MUSIC_DATASETS
+      else evaluation.next_frame_prediction_error,
+      model, num_gibbs_steps=config.eval.num_gibbs_steps)
   if swept:
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
   evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
@@ -580,6 +585,46 @@ def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
   return error
 
 
+BEST_PARAMS_FILE = "best_params.npz"
+
+
+class _BestParams:
+  """Keeps the parameters of the best held-out frame accuracy in a workdir.
+
+  For data sets with a validation split (`datasets.heldout_split` is "valid"),
+  the validation split picks the stopping point, as in the RNN-RBM paper: at each
+  held-out evaluation whose frame accuracy beats every earlier one, the
+  parameters are written (atomically) to `workdir/best_params.npz` with the
+  update (`step`) and the accuracy (`frame_accuracy`). A resumed run starts from
+  the file's accuracy; a fresh one removes a file left from before.
+  """
+
+  def __init__(self, workdir: str, step: int):
+    self.path = os.path.join(workdir, BEST_PARAMS_FILE)
+    self.frame_accuracy = -np.inf
+    if os.path.exists(self.path):
+      if step == 0:
+        os.remove(self.path)
+        return
+      try:
+        with np.load(self.path) as stored:
+          self.frame_accuracy = float(stored["frame_accuracy"])
+      except Exception as error:  # pylint: disable=broad-except
+        # numpy raises zipfile, EOF, OS and key errors for damaged files.
+        logging.warning("%s does not read (%s); the next evaluation replaces it.",
+                        self.path, type(error).__name__)
+
+  def update(self, step: int, params, heldout) -> None:
+    """Writes `params` if `heldout` (an evaluation, or None) is the best yet."""
+    if heldout is None or not float(heldout.frame_accuracy) > self.frame_accuracy:
+      return
+    self.frame_accuracy = float(heldout.frame_accuracy)
+    checkpoints.save_params(self.path, params, step=step,
+                            frame_accuracy=self.frame_accuracy)
+    logging.info("step %d: the best held-out frame accuracy yet (%.4f); its "
+                 "parameters are in %s.", step, self.frame_accuracy, self.path)
+
+
 def _save_if_due(manager, config, state: TrainState, step: int) -> None:
   if step % config.train.checkpoint_every == 0 or step == total_steps(config):
     checkpoints.save(manager, step, state)
@@ -625,6 +670,8 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   step = int(np.max(state.step))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
+  best = (_BestParams(workdir, step) if not swept
+          and datasets.heldout_split(config.data.name) == "valid" else None)
   # A run stopped by an error still completes the checkpoint in flight.
   with checkpoints.closing(manager), _Records(workdir, config, step, swept,
                                               eta) as records:
@@ -642,6 +689,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       if not swept and not metrics["finite"]:
         raise _non_finite_error(step, manager)
       error = _evaluate_if_due(programs, config, state, step, eta)
+      if best is not None:
+        best.update(step, state.params,
+                    None if error is None else error["heldout"])
       records.write(step, phase, describe(step, phase, metrics, error),
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
@@ -655,13 +705,18 @@ def evaluation_record(error: dict, point: int | None = None) -> dict:
 
   `heldout_next_frame_error` and `train_next_frame_error` (the same figure on a
   sample of training sequences, `config.eval.num_sequences` of them), each with
-  its standard error (`_se`).
+  its standard error (`_se`), and for music each one's frame accuracy
+  (`heldout_frame_accuracy`, `train_frame_accuracy`).
   """
   pick = (lambda value: value) if point is None else (lambda value: value[point])
-  return {f"{name}_next_frame_error{suffix}": float(pick(value))
-          for name in ("heldout", "train")
-          for suffix, value in (("", error[name].mean),
-                                ("_se", error[name].standard_error))}
+  record = {f"{name}_next_frame_error{suffix}": float(pick(value))
+            for name in ("heldout", "train")
+            for suffix, value in (("", error[name].mean),
+                                  ("_se", error[name].standard_error))}
+  for name in ("heldout", "train"):
+    if isinstance(error[name], evaluation.HeldOutEvaluation):
+      record[f"{name}_frame_accuracy"] = float(pick(error[name].frame_accuracy))
+  return record
 
 
 def _describe_single(step, phase, metrics, error):

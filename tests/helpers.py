@@ -70,12 +70,12 @@ def central_differences(function, params, epsilon=1e-6):
 
 def small_music_config(directory, num_pieces, notes_per_frame, lowest_note,
                        num_notes, lengths, num_hidden):
-  """configs/piano_rolls.py on a random pickle of tiny pieces, with tiny training.
+  """configs/polyphonic.py on a random pickle of tiny pieces, with tiny training.
 
   Writes the pickle (the RNN-RBM paper's format) into `directory`; returns
   (config, the pieces written).
   """
-  from configs import piano_rolls  # pylint: disable=g-import-not-at-top
+  from configs import polyphonic  # pylint: disable=g-import-not-at-top
   from tests import test_train  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
   notes = np.arange(lowest_note, lowest_note + num_notes)
@@ -86,7 +86,7 @@ def small_music_config(directory, num_pieces, notes_per_frame, lowest_note,
   path = os.path.join(directory, "tiny.pickle")
   with open(path, "wb") as f:
     pickle.dump(pieces, f, protocol=2)
-  config = piano_rolls.get_config()
+  config = polyphonic.get_config()
   small = test_train.small_config()
   config.data.path = path
   config.data.num_frames = 8

@@ -51,18 +51,49 @@ class ConfigsTest(parameterized.TestCase):
     fields.pop("sweep", None)  # only sweeps have it
     self.assertEqual(fields, _field_types(default))
 
-  def test_piano_roll_config_points_at_the_download_and_says_how_to_get_it(self):
+  def test_polyphonic_config_without_the_mat_files_points_at_the_download(self):
     cache = self.create_tempdir().full_path
-    with mock.patch.dict(os.environ, {"RTRBM_JAX_CACHE": cache}):
-      config = importlib.import_module("configs.piano_rolls").get_config("nottingham")
+    polyphonic = importlib.import_module("configs.polyphonic")
+    # A repository with no ../shared/data/polyphonic beside it.
+    with mock.patch.dict(os.environ, {"RTRBM_JAX_CACHE": cache}), \
+        mock.patch.object(polyphonic, "_REPOSITORY_ROOT", cache):
+      config = polyphonic.get_config("nottingham,rnnrbm")
     self.assertEqual(config.data.path, os.path.join(cache, "Nottingham.pickle"))
     with self.assertRaisesRegex(ValueError, "python -m experiments.download"):
       datasets.load_dataset(config.data)
     config.data.path = ""
     with self.assertRaisesRegex(ValueError, "config.data.path='' is not accepted"):
       datasets.load_dataset(config.data)
-    with self.assertRaisesRegex(ValueError, "config string 'bach' is not accepted"):
-      importlib.import_module("configs.piano_rolls").get_config("bach")
+
+  def test_polyphonic_config_reads_the_mat_file_beside_the_repository(self):
+    root = self.create_tempdir().full_path
+    repository = os.path.join(root, "repository")
+    shared = os.path.join(root, "shared", "data", "polyphonic")
+    os.makedirs(shared)
+    os.makedirs(repository)
+    open(os.path.join(shared, "Piano_midi.mat"), "wb").close()
+    polyphonic = importlib.import_module("configs.polyphonic")
+    with mock.patch.object(polyphonic, "_REPOSITORY_ROOT", repository):
+      config = polyphonic.get_config("piano_midi,rtrbm")
+    self.assertEqual(config.data.path, os.path.join(shared, "Piano_midi.mat"))
+
+  @parameterized.parameters("jsb_chorales", "nottingham", "musedata", "piano_midi")
+  def test_polyphonic_configs_are_valid_for_both_models(self, data_set):
+    polyphonic = importlib.import_module("configs.polyphonic")
+    for model in ("rtrbm", "rnnrbm"):
+      config = polyphonic.get_config(f"{data_set},{model}")
+      validation.validate_config(config)
+      self.assertEqual((config.model.kind, config.model.num_visible,
+                        config.model.num_hidden), (model, 88, 150))
+      self.assertEqual(config.model.num_recurrent,
+                       100 if model == "rnnrbm" else None)
+
+  @parameterized.parameters("bach", "jsb_chorales", "jsb_chorales,rbm",
+                            "jsb_chorales,rtrbm,x")
+  def test_a_wrong_polyphonic_config_string_is_one_line(self, config_string):
+    with self.assertRaisesRegex(ValueError, f"config string {config_string!r} is "
+                                "not accepted: SET,MODEL"):
+      importlib.import_module("configs.polyphonic").get_config(config_string)
 
   def test_a_piano_roll_pickle_trains_end_to_end(self):
     config, _ = helpers.small_music_config(

@@ -607,11 +607,11 @@ class CommandLineErrorsTest(parameterized.TestCase):
     env = dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir)
     failed = subprocess.run(
         [sys.executable, "-m", "experiments.train",
-         "--config=configs/piano_rolls.py:jsb",
+         "--config=configs/polyphonic.py:jsb",
          f"--workdir={self.create_tempdir().full_path}"],
         cwd=_REPO, env=env, capture_output=True, text=True, timeout=300)
-    _one_line_error(self, failed, "piano_rolls.py:jsb: config string 'jsb' is not "
-                    "accepted: one of")
+    _one_line_error(self, failed, "polyphonic.py:jsb: config string 'jsb' is not "
+                    "accepted: SET,MODEL with SET one of")
 
   def test_a_workdir_that_is_a_file(self):
     path = self.create_tempfile().full_path
@@ -635,7 +635,7 @@ class CommandLineErrorsTest(parameterized.TestCase):
     path = os.path.join(self.create_tempdir().full_path, filename)
     with open(path, "wb") as f:
       f.write(content)
-    config = "piano_rolls.py" if name == "piano_rolls" else "arm.py"
+    config = "polyphonic.py" if name == "piano_rolls" else "arm.py"
     env = dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir)
     failed = subprocess.run(
         [sys.executable, "-m", "experiments.train", f"--config=configs/{config}",

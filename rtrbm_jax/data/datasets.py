@@ -24,9 +24,12 @@ from rtrbm_jax import rbm
 from rtrbm_jax.data import ball_simulator
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import music
+from rtrbm_jax.data import polyphonic
 from rtrbm_jax.data import real_valued
 
 DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls", "arm", "arrays")
+# The piano-roll data sets: training also records their held-out frame accuracy.
+MUSIC_DATASETS = ("bach_chorales", "piano_rolls")
 # Fixed seeds of the generated arm data set's splits.
 ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
 # Where training sequences come from: the data set's fixed training split, or
@@ -64,7 +67,9 @@ class Dataset(NamedTuple):
 
   Attributes:
     train: [M, T, nv] float32 training sequences.
-    test: [K, T, nv] float32 held-out sequences.
+    test: [K, T, nv] float32 held-out sequences that training evaluates on: the
+      `heldout_split` of the data set ("valid" for the published polyphonic
+      sets, else "test").
     visible_type: the visible units the data are for ("binary" or "gaussian").
     standardizer: for real-valued data, the per-dimension mean and scale (fitted on
       the training split) that `train` and `test` were standardised with; None
@@ -99,13 +104,21 @@ def _music_splits(data_config, cache_dir):
   if data_config.name == "bach_chorales":
     return music.bach_chorales(cache_dir)
   if not data_config.path:
-    raise ValueError("config.data.path='' is not accepted: the path of a piano-roll "
-                     "pickle (e.g. JSB Chorales.pickle) for data.name='piano_rolls'.")
+    raise ValueError("config.data.path='' is not accepted: the path of a polyphonic "
+                     "data set's .mat file or piano-roll pickle (e.g. "
+                     "JSB_Chorales.mat, JSB Chorales.pickle) for "
+                     "data.name='piano_rolls'.")
   if not os.path.exists(data_config.path):
     raise ValueError(f"config.data.path={data_config.path!r} does not exist: get the "
                      "RNN-RBM paper's pickles with `python -m experiments.download`, "
-                     "or pass the path of your copy.")
-  return music.load_piano_rolls(data_config.path)
+                     "or pass the path of your copy (.mat or .pickle).")
+  return polyphonic.load(data_config.path)
+
+
+def heldout_split(data_name: str) -> str:
+  """The split training evaluates on: "valid" for the published polyphonic sets
+  (their test split is touched once, by `experiments.evaluate`), else "test"."""
+  return "valid" if data_name == "piano_rolls" else "test"
 
 
 def _real_valued_splits(data_config) -> dict:
@@ -215,7 +228,8 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
     data_config: `config.data` with at least `name` and `num_frames`; per data set:
       bouncing_balls: `num_train`, `num_test`, `resolution`;
       bach_chorales, piano_rolls, arm, arrays: `window_stride` (and `path` for
-      piano_rolls and arrays; `num_train`, `num_test` for arm).
+      piano_rolls, a .mat file or a pickle, and arrays; `num_train`, `num_test`
+      for arm).
     cache_dir: where generated data are cached (default: RTRBM_JAX_CACHE or
       ~/.cache/rtrbm_jax).
 
@@ -227,9 +241,14 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
     # Already [N, T, nv] of the configured length: no windows to cut.
     train, test = (np.asarray(splits[split]) for split in ("train", "test"))
   else:
-    train, test = (_windows(splits[split], data_config.num_frames,
-                            data_config.window_stride)
-                   for split in ("train", "test"))
+    train = _windows(splits["train"], data_config.num_frames,
+                     data_config.window_stride)
+    heldout = heldout_split(data_config.name)
+    # The validation windows do not overlap, so that a prefix of them (the
+    # `eval.num_sequences` evaluated) spans as much of the split as it can.
+    test = _windows(splits[heldout], data_config.num_frames,
+                    data_config.num_frames if heldout == "valid"
+                    else data_config.window_stride)
   dataset = Dataset(train, test, visible_type, standardizer)
   for split in ("train", "test"):
     checks.check_frames(getattr(dataset, split), dataset.num_visible,

@@ -17,8 +17,9 @@ A pickle of a ``dict`` with (at least) the keys ``'train'``, ``'valid'`` and
 ``'test'``. Each value is a list of sequences; a sequence is a list of frames (time
 steps); a frame is a list/tuple (possibly empty, meaning silence) of MIDI note
 numbers in 21..108, the 88 keys of a piano from A0 to C8. Unit ``i`` of the
-88-dimensional binary vector is MIDI note ``21 + i``. Pickles are code: only load
-files from a trusted source.
+88-dimensional binary vector is MIDI note ``21 + i``. The file is read with
+`pickles.load_plain_data`, which refuses any pickle that asks for a class or
+function, so a downloaded file cannot run code.
 
 Array conventions
 -----------------
@@ -33,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import pickle
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -42,6 +42,7 @@ import numpy as np
 
 from rtrbm_jax import files
 from rtrbm_jax.data import cache
+from rtrbm_jax.data import pickles
 from rtrbm_jax.progress import Progress
 
 #: Number of piano keys / visible units.
@@ -105,41 +106,42 @@ def frames_to_piano_roll(frames: Sequence[Sequence[int]],
     frame ``t``.
 
   Raises:
-    ValueError: if ``frames`` is empty or a note is not an integer in 21..108.
+    ValueError: if ``frames`` is not a non-empty list, tuple or array, a frame
+      is not one either, or a note is not an integer in 21..108.
   """
+  if not isinstance(frames, (list, tuple, np.ndarray)):
+    raise ValueError(f"{where}: is a {type(frames).__name__}; expected a list of "
+                     "frames (each a list or tuple of MIDI notes)")
   if len(frames) == 0:
     raise ValueError(f"{where}: sequence is empty (0 frames); every sequence needs "
                      ">= 1 frame")
   roll = np.zeros((len(frames), NUM_KEYS), dtype=np.float32)
   for time, frame in enumerate(frames):
+    if not isinstance(frame, (list, tuple, np.ndarray)):
+      raise ValueError(f"{where}, frame {time}: is a {type(frame).__name__} "
+                       f"({frame!r}); expected a list or tuple of MIDI notes "
+                       f"in {LOWEST_NOTE}..{HIGHEST_NOTE} (empty for silence)")
     for value in frame:
       note = _as_midi_note(value, f"{where}, frame {time}")
       roll[time, note - LOWEST_NOTE] = 1.0
   return roll
 
 
-def _read_pickle(path: Path) -> Any:
-  """The object pickled in `path`, or a ValueError naming the file."""
+def _read_pickle(path: Path, name: str) -> Any:
+  """The plain data pickled in `path`, or a ValueError naming the file `name`."""
   if not path.is_file():
-    raise ValueError(f"path={str(path)!r} does not exist or is not a file; "
-                     f"{_PICKLE_EXAMPLE}")
-  try:
-    with open(path, "rb") as file:
-      # latin1 lets Python 3 read Python 2 pickles (the published files are such).
-      return pickle.load(file, encoding="latin1")
-  except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-          ImportError, IndexError) as error:
-    # What unpickling an empty, truncated or foreign file raises.
-    raise ValueError(f"path={str(path)!r} is not a readable pickle "
-                     f"({type(error).__name__}: {error}); {_PICKLE_EXAMPLE}"
-                     ) from None
+    raise ValueError(f"{name} does not exist or is not a file; {_PICKLE_EXAMPLE}")
+  return pickles.load_plain_data(path, name)
 
 
-def load_piano_rolls(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
+def load_piano_rolls(path: str | os.PathLike,
+                     source: str | None = None) -> dict[str, list[np.ndarray]]:
   """Loads one of the RNN-RBM paper's piano-roll pickles (format: module docstring).
 
   Args:
     path: the ``.pickle`` file, e.g. ``JSB Chorales.pickle``.
+    source: how errors name the file (default ``path=...``), e.g. the URL a
+      download came from.
 
   Returns:
     ``{'train': [...], 'valid': [...], 'test': [...]}``; each list holds one
@@ -152,21 +154,23 @@ def load_piano_rolls(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
       message names the split, the sequence index and the note).
   """
   path = Path(path)
-  data = _read_pickle(path)
+  name = source or f"path={str(path)!r}"
+  data = _read_pickle(path, name)
   if not isinstance(data, Mapping) or not all(split in data for split in SPLITS):
     found = (sorted(map(repr, data.keys())) if isinstance(data, Mapping)
              else type(data).__name__)
-    raise ValueError(f"path={str(path)!r} holds {found}; expected a dict with keys "
+    raise ValueError(f"{name} holds {found}; expected a dict with keys "
                      f"{list(SPLITS)} each mapping to a list of sequences")
   rolls: dict[str, list[np.ndarray]] = {}
   for split in SPLITS:
     sequences = data[split]
     if not isinstance(sequences, (list, tuple)):
-      raise ValueError(f"path={str(path)!r}: split {split!r} is a "
+      raise ValueError(f"{name}: split {split!r} is a "
                        f"{type(sequences).__name__}; expected a list of sequences "
                        "(lists of frames)")
     rolls[split] = [
-        frames_to_piano_roll(sequence, where=f"split {split!r}, sequence {index}")
+        frames_to_piano_roll(sequence,
+                             where=f"{name}: split {split!r}, sequence {index}")
         for index, sequence in enumerate(sequences)]
   return rolls
 

@@ -1,0 +1,73 @@
+"""The RNN-RBM paper's four polyphonic-music sets, for the RTRBM and the RNN-RBM.
+
+The config string is `SET,MODEL`:
+
+  python -m experiments.train \
+      --config=configs/polyphonic.py:jsb_chorales,rnnrbm --workdir=runs/jsb_rnnrbm
+
+Sets: jsb_chorales, nottingham, musedata, piano_midi (Boulanger-Lewandowski et al.
+2012, their published train/valid/test splits); models: rtrbm, rnnrbm. The data
+are read from `../shared/data/polyphonic/<set>.mat` beside the repository if it is
+there, else from the pickle `python -m experiments.download` puts in the cache
+directory; `--config.data.path=...` reads another copy (.mat or .pickle).
+
+Training evaluates the held-out next-frame error on the **valid** split
+(non-overlapping windows); the test split is for `experiments.evaluate`.
+
+Sizes: 88 visible units (MIDI 21..108), 150 hidden units and, for the RNN-RBM,
+100 recurrent units: the defaults of the authors' RNN-RBM tutorial code
+(deeplearning.net `rnnrbm.py`: n_hidden=150, n_hidden_recurrent=100, CD-15,
+learning rate 0.001, weights 0.01 * N(0, 1)). The recipe (chains started at the
+model's prediction, SGD with momentum, batches of 10 windows) is the best measured
+on the music21 chorales (`configs/chorales.py`, README Results).
+"""
+
+import os
+
+import ml_collections
+
+from configs import chorales
+from rtrbm_jax.data import polyphonic
+
+MODELS = ("rtrbm", "rnnrbm")
+# Per set: (frames per training window, updates of the temporal model, windows of
+# the valid split evaluated during training). JSB's shortest training chorale has
+# 25 frames, so its windows are 24 frames long and no chorale is left out; the
+# other sets' pieces are longer (a few MuseData and Nottingham pieces shorter than
+# 64 frames, under 0.4% of their training frames, are not trained on).
+_SETTINGS = {
+    "jsb_chorales": (24, 10_000, 150),
+    "nottingham": (64, 50_000, 600),
+    "musedata": (64, 50_000, 1000),
+    "piano_midi": (64, 30_000, 120),
+}
+# The best learning rate of each model on the chorales (README Results).
+_LEARNING_RATES = {"rtrbm": 0.003, "rnnrbm": 0.001}
+_REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def get_config(config_string: str = "jsb_chorales,rtrbm"
+               ) -> ml_collections.ConfigDict:
+  data_set, _, model = config_string.partition(",")
+  if data_set not in polyphonic.DATA_SETS or model not in MODELS:
+    raise ValueError(
+        f"config string {config_string!r} is not accepted: SET,MODEL with SET one "
+        f"of {tuple(polyphonic.DATA_SETS)} and MODEL one of {MODELS}, e.g. "
+        "jsb_chorales,rnnrbm.")
+  num_frames, num_steps, num_eval_windows = _SETTINGS[data_set]
+  config = chorales.get_config()
+  config.model.kind = model
+  if model == "rnnrbm":
+    config.model.num_recurrent = 100
+  config.data.name = "piano_rolls"
+  config.data.path = polyphonic.default_path(data_set, _REPOSITORY_ROOT)
+  config.data.num_frames = num_frames
+  config.data.window_stride = num_frames // 4
+  config.optimizer.learning_rate = _LEARNING_RATES[model]
+  config.train.num_steps = num_steps
+  config.train.checkpoint_every = 5000
+  config.eval.every = 500
+  config.eval.num_sequences = num_eval_windows
+  config.eval.prime_frames = 8
+  config.eval.generate_frames = 32
+  return config

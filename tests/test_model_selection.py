@@ -1,0 +1,133 @@
+"""The validation split picks the stopping point: best_params.npz, step="best"."""
+
+import json
+import os
+import subprocess
+import sys
+
+from absl.testing import absltest
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import rtrbm_jax as rj
+from rtrbm_jax import evaluation
+from rtrbm_jax import models
+from rtrbm_jax import run_evaluation
+from rtrbm_jax import train
+from rtrbm_jax import workdirs
+from tests import helpers
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class HeldOutEvaluationTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_one_pass_gives_the_error_and_the_frame_accuracy_of_its_predictions(self):
+    model = models.get_model("rnnrbm")
+    params = helpers.randomize(model.init_params(jax.random.key(0), 6, 4),
+                               jax.random.key(1))
+    v = helpers.random_binary(jax.random.key(2), (2, 4, 6))
+    key = jax.random.key(3)
+    heldout = self.variant(evaluation.heldout_evaluation, static_argnums=(0, 4))(
+        model, params, v, key, 5)
+    predictions = evaluation.predict_next_frames(model, params, v, key, 5)
+    error = evaluation.prediction_error(predictions, v)
+    chex.assert_trees_all_close((heldout.mean, heldout.standard_error),
+                                (error.mean, error.standard_error), rtol=1e-6)
+    np.testing.assert_allclose(
+        heldout.frame_accuracy,
+        evaluation.frame_accuracy(np.asarray(predictions) > 0.5,
+                                  np.asarray(v[:, 1:])), rtol=1e-6)
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_accuracy_of_counts_is_tp_over_tp_fp_fn_and_one_without_positives(self):
+    accuracy = self.variant(evaluation.frame_accuracy_of_counts)
+    predicted = jnp.asarray([[1, 1, 0, 0], [0, 1, 0, 1]])
+    target = jnp.asarray([[1, 0, 1, 0], [0, 1, 0, 0]])
+    # TP 2, FP 2, FN 1.
+    np.testing.assert_allclose(accuracy(predicted, target), 2 / 5, rtol=1e-6)
+    np.testing.assert_allclose(accuracy(jnp.zeros((2, 3)), jnp.zeros((2, 3))), 1.0)
+
+
+def _music_run(directory, workdir):
+  """A tiny RTRBM on a random piano-roll pickle, evaluated and checkpointed every
+  10 updates."""
+  config, _ = helpers.small_music_config(
+      directory, num_pieces=6, notes_per_frame=2, lowest_note=60, num_notes=8,
+      lengths=(16, 24), num_hidden=10)
+  config.data.window_stride = 2
+  config.pretrain.num_steps = 0
+  config.train.num_steps = 30
+  config.eval.every = 10
+  config.eval.num_sequences = 6
+  config.train.checkpoint_every = 10
+  config.train.keep_checkpoints = 100
+  train.train_and_evaluate(config, workdir)
+  return config
+
+
+class BestParamsTest(absltest.TestCase):
+
+  def test_training_keeps_the_parameters_of_the_best_validation_accuracy(self):
+    workdir = self.create_tempdir().full_path
+    _music_run(self.create_tempdir().full_path, workdir)
+    records = [record for record in
+               map(json.loads, open(workdirs.metrics_path(workdir)))
+               if "heldout_frame_accuracy" in record]
+    self.assertLen(records, 3)
+    accuracies = [record["heldout_frame_accuracy"] for record in records]
+    best_record = records[int(np.argmax(accuracies))]
+    with np.load(os.path.join(workdir, train.BEST_PARAMS_FILE)) as stored:
+      self.assertEqual(int(stored["step"]), best_record["step"])
+      self.assertAlmostEqual(float(stored["frame_accuracy"]), max(accuracies),
+                             places=6)
+    best = rj.load_run(workdir, step="best")
+    self.assertEqual(best.step, best_record["step"])
+    checkpoint = rj.load_run(workdir, step=best_record["step"])
+    chex.assert_trees_all_equal(best.params, checkpoint.params)
+
+    results = run_evaluation.evaluate_workdir(
+        workdir, step="best", log_likelihood="none", num_gibbs_steps=2,
+        num_prediction_chains=2, prime_frames=2, generate_frames=2)
+    self.assertEqual(results["step"], best_record["step"])
+    self.assertTrue(os.path.exists(os.path.join(workdir, "eval_best.json")))
+
+    os.remove(os.path.join(workdir, train.BEST_PARAMS_FILE))
+    with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "
+                                ".* has no best_params.npz"):
+      rj.load_run(workdir, step="best")
+
+  def test_a_resumed_run_starts_from_the_recorded_best_and_a_fresh_one_forgets_it(
+      self):
+    workdir = self.create_tempdir().full_path
+    params = models.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
+    better = evaluation.HeldOutEvaluation(0.0, 0.0, np.float32(0.5))
+    worse = evaluation.HeldOutEvaluation(0.0, 0.0, np.float32(0.25))
+    path = os.path.join(workdir, train.BEST_PARAMS_FILE)
+    best = train._BestParams(workdir, 0)
+    best.update(40, params, better)
+    best.update(50, params, None)  # no evaluation at this step
+    resumed = train._BestParams(workdir, 60)
+    resumed.update(70, params, worse)
+    with np.load(path) as stored:
+      self.assertEqual((int(stored["step"]), float(stored["frame_accuracy"])),
+                       (40, 0.5))
+    train._BestParams(workdir, 0)
+    self.assertFalse(os.path.exists(path))
+
+  def test_a_step_that_is_neither_a_number_nor_best_is_one_line(self):
+    finished = subprocess.run(
+        [sys.executable, "-m", "experiments.evaluate",
+         f"--workdir={self.create_tempdir().full_path}", "--step=last"],
+        cwd=_REPO, capture_output=True, text=True, timeout=300)
+    self.assertEqual(finished.returncode, 1, finished.stderr)
+    lines = [line for line in finished.stderr.splitlines() if line.strip()]
+    self.assertEqual(lines[-1], "error: --step='last' is not accepted: an update "
+                     "number of a checkpoint, or 'best'.", finished.stderr)
+
+
+if __name__ == "__main__":
+  absltest.main()
