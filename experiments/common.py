@@ -12,27 +12,12 @@ from absl import logging
 import jax
 import ml_collections
 
+from rtrbm_jax import progress
+
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
     "Call jax.distributed.initialize() before anything else, so the same command "
     "runs on every host of a TPU pod slice or a multi-node GPU cluster.")
-
-
-class _HideOrbaxInfo(logging.logging.Filter):
-  """Orbax logs every step of every save at INFO; keep our progress readable."""
-
-  def filter(self, record):
-    return record.levelno > logging.logging.INFO or "orbax" not in record.pathname
-
-
-class _HideBackendProbes(logging.logging.Filter):
-  """JAX tries every backend it knows and logs at INFO each one not installed
-  ("Unable to initialize backend 'tpu'"): noise on every command, not an error.
-  A backend that was asked for and fails still raises."""
-
-  def filter(self, record):
-    return (record.levelno > logging.logging.INFO
-            or not record.getMessage().startswith("Unable to initialize backend"))
 
 
 def start(argv) -> None:
@@ -42,8 +27,8 @@ def start(argv) -> None:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   if _MULTIHOST.value:
     jax.distributed.initialize()
-  logging.get_absl_handler().addFilter(_HideOrbaxInfo())
-  logging.get_absl_handler().addFilter(_HideBackendProbes())
+  logging.get_absl_handler().addFilter(progress.HideOrbaxInfo())
+  logging.get_absl_handler().addFilter(progress.HideBackendProbes())
 
 
 def _exit_with(message: str, status: int = 1):
