@@ -2,13 +2,15 @@
 
   python -m experiments.evaluate --workdir=DIR [--split=test] [--point=N] [--step=S]
 
-Writes DIR/eval.json and DIR/eval_samples.png (see `rtrbm_jax.run_evaluation`).
+Writes DIR/eval_test.json and DIR/eval_samples_test.png (the split, point and step
+name the files: eval_train_point2_step100.json) and the figures to the run's
+TensorBoard events (`eval/test/...`); prints one summary line (see
+`rtrbm_jax.run_evaluation`).
 The AIS defaults take a minute or two on 2 CPU cores; for publishable
 log-likelihoods pass e.g. --num_temperatures=1000 --num_chains=100.
 """
 
 import functools
-import json
 
 from absl import app
 from absl import flags
@@ -34,6 +36,15 @@ _TEMPERATURES = flags.DEFINE_integer(
 _CHAINS = flags.DEFINE_integer(
     "num_chains", run_evaluation.DEFAULT_NUM_CHAINS,
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
+_NUM_SAMPLES = flags.DEFINE_integer(
+    "num_samples", None,
+    "Sequences in the generation picture (default: the run's config.eval).")
+_PRIME_FRAMES = flags.DEFINE_integer(
+    "prime_frames", None,
+    "Real frames each generated sequence is primed on (default: config.eval).")
+_GENERATE_FRAMES = flags.DEFINE_integer(
+    "generate_frames", None,
+    "Frames generated after the primer (default: the run's config.eval).")
 _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_integer(
@@ -49,8 +60,10 @@ def main(argv):
       log_likelihood=_LOG_LIKELIHOOD.value,
       num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
       num_prediction_chains=_PREDICTION_CHAINS.value, step=_STEP.value,
-      point=_POINT.value))
-  print(json.dumps(results, indent=2))
+      point=_POINT.value, num_samples=_NUM_SAMPLES.value,
+      prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
+  print(run_evaluation.summary_line(results))
+  print(f"Results: {results['files'][-1]}; samples: {results['files'][0]}")
 
 
 if __name__ == "__main__":

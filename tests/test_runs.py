@@ -91,10 +91,10 @@ class RunsTest(absltest.TestCase):
     results = run_evaluation.evaluate_workdir(self.sweep_dir, num_gibbs_steps=2,
                                               generate_frames=3, point=2)
     self.assertEqual(results["point"], 2)
-    with open(os.path.join(self.sweep_dir, "eval_point2.json")) as f:
+    with open(os.path.join(self.sweep_dir, "eval_test_point2.json")) as f:
       self.assertEqual(json.load(f)["next_frame_error"],
                        results["next_frame_error"])
-    for name in ("eval_samples_point2.png", "eval_samples_point2.gif"):
+    for name in ("eval_samples_test_point2.png", "eval_samples_test_point2.gif"):
       self.assertTrue(os.path.exists(os.path.join(self.sweep_dir, name)), name)
 
   def test_event_files_parse_with_every_record_and_the_samples_picture(self):
@@ -178,8 +178,15 @@ class RunsTest(absltest.TestCase):
     self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
     self.assertIn("next-frame prediction: 6/6 sequences, done in", finished.stderr)
     self.assertNotIn("Unable to initialize backend", finished.stderr)
-    self.assertTrue(os.path.exists(os.path.join(self.sweep_dir,
-                                                "eval_point0_step60.json")))
+    path = os.path.join(self.sweep_dir, "eval_test_point0_step60.json")
+    self.assertTrue(os.path.exists(path))
+    # A summary line and where the numbers are, not the whole json file.
+    self.assertRegex(finished.stdout,
+                     r"^test split, step 60, point 0: next-frame error .*; best "
+                     r"baseline [a-z_]+ [0-9.]+\nResults: " + path)
+    scalars = metric_writers.read_scalars(
+        os.path.join(self.sweep_dir, "point_0_learning_rate=0.01_seed=0"))
+    self.assertEqual(scalars["eval/test/next_frame_error"][-1][0], 60)
     failed = evaluate("--point=9")
     self.assertEqual(failed.returncode, 1)
     self.assertEqual(failed.stderr.strip().splitlines(),

@@ -530,7 +530,7 @@ class FaultsTest(parameterized.TestCase):
                            f"--num_gibbs_steps={num_gibbs_steps}")
     _one_line_error(self, failed, f"num_gibbs_steps={num_gibbs_steps} is not "
                     "accepted: an integer in \\[1, ")
-    self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
+    self.assertFalse(os.path.exists(os.path.join(workdir, "eval_test.json")))
 
   @parameterized.parameters("params.npz", "config.json")
   def test_evaluate_names_a_truncated_file(self, name):
