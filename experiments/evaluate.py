@@ -49,7 +49,7 @@ _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_integer(
     "step", None, "Evaluate the checkpoint of this update, not the final params.")
-flags.mark_flags_as_required(["workdir"])
+common.mark_flags_as_required(["workdir"])
 
 
 def main(argv):

@@ -34,7 +34,7 @@ _OUTPUT = flags.DEFINE_string("output", "results.png", "PNG to write.")
 _PUBLISHED = flags.DEFINE_list(
     "published", ["RTRBM (paper) 3.88:3.88", "deep TSBN 2.79:2.79"],
     "label:value pairs of published figures to draw.")
-flags.mark_flags_as_required(["runs"])
+common.mark_flags_as_required(["runs"])
 
 
 def baseline_errors(workdir: str) -> dict[str, float]:
@@ -125,4 +125,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=common.parse_flags)
