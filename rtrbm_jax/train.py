@@ -521,13 +521,15 @@ def startup_line(config: ml_collections.ConfigDict, state: TrainState,
   num_parameters = sum(leaf.size for leaf in jax.tree.leaves(state.params))
   num_parameters //= max(num_points, 1)
   devices = jax.devices()
+  kind = devices[0].device_kind
   step = int(np.max(state.step))
   return (f"{config.model.kind} ({config.model.visible_type} visible), "
           f"{config.model.num_visible} visible x {config.model.num_hidden} hidden "
           f"units, {num_parameters:,} parameters"
           + (f" per point, {num_points} sweep points" if num_points else "")
           + f"; {len(devices)} {devices[0].platform} device"
-          f"{'s' if len(devices) > 1 else ''} ({devices[0].device_kind}); "
+          f"{'s' if len(devices) > 1 else ''}"
+          + ("" if kind.lower() == devices[0].platform else f" ({kind})") + "; "
           f"pretrain {config.pretrain.num_steps} + train {config.train.num_steps} "
           "updates, "
           + (f"resuming after update {step}" if step else "starting") +
@@ -655,16 +657,23 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   train_data = jnp.asarray(setup_.dataset.train)
   programs = make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
-  logging.info("%s", startup_line(config, state, workdir,
-                                  state.step.shape[0] if swept else 0))
+  if step < last_step:
+    logging.info("%s", startup_line(config, state, workdir,
+                                    state.step.shape[0] if swept else 0))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   # A run stopped by an error still completes the checkpoint in flight.
   with checkpoints.closing(manager), _Records(workdir, config, step, swept,
                                               eta) as records:
+    compiled = set()
     while step < last_step:
       phase, num_steps = _next_chunk(config, step)
       run = programs.run_pretrain if phase == "pretrain" else programs.run_train
+      if (phase, num_steps) not in compiled:
+        # Said, so that a first chunk's long wait is not taken for a hang.
+        logging.info("Compiling the %s step for chunks of %d updates.", phase,
+                     num_steps)
+        compiled.add((phase, num_steps))
       chunk_start = time.time()
       state, metrics = run(state, train_data, num_steps)
       metrics = jax.tree.map(np.asarray, metrics)

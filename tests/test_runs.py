@@ -127,6 +127,7 @@ class RunsTest(absltest.TestCase):
     self.assertTrue(any(line.startswith("rtrbm (binary visible), 36 visible x 16 "
                                         "hidden units, 900 parameters; 1 cpu")
                         for line in lines), lines[:5])
+    self.assertIn("Compiling the pretrain step for chunks of 10 updates.", lines)
     self.assertTrue(any(line.startswith("pretrain 20/20 ") for line in lines))
     self.assertTrue(any(line.startswith("train 60/60 ") for line in lines))
     self.assertFalse(any("orbax" in line or "time=" in line for line in lines))
