@@ -17,6 +17,7 @@ import jax
 import numpy as np
 import optax
 
+from experiments import common
 from rtrbm_jax import rnn
 
 _NUM_BITS = flags.DEFINE_integer("num_bits", 8, "Bits per number and per sum.")
@@ -78,8 +79,7 @@ def predict_sums(params: rnn.Params, pairs: np.ndarray, num_bits: int) -> np.nda
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  common.start(argv)
   num_bits = _NUM_BITS.value
   train_pairs, test_pairs = split_pairs(np.random.default_rng(_RANDOM_SEED.value),
                                         num_bits, _HELD_OUT.value)
@@ -101,4 +101,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=common.parse_flags)

@@ -1,9 +1,11 @@
 """What every experiment entry point does first and last.
 
-Flags defined here (`--multihost`) are shared by all entry points.
+Flags defined here (`--multihost`, `--print_config`) are shared by all entry
+points.
 """
 
 import difflib
+import json
 import sys
 
 from absl import app
@@ -12,38 +14,55 @@ from absl import logging
 import jax
 import ml_collections
 
+from rtrbm_jax import progress
+
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
     "Call jax.distributed.initialize() before anything else, so the same command "
     "runs on every host of a TPU pod slice or a multi-node GPU cluster.")
 
 
-class _HideOrbaxInfo(logging.logging.Filter):
-  """Orbax logs every step of every save at INFO; keep our progress readable."""
+_PRINT_CONFIG = flags.DEFINE_bool(
+    "print_config", False,
+    "Print the resolved config (the config file with every override applied, as "
+    "JSON; for an entry point without a config file, its flags' values) and exit.")
 
-  def filter(self, record):
-    return record.levelno > logging.logging.INFO or "orbax" not in record.pathname
+
+def mark_flags_as_required(names: list[str]) -> None:
+  """`flags.mark_flags_as_required`, except with --print_config, which needs
+  none of them."""
+  for name in names:
+    flags.register_multi_flags_validator(
+        [name, "print_config"],
+        lambda values, name=name: (values[name] is not None
+                                   or values["print_config"]),
+        message=f"Flag --{name} must have a value other than None.")
 
 
-class _HideBackendProbes(logging.logging.Filter):
-  """JAX tries every backend it knows and logs at INFO each one not installed
-  ("Unable to initialize backend 'tpu'"): noise on every command, not an error.
-  A backend that was asked for and fails still raises."""
-
-  def filter(self, record):
-    return (record.levelno > logging.logging.INFO
-            or not record.getMessage().startswith("Unable to initialize backend"))
+def resolved_config() -> str:
+  """The entry point's config file as resolved by its flags, as JSON; without a
+  config file, the values of the flags its main module defines."""
+  config = flags.FLAGS["config"].value if "config" in flags.FLAGS else None
+  if isinstance(config, ml_collections.ConfigDict):
+    return config.to_json_best_effort(indent=2)
+  own = flags.FLAGS.flags_by_module_dict().get(sys.argv[0], [])
+  return json.dumps({flag.name: flag.value for flag in own}, indent=2,
+                    default=str)
 
 
 def start(argv) -> None:
-  """Refuses stray arguments, initialises multi-host JAX if asked, and quiets
-  orbax's logging: the first line of every entry point's `main(argv)`."""
+  """Refuses stray arguments, prints the config and exits if asked
+  (`--print_config`), initialises multi-host JAX if asked, and quiets orbax's
+  logging: the first line of every entry point's `main(argv)`."""
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if _PRINT_CONFIG.value:
+    print(resolved_config())
+    sys.exit(0)
   if _MULTIHOST.value:
     jax.distributed.initialize()
-  logging.get_absl_handler().addFilter(_HideOrbaxInfo())
-  logging.get_absl_handler().addFilter(_HideBackendProbes())
+  logging.get_absl_handler().addFilter(progress.HideOrbaxInfo())
+  logging.get_absl_handler().addFilter(progress.HideBackendProbes())
 
 
 def _exit_with(message: str, status: int = 1):

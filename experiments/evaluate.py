@@ -5,13 +5,15 @@
 --step=best evaluates the parameters of the best validation frame accuracy
 (`best_params.npz`, kept by training on the polyphonic sets).
 
-Writes DIR/eval.json and DIR/eval_samples.png (see `rtrbm_jax.run_evaluation`).
+Writes DIR/eval_test.json and DIR/eval_samples_test.png (the split, point and step
+name the files: eval_train_point2_step100.json) and the figures to the run's
+TensorBoard events (`eval/test/...`); prints one summary line (see
+`rtrbm_jax.run_evaluation`).
 The AIS defaults take a minute or two on 2 CPU cores; for publishable
 log-likelihoods pass e.g. --num_temperatures=1000 --num_chains=100.
 """
 
 import functools
-import json
 
 from absl import app
 from absl import flags
@@ -37,12 +39,21 @@ _TEMPERATURES = flags.DEFINE_integer(
 _CHAINS = flags.DEFINE_integer(
     "num_chains", run_evaluation.DEFAULT_NUM_CHAINS,
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
+_NUM_SAMPLES = flags.DEFINE_integer(
+    "num_samples", None,
+    "Sequences in the generation picture (default: the run's config.eval).")
+_PRIME_FRAMES = flags.DEFINE_integer(
+    "prime_frames", None,
+    "Real frames each generated sequence is primed on (default: config.eval).")
+_GENERATE_FRAMES = flags.DEFINE_integer(
+    "generate_frames", None,
+    "Frames generated after the primer (default: the run's config.eval).")
 _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_string(
     "step", None, "Evaluate the checkpoint of this update, not the final params; "
     "'best': the parameters of the best validation frame accuracy.")
-flags.mark_flags_as_required(["workdir"])
+common.mark_flags_as_required(["workdir"])
 
 
 def _step(value):
@@ -65,8 +76,10 @@ def main(argv):
       log_likelihood=_LOG_LIKELIHOOD.value,
       num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
       num_prediction_chains=_PREDICTION_CHAINS.value, step=step,
-      point=_POINT.value))
-  print(json.dumps(results, indent=2))
+      point=_POINT.value, num_samples=_NUM_SAMPLES.value,
+      prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
+  print(run_evaluation.summary_line(results))
+  print(f"Results: {results['files'][-1]}; samples: {results['files'][0]}")
 
 
 if __name__ == "__main__":

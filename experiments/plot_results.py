@@ -6,9 +6,12 @@
 Each run's curve is its `metrics.jsonl` held-out error (the first
 `eval.num_sequences` test sequences, papers' protocol) against the minutes since
 the run began (wall clock, evaluations included; the first record's time is
-counted from its own chunk's rate). Dashed: the copy-last-frame and extrapolation
-baselines on the same sequences (`evaluation.baseline_predictions`); dotted:
-published figures (`--published=label:value,...`).
+counted from its own chunk's rate); a sweep's workdir gives one curve per point.
+The title and units come from the runs' own config (the task they share).
+Dashed: the copy-last-frame and extrapolation baselines on the same sequences
+(`evaluation.baseline_predictions`); dotted: published figures, by default only
+where the runs' task is the published one (30 x 30 bouncing balls, 100 frames);
+`--published=label:value,...` names others, `--published=` none.
 """
 
 import json
@@ -23,6 +26,7 @@ import ml_collections
 from experiments import common
 from rtrbm_jax import evaluation
 from rtrbm_jax import files
+from rtrbm_jax import sweep
 from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 
@@ -32,15 +36,49 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 _RUNS = flags.DEFINE_list("runs", None, "label:workdir pairs.")
 _OUTPUT = flags.DEFINE_string("output", "results.png", "PNG to write.")
 _PUBLISHED = flags.DEFINE_list(
-    "published", ["RTRBM (paper) 3.88:3.88", "deep TSBN 2.79:2.79"],
-    "label:value pairs of published figures to draw.")
-flags.mark_flags_as_required(["runs"])
+    "published", None,
+    "label:value pairs of published figures to draw; default: those of the "
+    "runs' task if it is a published one (PUBLISHED), else none.")
+common.mark_flags_as_required(["runs"])
+
+# Published next-frame errors of the standard bouncing-balls task (30 x 30 pixels,
+# 3 balls, 100-frame sequences): the figures the README's Results compare with.
+PUBLISHED = (("RTRBM (Sutskever et al. 2008) 3.88", 3.88),
+             ("deep TSBN (Gan et al. 2015) 2.79", 2.79))
+
+
+def run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The run's (or sweep's) `config.json`."""
+  path = os.path.join(workdir, workdirs.CONFIG_FILE)
+  if not os.path.exists(path):
+    raise ValueError(f"--runs: {workdir!r} has no config.json: name the workdir "
+                     "of a run or sweep.")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def task(config: ml_collections.ConfigDict) -> str:
+  """What a run learns, for the title: "bouncing balls 10 x 10, 20 frames"."""
+  data = config.data
+  if data.name == "bouncing_balls":
+    return (f"bouncing balls {data.resolution} x {data.resolution}, "
+            f"{data.num_frames} frames")
+  return f"{data.name.replace('_', ' ')}, {config.model.num_visible} units per frame"
+
+
+def published_figures(config: ml_collections.ConfigDict) -> list[tuple[str, float]]:
+  """The published figures comparable with a run's curve: PUBLISHED for the
+  standard bouncing-balls task, none for any other."""
+  data = config.data
+  if (data.name == "bouncing_balls" and data.resolution == 30
+      and data.num_frames == 100):
+    return list(PUBLISHED)
+  return []
 
 
 def baseline_errors(workdir: str) -> dict[str, float]:
   """Mean error of each model-free predictor on the run's held-out curve sequences."""
-  with open(os.path.join(workdir, workdirs.CONFIG_FILE)) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+  config = run_config(workdir)
   frames = jnp.asarray(
       datasets.load_dataset(config.data).test[:config.eval.num_sequences])
   return {name: float(evaluation.prediction_error(prediction, frames).mean)
@@ -48,17 +86,31 @@ def baseline_errors(workdir: str) -> dict[str, float]:
           if name in ("copy_last_frame", "extrapolation")}
 
 
-def held_out_curve(workdir: str) -> tuple[list[float], list[float]]:
-  """(minutes, held-out errors) of a run's metrics.jsonl."""
+def held_out_curve(workdir: str, point: int | None = None
+                   ) -> tuple[list[float], list[float]]:
+  """(minutes, held-out errors) of a run's metrics.jsonl (of a sweep's `point`)."""
   records = files.read_records(workdirs.metrics_path(workdir))
   timed = [record for record in records if "time" in record and "step" in record]
   first = timed[0]
   # A record is written when its chunk ends; the first chunk began
   # step / steps_per_second seconds before it (its compilation not counted).
   start = first["time"] - first["step"] / first["steps_per_second"]
-  evaluated = [record for record in timed if "heldout_next_frame_error" in record]
+  evaluated = [record for record in timed if "heldout_next_frame_error" in record
+               and record.get("point") == point]
   return ([(record["time"] - start) / 60 for record in evaluated],
           [record["heldout_next_frame_error"] for record in evaluated])
+
+
+def curves(label: str, workdir: str) -> list[tuple[str, list, list]]:
+  """(label, minutes, errors) of a run, or of each point of a sweep, labelled by
+  its swept values."""
+  config = run_config(workdir)
+  if "sweep" not in config:
+    return [(label, *held_out_curve(workdir))]
+  return [(f"{label} " + ", ".join(f"{name}={value:g}"
+                                   for name, value in values.items()),
+           *held_out_curve(workdir, point))
+          for point, values in enumerate(sweep.sweep_points(config))]
 
 
 def _label_pairs(flag_name: str, entries: list[str],
@@ -79,20 +131,30 @@ def _label_pairs(flag_name: str, entries: list[str],
   return pairs
 
 
-def plot_runs(runs: list[tuple[str, str]], published: list[tuple[str, float]]):
+def plot_runs(runs: list[tuple[str, str]],
+              published: list[tuple[str, float]] | None = None):
   """The figure of the runs' held-out curves, with baselines and published figures.
 
   Args:
-    runs: (label, workdir) of each run; the baselines are computed on the first
-      run's held-out sequences.
-    published: (label, next-frame error) of figures from papers.
+    runs: (label, workdir) of each run or sweep; the baselines are computed on
+      the first run's held-out sequences. All must be of one task.
+    published: (label, next-frame error) of figures from papers; None: those of
+      the runs' task (`published_figures`).
 
   Returns:
     The matplotlib figure.
   """
+  configs = [run_config(workdir) for _, workdir in runs]
+  tasks = {task(config) for config in configs}
+  if len(tasks) > 1:
+    raise ValueError(f"--runs: the runs are of different tasks ({sorted(tasks)}); "
+                     "plot one task at a time.")
+  if published is None:
+    published = published_figures(configs[0])
   figure, axis = plt.subplots(figsize=(7, 4.5))
   for label, workdir in runs:
-    axis.plot(*held_out_curve(workdir), marker="o", label=label)
+    for curve_label, minutes, errors in curves(label, workdir):
+      axis.plot(minutes, errors, marker="o", label=curve_label)
   for (name, error), color in zip(baseline_errors(runs[0][1]).items(),
                                   ("gray", "tab:brown")):
     axis.axhline(error, color=color, linestyle="--",
@@ -102,9 +164,11 @@ def plot_runs(runs: list[tuple[str, str]], published: list[tuple[str, float]]):
     axis.annotate(label, (axis.get_xlim()[1], error), fontsize=7, ha="right",
                   va="bottom")
   axis.set_yscale("log")
-  axis.set_xlabel("training wall-clock time (minutes, 2 CPU cores)")
-  axis.set_ylabel("next-frame error (squared error per frame)")
-  axis.set_title("Bouncing balls 30 x 30: held-out next-frame error", fontsize=10)
+  axis.set_xlabel("training wall-clock time (minutes)")
+  axis.set_ylabel(f"next-frame error (squared error summed over a frame's "
+                  f"{configs[0].model.num_visible} units)", fontsize=8)
+  axis.set_title(f"{tasks.pop().capitalize()}: held-out next-frame error",
+                 fontsize=10)
   axis.legend(fontsize=8)
   figure.tight_layout()
   return figure
@@ -112,11 +176,14 @@ def plot_runs(runs: list[tuple[str, str]], published: list[tuple[str, float]]):
 
 def _run():
   runs = _label_pairs("runs", _RUNS.value, split_at_last_colon=False)
-  published = [(label, float(error)) for label, error in
-               _label_pairs("published", _PUBLISHED.value, split_at_last_colon=True)]
+  published = None if _PUBLISHED.value is None else [
+      (label, float(error)) for label, error in
+      _label_pairs("published", _PUBLISHED.value, split_at_last_colon=True)]
   figure = plot_runs(runs, published)
   os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)), exist_ok=True)
-  figure.savefig(_OUTPUT.value, dpi=100)
+  with files.atomic_write(_OUTPUT.value, "wb") as f:
+    figure.savefig(f, format="png", dpi=100)
+  print(f"Wrote {os.path.abspath(_OUTPUT.value)}")
 
 
 def main(argv):
@@ -125,4 +192,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=common.parse_flags)

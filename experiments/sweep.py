@@ -17,7 +17,7 @@ from rtrbm_jax import sweep
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the sweep.")
 config_flags.DEFINE_config_file("config", None, "Sweep config file.",
                                 lock_config=True)
-flags.mark_flags_as_required(["config", "workdir"])
+common.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):

@@ -23,7 +23,7 @@ _ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
     "pretraining length never change on resume.")
 config_flags.DEFINE_config_file("config", None, "Training config file.",
                                 lock_config=True)
-flags.mark_flags_as_required(["config", "workdir"])
+common.mark_flags_as_required(["config", "workdir"])
 
 
 def main(argv):

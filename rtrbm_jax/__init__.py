@@ -4,7 +4,8 @@
 layer (`rj.rbm`), the RNN-RBM (`rj.rnnrbm`) and the input checks (`rj.checks`) are
 modules of their own. Runs: `rj.train(config, workdir)` trains (as
 `experiments.train` or `experiments.sweep` do) and `rj.load_run(workdir, step=None,
-point=None)` loads one for a notebook.
+point=None)` loads one for a notebook; `rj.get_config("tiny")` is configs/tiny.py's
+config from any working directory (`rj.config_names()` lists them).
 """
 
 import types
@@ -26,6 +27,8 @@ from rtrbm_jax.rtrbm import init_params
 from rtrbm_jax.rtrbm import reverse_scan
 from rtrbm_jax import runs
 from rtrbm_jax.runs import Run
+from rtrbm_jax.runs import config_names
+from rtrbm_jax.runs import get_config
 from rtrbm_jax.runs import load_run
 from rtrbm_jax import train
 

@@ -5,9 +5,12 @@ its hyperparameters (the HParams tab). The events are written with tensorboardX
 (pure Python on protobuf, which orbax already needs); `metrics.jsonl` stays the
 record a program should read.
 
-Layout: a single run writes its event files into its workdir; a sweep writes one
+Layout: a single run writes one event file per invocation into its workdir (its
+numbers and its pictures: one `TensorBoardWriter` per run); a sweep writes one
 directory per point, `point_3_learning_rate=0.01`, so TensorBoard overlays the
-points as runs named by their values.
+points as runs named by their values. Tags are grouped: `train/...` for the
+training chunks' numbers and pictures, `eval/...` for held-out numbers (during
+training, `heldout_*`) and for `experiments.evaluate`'s.
 """
 
 import os
@@ -17,10 +20,18 @@ import numpy as np
 import tensorboardX
 from tensorboardX.summary import hparams as hparams_summary
 
-# Keys of a metrics record that label it rather than measure something.
-_LABELS = ("step", "phase", "point", "diverged")
+# Keys of a metrics record that label it rather than measure something; `time`
+# (Unix seconds, for plot_results' curves against wall-clock time) is no metric:
+# TensorBoard shows every event's wall time itself.
+_LABELS = ("step", "phase", "point", "diverged", "time")
 # The metrics the HParams tab compares runs by.
-HPARAM_METRICS = ("heldout_next_frame_error", "reconstruction_error")
+HPARAM_METRICS = ("eval/heldout_next_frame_error", "train/reconstruction_error")
+
+
+def record_tag(name: str) -> str:
+  """The TensorBoard tag of a record's field: `eval/` for held-out figures
+  (`heldout_*`), `train/` for the rest."""
+  return f"eval/{name}" if name.startswith("heldout_") else f"train/{name}"
 
 
 def point_directory(index: int, values: dict) -> str:
@@ -71,7 +82,8 @@ class TensorBoardWriter:
     self._writers = {}
 
   def _writer(self, record: dict):
-    """The writer of a record's run or sweep point, created at its first record."""
+    """The writer of a record's run or sweep point, created at its first record
+    (a single run's at its first record or picture)."""
     point = record.get("point")
     if point not in self._writers:
       values = {name: record[name] for name in self._swept_names}
@@ -95,7 +107,31 @@ class TensorBoardWriter:
         if (name in _LABELS or name in self._swept_names
             or not isinstance(value, (int, float)) or isinstance(value, bool)):
           continue
-        writer.add_scalar(name, value, record["step"])
+        writer.add_scalar(record_tag(name), value, record["step"])
+
+  def write_scalars(self, values: dict, step: int, labels: dict | None = None
+                    ) -> None:
+    """Scalars {tag: value} at `step`, e.g. an evaluation's `eval/...` figures.
+
+    `labels` name a sweep point as its records do (`point` and the swept values);
+    None for a single run.
+    """
+    writer = self._writer(labels or {})
+    for name, value in values.items():
+      writer.add_scalar(name, value, step)
+
+  def write_picture(self, tag: str, png_path: str, step: int,
+                    labels: dict | None = None) -> None:
+    """A PNG picture (e.g. `samples.png`) at `step`, in the same event file as the
+    run's numbers; `labels` as in `write_scalars`."""
+    self._writer(labels or {}).add_image(tag, _read_png(png_path), step,
+                                         dataformats="HWC")
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exception):
+    self.close()
 
   def flush(self) -> None:
     for writer in self._writers.values():
@@ -140,10 +176,8 @@ def _read_events(path: str, event_type):
       yield event_type.FromString(data)
 
 
-def write_picture(workdir: str, tag: str, png_path: str, step: int) -> None:
-  """Adds a PNG picture (e.g. `samples.png`) at `step` to a single run's events."""
+def _read_png(png_path: str) -> np.ndarray:
+  """[H, W, 3] uint8 pixels of a PNG file."""
   from PIL import Image  # pylint: disable=g-import-not-at-top
   with Image.open(png_path) as picture:
-    image = np.asarray(picture.convert("RGB"))
-  with tensorboardX.SummaryWriter(workdir) as writer:
-    writer.add_image(tag, image, step, dataformats="HWC")
+    return np.asarray(picture.convert("RGB"))

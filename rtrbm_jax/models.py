@@ -50,6 +50,22 @@ class TemporalModel(NamedTuple):
   check_params: Callable[..., Any]
 
 
+def _bind(function: Callable[..., Any], **bound) -> Callable[..., Any]:
+  """`function` with keyword arguments `bound`, keeping its name and docstring
+  (`help(model.generate)` shows the model's function, not functools.partial's),
+  followed by what is bound."""
+  bound_function = functools.partial(function, **bound)
+
+  @functools.wraps(function)
+  def with_bound_arguments(*args, **kwargs):
+    return bound_function(*args, **kwargs)
+
+  settings = ", ".join(f"{name}={value!r}" for name, value in bound.items())
+  with_bound_arguments.__doc__ = (
+      f"{function.__doc__ or ''}\n\n  Bound by `models.get_model`: {settings}.")
+  return with_bound_arguments
+
+
 def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
               sampler: str = "uniform",
               num_recurrent: int | None = None,
@@ -83,7 +99,7 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
     init_params = rtrbm.init_params
   elif kind == "rnnrbm":
     module = rnnrbm
-    init_params = functools.partial(rnnrbm.init_params, num_recurrent=num_recurrent)
+    init_params = _bind(rnnrbm.init_params, num_recurrent=num_recurrent)
   else:
     raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}.")
   return TemporalModel(
@@ -91,16 +107,13 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
       visible_type=visible_type,
       sampler=sampler,
       init_params=init_params,
-      cd_gradient=functools.partial(module.cd_gradient, sampler=sampler,
-                                    visible_type=visible_type,
-                                    chain_start=chain_start),
-      exact_log_likelihood=functools.partial(module.exact_log_likelihood,
-                                             visible_type=visible_type),
-      exact_gradient=functools.partial(module.exact_gradient,
-                                       visible_type=visible_type),
+      cd_gradient=_bind(module.cd_gradient, sampler=sampler,
+                        visible_type=visible_type, chain_start=chain_start),
+      exact_log_likelihood=_bind(module.exact_log_likelihood,
+                                 visible_type=visible_type),
+      exact_gradient=_bind(module.exact_gradient, visible_type=visible_type),
       frame_rbms=module.frame_rbms,
-      generate=functools.partial(module.generate, visible_type=visible_type,
-                                 sampler=sampler),
+      generate=_bind(module.generate, visible_type=visible_type, sampler=sampler),
       check_params=module.check_params)
 
 

@@ -32,7 +32,9 @@ class Samples(NamedTuple):
 def write_generated_samples(
     workdir: str, name: str, model, params, key: jax.Array, prime,
     num_frames: int, num_gibbs_steps: int, step: int,
-    standardizer: real_valued.Standardizer | None = None) -> Samples:
+    standardizer: real_valued.Standardizer | None = None,
+    tensorboard: metric_writers.TensorBoardWriter | None = None,
+    labels: dict | None = None) -> Samples:
   """Generates `num_frames` frames after `prime` and writes them (`write_samples`).
 
   Args:
@@ -47,6 +49,7 @@ def write_generated_samples(
     step: the update the parameters are from.
     standardizer: if the model saw standardised frames, their `Standardizer`: the
       pictures show data units.
+    tensorboard, labels: see `write_samples`.
 
   Returns:
     `Samples`: the generated frames (model units) and the paths written.
@@ -57,11 +60,14 @@ def write_generated_samples(
   if standardizer is not None:
     pictures = [real_valued.unstandardize(standardizer, frames)
                 for frames in pictures]
-  return Samples(generated, write_samples(workdir, name, *pictures, step))
+  return Samples(generated, write_samples(workdir, name, *pictures, step,
+                                          tensorboard, labels))
 
 
 def write_samples(workdir: str, name: str, prime: np.ndarray,
-                  generated: np.ndarray, step: int) -> list[str]:
+                  generated: np.ndarray, step: int,
+                  tensorboard: metric_writers.TensorBoardWriter | None = None,
+                  labels: dict | None = None) -> list[str]:
   """Writes `name.png` (and `name.gif` for videos, `name.mid` for piano rolls) into
   `workdir`, and adds the picture to the run's TensorBoard events at `step`.
 
@@ -71,6 +77,10 @@ def write_samples(workdir: str, name: str, prime: np.ndarray,
     prime: [S, T0, nv] real frames the model was primed on (data units).
     generated: [S, T1, nv] frames it generated afterwards.
     step: the update the parameters are from.
+    tensorboard: the run's event writer (its one event file gets the picture,
+      tagged `eval/NAME` for evaluation's `eval_*` files, else `train/NAME`), or
+      None to write no event.
+    labels: a sweep point's labels (`TensorBoardWriter.write_scalars`), or None.
 
   Returns:
     The paths written.
@@ -83,5 +93,7 @@ def write_samples(workdir: str, name: str, prime: np.ndarray,
     from rtrbm_jax import midi  # pylint: disable=g-import-not-at-top
     written.append(os.path.join(workdir, name + ".mid"))
     midi.write_samples(prime, generated, written[-1])
-  metric_writers.write_picture(workdir, name, picture, step)
+  if tensorboard is not None:
+    group = "eval" if name.startswith("eval") else "train"
+    tensorboard.write_picture(f"{group}/{name}", picture, step, labels)
   return written

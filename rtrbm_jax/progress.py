@@ -7,7 +7,10 @@ per-step rate. So rates here are measured only on calls whose shapes were seen
 before, and a training run's evaluations are timed and forecast separately.
 """
 
+import contextlib
+import logging as python_logging
 import math
+import sys
 import time
 from typing import Callable
 
@@ -167,3 +170,62 @@ class TrainingEta:
       return f"ETA {format_seconds(seconds)}"
     bound = f"> {format_seconds(seconds)}" if seconds else "?"
     return f"ETA {bound} ({', '.join(unmeasured)} not timed yet)"
+
+
+class HideOrbaxInfo(python_logging.Filter):
+  """Orbax logs every step of every save at INFO; keep our progress readable."""
+
+  def filter(self, record):
+    return (record.levelno > python_logging.INFO
+            or "orbax" not in record.pathname)
+
+
+class HideBackendProbes(python_logging.Filter):
+  """JAX tries every backend it knows and logs at INFO each one not installed
+  ("Unable to initialize backend 'tpu'"): noise on every command, not an error.
+  A backend that was asked for and fails still raises."""
+
+  def filter(self, record):
+    return (record.levelno > python_logging.INFO
+            or not record.getMessage().startswith("Unable to initialize backend"))
+
+
+@contextlib.contextmanager
+def progress_lines(stream=None):
+  """Shows the library's INFO lines (progress, ETAs) while open, where absl
+  would hide them: outside `app.run` (a notebook, a script) absl logs warnings
+  only. Under `app.run`, or wherever INFO is already shown, it changes nothing.
+
+  Args:
+    stream: where the lines go; None: sys.stderr at the time of each line (what
+      a notebook shows below the cell).
+  """
+  absl_logger = logging.get_absl_logger()
+  if absl_logger.getEffectiveLevel() <= python_logging.INFO:
+    yield
+    return
+  handler = python_logging.StreamHandler(stream or _CurrentStderr())
+  handler.setFormatter(python_logging.Formatter("%(message)s"))
+  handler.addFilter(HideOrbaxInfo())
+  level, propagate = absl_logger.level, absl_logger.propagate
+  absl_logger.addHandler(handler)
+  absl_logger.setLevel(python_logging.INFO)
+  # Not also to the root logger's handlers, which would print each line twice.
+  absl_logger.propagate = False
+  try:
+    yield
+  finally:
+    absl_logger.removeHandler(handler)
+    absl_logger.setLevel(level)
+    absl_logger.propagate = propagate
+
+
+class _CurrentStderr:
+  """A stream writing to whatever sys.stderr is when written to (notebooks and
+  pytest replace it)."""
+
+  def write(self, text):
+    sys.stderr.write(text)
+
+  def flush(self):
+    sys.stderr.flush()

@@ -1,4 +1,5 @@
-"""Evaluation of a finished run: reads its workdir, writes `eval.json` and pictures.
+"""Evaluation of a finished run: reads its workdir, writes `eval_SPLIT.json`, pictures
+and its numbers to the run's TensorBoard events (`eval/SPLIT/...`).
 
 The measures follow the papers: next-frame prediction error (the RTRBM papers'
 protocol, `evaluation.predict_next_frames`) on every predicted frame of the split,
@@ -13,14 +14,17 @@ import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import evaluation
 from rtrbm_jax import files
+from rtrbm_jax import metric_writers
 from rtrbm_jax import progress
 from rtrbm_jax import rbm
 from rtrbm_jax import runs
+from rtrbm_jax import sweep
 from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
@@ -39,19 +43,29 @@ _errors_by_chain_length = jax.jit(evaluation.next_frame_errors_by_chain_length,
                                   static_argnums=(0, 4))
 
 
+def output_suffix(split: str, point: int | None, step: int | str | None) -> str:
+  """What names an evaluation's files apart: "_test", "_train_point2_step100",
+  "_test_best" (the best validation parameters)."""
+  return (f"_{split}" + ("" if point is None else f"_point{point}")
+          + ("" if step is None else "_best" if step == "best" else f"_step{step}"))
+
+
 def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_gibbs_steps: int = 50,
                      log_likelihood: str = "auto",
                      num_temperatures: int = DEFAULT_NUM_TEMPERATURES,
-                     num_chains: int = DEFAULT_NUM_CHAINS, num_samples: int = 4,
-                     prime_frames: int = 10, generate_frames: int = 30,
+                     num_chains: int = DEFAULT_NUM_CHAINS,
+                     num_samples: int | None = None,
+                     prime_frames: int | None = None,
+                     generate_frames: int | None = None,
                      num_prediction_chains: int = 10,
-                     step: int | str = None, point: int = None,
+                     step: int | str | None = None, point: int | None = None,
                      chain_lengths=evaluation.CHAIN_LENGTHS) -> dict:
-  """Evaluates the run in `workdir` on `split`; writes `eval.json`, `eval_samples.png`.
-
-  For a sweep point the files are `eval_point{N}.json` and `eval_samples_point{N}.*`;
-  for a checkpoint step `eval_step{S}.json` and so on.
+  """Evaluates the run in `workdir` on `split`; writes `eval_{split}.json` and
+  `eval_samples_{split}.png` (`output_suffix`: `eval_test_point2_step100.json`
+  for point 2's checkpoint of update 100, `eval_test_best.json` for the best
+  validation parameters), and the figures as TensorBoard scalars
+  `eval/{split}/...` at the parameters' step.
 
   Args:
     workdir: a finished run's workdir.
@@ -61,27 +75,32 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     log_likelihood: one of LOG_LIKELIHOOD_METHODS ("auto": exact if the model can
       be enumerated, else AIS; "none": skip). Binary models need binary data.
     num_temperatures, num_chains: AIS settings.
-    num_samples, prime_frames, generate_frames: the generation picture.
+    num_samples, prime_frames, generate_frames: the generation picture; None
+      takes the run's `config.eval` value (what training's samples used).
     num_prediction_chains: chains averaged by the second next-frame figure,
       `next_frame_error_chain_average`.
     step: evaluate the checkpoint of this update instead of the final parameters,
       or "best": the parameters of the best validation frame accuracy
-      (`best_params.npz`; files `eval_best.json`, ...).
+      (`best_params.npz`; files `eval_test_best.json`, ...).
     point: for a sweep, the point to evaluate (see `runs.load_run`).
     chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
       chain, the key of the one-chain figure; empty to skip).
 
   Returns:
-    The results written to `eval.json`.
+    The results written to the json file (its path under "files").
   """
+  generation = dict(num_samples=num_samples, prime_frames=prime_frames,
+                    generate_frames=generate_frames)
   _check_arguments(log_likelihood, num_temperatures, num_chains,
-                   num_gibbs_steps=num_gibbs_steps, num_samples=num_samples,
-                   prime_frames=prime_frames, generate_frames=generate_frames,
+                   num_gibbs_steps=num_gibbs_steps,
+                   **{name: value for name, value in generation.items()
+                      if value is not None},
                    **{f"chain_lengths[{index}]": length
                       for index, length in enumerate(chain_lengths)})
   run = runs.load_run(workdir, step, point)
-  suffix = ("" if point is None else f"_point{point}") + (
-      "" if step is None else "_best" if step == "best" else f"_step{step}")
+  generation = {name: run.config.eval[name] if value is None else value
+                for name, value in generation.items()}
+  suffix = output_suffix(split, point, step)
   sequences = datasets.load_sequences(run.config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)
@@ -108,13 +127,76 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     results["log_likelihood_per_frame"] = _log_likelihood_results(
         run, frames, mask, binary, key_likelihood, log_likelihood,
         num_temperatures, num_chains)
-  results.update(_generation_results(
-      workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
-      min(num_samples, len(sequences)), prime_frames, generate_frames,
-      num_gibbs_steps))
-  with files.atomic_write(os.path.join(workdir, f"eval{suffix}.json")) as f:
+  labels = _point_labels(workdir, point)
+  with metric_writers.TensorBoardWriter(
+      workdir, run.config, swept_names=list(labels or {})[1:]) as tensorboard:
+    results.update(_generation_results(
+        workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
+        min(generation["num_samples"], len(sequences)),
+        generation["prime_frames"], generation["generate_frames"],
+        num_gibbs_steps, tensorboard, labels))
+    tensorboard.write_scalars(
+        {f"eval/{split}/{name}": value
+         for name, value in scalar_figures(results).items()}, run.step, labels)
+  path = os.path.join(workdir, f"eval{suffix}.json")
+  results["files"].append(path)
+  with files.atomic_write(path) as f:
     json.dump(results, f, indent=2)
   return results
+
+
+def _point_labels(workdir: str, point: int | None) -> dict | None:
+  """A sweep point's labels as its training records carry them (`point` and its
+  swept values), for its TensorBoard directory; None for a single run."""
+  if point is None:
+    return None
+  with open(os.path.join(workdir, workdirs.CONFIG_FILE)) as f:
+    sweep_config = ml_collections.ConfigDict(json.load(f))
+  return {"point": point, **sweep.sweep_points(sweep_config)[point]}
+
+
+def scalar_figures(results: dict) -> dict[str, float]:
+  """The evaluation's headline numbers: {name: value}, e.g. `next_frame_error`,
+  `baselines/copy_last_frame/next_frame_error`, `log_likelihood_per_frame`."""
+  figures = {}
+  for name in ("next_frame_error", "next_frame_error_chain_average"):
+    figures[name] = results[name]["mean"]
+    figures[f"{name}_se_over_sequences"] = results[name][
+        "standard_error_over_sequences"]
+  if isinstance(results.get("log_likelihood_per_frame"), dict):
+    figures["log_likelihood_per_frame"] = results["log_likelihood_per_frame"]["mean"]
+  if "frame_accuracy" in results:
+    figures["frame_accuracy"] = results["frame_accuracy"]
+  for baseline, values in results["baselines"].items():
+    for name, value in values.items():
+      figures[f"baselines/{baseline}/{name}"] = (
+          value["mean"] if isinstance(value, dict) else value)
+  return figures
+
+
+def summary_line(results: dict) -> str:
+  """One line: the model's next-frame error (and likelihood, accuracy) and the best
+  baseline's, e.g. for the CLI to print under the path of the json file."""
+  error = results["next_frame_error"]
+  where = (f"{results['split']} split, step {results['step']}"
+           + (f", point {results['point']}" if "point" in results else ""))
+  line = (f"{where}: next-frame error {error['mean']:.4g} +- "
+          f"{error['standard_error_over_sequences']:.2g} (mean of "
+          f"{results['next_frame_error_chain_average']['num_chains']} chains "
+          f"{results['next_frame_error_chain_average']['mean']:.4g})")
+  errors = {name: values["next_frame_error"]["mean"]
+            for name, values in results["baselines"].items()
+            if "next_frame_error" in values}
+  best = min(errors, key=errors.get)
+  line += f"; best baseline {best} {errors[best]:.4g}"
+  likelihood = results.get("log_likelihood_per_frame")
+  if isinstance(likelihood, dict):
+    line += (f"; log-likelihood {likelihood['mean']:.4g} +- "
+             f"{likelihood['standard_error']:.2g} nats per frame "
+             f"({likelihood['method']})")
+  if "frame_accuracy" in results:
+    line += f"; frame accuracy {results['frame_accuracy']:.1%}"
+  return line
 
 
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
@@ -294,8 +376,9 @@ def _log_likelihood_results(run: runs.Run, frames, mask, binary: bool, key,
 
 def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: str,
                         num_samples: int, prime_frames: int, generate_frames: int,
-                        num_gibbs_steps: int) -> dict:
-  """Generates after priming on the split's first sequences; writes the pictures.
+                        num_gibbs_steps: int, tensorboard, labels) -> dict:
+  """Generates after priming on the split's first sequences; writes the pictures
+  (also into the events of `tensorboard`, a sweep point's with `labels`).
 
   Returns:
     {"generation": statistics of the generated frames, "units" (if the model saw
@@ -309,7 +392,7 @@ def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: st
   samples = outputs.write_generated_samples(
       workdir, name, run.model, run.params, key,
       frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,
-      run.step, standardizer)
+      run.step, standardizer, tensorboard, labels)
   results = {"generation": {
       "num_sequences": num_samples, "prime_frames": prime_frames,
       "generated_frames": generate_frames,

@@ -1,17 +1,20 @@
 """Runs from Python: train one (`rj.train`), load one (`rj.load_run`), in a notebook.
 
     import rtrbm_jax as rj
-    from configs import tiny
 
-    rj.train(tiny.get_config(), "runs/tiny")     # as python -m experiments.train
+    config = rj.get_config("tiny")               # configs/tiny.py, from anywhere
+    rj.train(config, "runs/tiny")                # as python -m experiments.train
     run = rj.load_run("runs/tiny")               # config, model, params, step
-    run = rj.load_run("runs/tiny", step=200)     # the checkpoint of update 200
+    run = rj.load_run("runs/tiny", step=500)     # the checkpoint of update 500
     run = rj.load_run("runs/jsb", step="best")   # the best validation accuracy
     run = rj.load_run("runs/sweep", point=3)     # point 3 of a sweep
 """
 
+import importlib
+import importlib.util
 import json
 import os
+import sys
 from typing import Any, NamedTuple, Optional
 
 import jax
@@ -22,6 +25,7 @@ import orbax.checkpoint as ocp
 
 from rtrbm_jax import checkpoints
 from rtrbm_jax import models
+from rtrbm_jax import progress
 from rtrbm_jax import sweep
 from rtrbm_jax import train as training
 from rtrbm_jax import validation
@@ -47,6 +51,13 @@ class Run(NamedTuple):
   workdir: str
   point: Optional[int] = None
 
+  def __repr__(self) -> str:
+    model = self.config.model
+    return (f"Run({model.kind}, {model.num_visible} visible x {model.num_hidden} "
+            f"hidden, step {self.step}"
+            + ("" if self.point is None else f", point {self.point}")
+            + f", workdir={self.workdir!r})")
+
   def load_data(self, split: str = "test") -> list[np.ndarray]:
     """Whole sequences `[T_i, nv]` of the run's data set (real-valued data
     standardised, as the model saw them)."""
@@ -56,10 +67,58 @@ class Run(NamedTuple):
 def train(config: ml_collections.ConfigDict, workdir: str) -> training.TrainState:
   """Trains `config` in `workdir` (a sweep if the config has a `sweep` section),
   resuming from its last checkpoint: what `experiments.train` and
-  `experiments.sweep` do. Returns the final train state."""
-  if "sweep" in config:
-    return sweep.run_sweep(config, workdir)
-  return training.train_and_evaluate(config, workdir)
+  `experiments.sweep` do, with the same progress lines (on stderr, also outside
+  absl's `app.run`). Returns the final train state."""
+  with progress.progress_lines():
+    if "sweep" in config:
+      return sweep.run_sweep(config, workdir)
+    return training.train_and_evaluate(config, workdir)
+
+
+# The repository's top-level configs/ (configs are data beside the package, not
+# in it; see README): found from this file, so from any working directory.
+CONFIGS_DIRECTORY = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+
+def config_names() -> list[str]:
+  """The names `get_config` takes: the files of configs/, without `.py`."""
+  if not os.path.isdir(CONFIGS_DIRECTORY):
+    return []
+  return sorted(name[:-3] for name in os.listdir(CONFIGS_DIRECTORY)
+                if name.endswith(".py") and name != "__init__.py")
+
+
+def get_config(name: str) -> ml_collections.ConfigDict:
+  """`configs/NAME.py`'s config, from any working directory.
+
+  Args:
+    name: a config's name, e.g. "tiny"; "NAME:ARGUMENT" passes ARGUMENT to its
+      `get_config`, as `--config=configs/NAME.py:ARGUMENT` does (e.g.
+      "piano_rolls:nottingham").
+
+  Raises:
+    ValueError: no such config, or another package named `configs` is imported.
+  """
+  base, has_argument, argument = name.partition(":")
+  names = config_names()
+  if base not in names:
+    raise ValueError(f"config name={name!r} is not accepted: one of {names} "
+                     f"(the files of {CONFIGS_DIRECTORY}).")
+  package = sys.modules.get("configs")
+  if package is None:
+    # The configs import each other as `configs.NAME`: make that package ours.
+    spec = importlib.util.spec_from_file_location(
+        "configs", os.path.join(CONFIGS_DIRECTORY, "__init__.py"),
+        submodule_search_locations=[CONFIGS_DIRECTORY])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["configs"] = package
+    spec.loader.exec_module(package)
+  elif os.path.abspath(list(package.__path__)[0]) != CONFIGS_DIRECTORY:
+    raise ValueError(f"config name={name!r} cannot be loaded: another package "
+                     f"named 'configs' ({list(package.__path__)[0]}) is imported.")
+  module = importlib.import_module(f"configs.{base}")
+  return module.get_config(argument) if has_argument else module.get_config()
 
 
 def _read_config(workdir: str) -> ml_collections.ConfigDict:

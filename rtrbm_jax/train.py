@@ -410,13 +410,20 @@ def setup_validated(config: ml_collections.ConfigDict) -> Setup:
 
 
 def _mesh_shardings(config):
-  """(batch sharding, state sharding) for `config.train.parallelism`."""
+  """(batch sharding, state sharding) for `config.train.parallelism`.
+
+  The state always gets an explicit sharding: a fresh state's arrays are
+  uncommitted, a restored one's committed to a device, and jit compiles a new
+  program when that changes; placed alike, a resumed run compiles each chunk once.
+  """
   parallelism = config.train.parallelism
   if parallelism == "none":
-    return None, None
+    return None, jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   mesh = jax.sharding.Mesh(np.array(jax.devices()), ("devices",))
   split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("devices"))
-  return (split, None) if parallelism == "data" else (None, split)
+  if parallelism == "data":
+    return split, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+  return None, split
 
 
 def total_steps(config: ml_collections.ConfigDict) -> int:
@@ -446,8 +453,7 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
     logging.info("Resumed from the checkpoint at step %d.", restored)
     if not swept:
       state = apply_config(state, config)
-  if state_sharding is not None:
-    state = jax.device_put(state, state_sharding)
+  state = jax.device_put(state, state_sharding)
   metrics_path = workdirs.metrics_path(workdir)
   workdirs.truncate_metrics(metrics_path, int(np.max(state.step)))
   if changes:
@@ -509,6 +515,48 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   return Programs(run_pretrain, run_train, evaluate, copy_last_error)
 
 
+# Record fields a log line leaves out: its own prefix says the step and phase, its
+# suffix the rate; `time` (Unix seconds) is for plot_results' curves only.
+_NOT_LOGGED = ("step", "phase", "steps_per_second", "time")
+
+
+def phase_progress(config: ml_collections.ConfigDict, step: int) -> tuple[int, int]:
+  """(updates done, updates requested) of the phase that `step` updates end in:
+  pretraining up to `pretrain.num_steps`, then `train.num_steps` of its own."""
+  pretrain_steps = config.pretrain.num_steps
+  if step <= pretrain_steps and pretrain_steps:
+    return step, pretrain_steps
+  return step - pretrain_steps, config.train.num_steps
+
+
+def startup_line(config: ml_collections.ConfigDict, state: TrainState,
+                 workdir: str, num_points: int = 0) -> str:
+  """What a run is about to do: model, sizes, parameter count, devices, workdir.
+
+  Args:
+    config: the run's config.
+    state: the state it continues from (stacked over `num_points` for a sweep).
+    workdir: the run's directory.
+    num_points: the sweep's number of points, 0 for a single run.
+  """
+  num_parameters = sum(leaf.size for leaf in jax.tree.leaves(state.params))
+  num_parameters //= max(num_points, 1)
+  devices = jax.devices()
+  kind = devices[0].device_kind
+  step = int(np.max(state.step))
+  return (f"{config.model.kind} ({config.model.visible_type} visible), "
+          f"{config.model.num_visible} visible x {config.model.num_hidden} hidden "
+          f"units, {num_parameters:,} parameters"
+          + (f" per point, {num_points} sweep points" if num_points else "")
+          + f"; {len(devices)} {devices[0].platform} device"
+          f"{'s' if len(devices) > 1 else ''}"
+          + ("" if kind.lower() == devices[0].platform else f" ({kind})") + "; "
+          f"pretrain {config.pretrain.num_steps} + train {config.train.num_steps} "
+          "updates, "
+          + (f"resuming after update {step}" if step else "starting") +
+          f"; workdir {workdir}")
+
+
 class _Records(contextlib.AbstractContextManager):
   """Where each chunk's records go: metrics.jsonl, TensorBoard and the log."""
 
@@ -536,12 +584,12 @@ class _Records(contextlib.AbstractContextManager):
       self.metrics_file.write(json.dumps(record) + "\n")
     self.metrics_file.flush()
     self.tensorboard.write_records(records)
+    done, phase_steps = phase_progress(self.config, step)
     for record in records:
-      logging.info("step %d/%d (%s) %s | %.2f steps/s, %s", step,
-                   self.total_steps, phase,
+      logging.info("%s %d/%d %s | %.2f steps/s, %s", phase, done, phase_steps,
                    " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                             for k, v in record.items()
-                            if k not in ("step", "phase", "steps_per_second")),
+                            if k not in _NOT_LOGGED),
                    steps_per_second, self.eta.describe(step))
 
   def plot_if_due(self, step: int) -> None:
@@ -637,7 +685,8 @@ def _plotting():
 
 
 def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
-             swept: bool = False, allow_config_change: bool = False) -> TrainState:
+             swept: bool = False, allow_config_change: bool = False,
+             finish: Callable | None = None) -> TrainState:
   """The training loop shared by single runs and sweeps; owns the workdir.
 
   Resumes from the workdir's last checkpoint, runs chunks of `train.log_every`
@@ -654,6 +703,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       then stays frozen and is reported as diverged; a single run stops instead.
     allow_config_change: let a resumed single run take a changed config
       (`workdirs.check_resume`); the change is recorded in metrics.jsonl.
+    finish: optional `(state, tensorboard)` called after the last update, before
+      the run's event file closes: the run's final outputs, whose pictures go
+      into the same event file (`metric_writers.TensorBoardWriter`).
 
   Returns:
     The final state.
@@ -668,6 +720,9 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
                 if datasets.train_source(config.data) == "fixed" else None)
   programs = make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
+  if step < last_step:
+    logging.info("%s", startup_line(config, state, workdir,
+                                    state.step.shape[0] if swept else 0))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   best = (_BestParams(workdir, step) if not swept
@@ -675,9 +730,15 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   # A run stopped by an error still completes the checkpoint in flight.
   with checkpoints.closing(manager), _Records(workdir, config, step, swept,
                                               eta) as records:
+    compiled = set()
     while step < last_step:
       phase, num_steps = _next_chunk(config, step)
       run = programs.run_pretrain if phase == "pretrain" else programs.run_train
+      if (phase, num_steps) not in compiled:
+        # Said, so that a first chunk's long wait is not taken for a hang.
+        logging.info("Compiling the %s step for chunks of %d updates.", phase,
+                     num_steps)
+        compiled.add((phase, num_steps))
       chunk_start = time.time()
       state, metrics = run(state, train_data, num_steps)
       metrics = jax.tree.map(np.asarray, metrics)
@@ -697,6 +758,8 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
                     None if error is None else programs.copy_last_error)
       _save_if_due(manager, config, state, step)
       records.plot_if_due(step)
+    if finish is not None:
+      finish(state, records.tensorboard)
   return state
 
 
@@ -756,25 +819,47 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     return _train_and_evaluate(setup_, workdir, allow_config_change)
 
 
+# What a finished single run leaves beside its checkpoints.
+FINAL_OUTPUTS = ("params.npz", "curves.png", "samples.png")
+
+
+def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
+  """Whether `workdir` holds a run of `config` that has done all its updates and
+  written its final outputs: resuming it has nothing to do."""
+  latest = checkpoints.latest_step(
+      workdir, checkpoints.manager_options(config.train.keep_checkpoints))
+  return latest == total_steps(config) and all(
+      os.path.exists(os.path.join(workdir, name)) for name in FINAL_OUTPUTS)
+
+
 def _train_and_evaluate(setup_: Setup, workdir: str,
                         allow_config_change: bool) -> TrainState:
   config = setup_.config
   state = init_state(config, setup_.model, setup_.optimizer,
                      setup_.pretrain_optimizer)
-  state = run_loop(setup_, workdir, state, _describe_single,
-                   allow_config_change=allow_config_change)
+  if is_finished(workdir, config):
+    # Still restored (and its config checked): the caller gets the final state.
+    state = run_loop(setup_, workdir, state, _describe_single,
+                     allow_config_change=allow_config_change)
+    logging.info("%s is finished (all %d updates done): nothing to do; its "
+                 "outputs are %s.", workdir, total_steps(config),
+                 ", ".join(FINAL_OUTPUTS))
+    return state
 
-  checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
-  plotting = _plotting()
-  plotting.write_curves(workdirs.metrics_path(workdir),
-                        os.path.join(workdir, "curves.png"))
-  # Imported late: pictures pull in matplotlib, which the library does not need.
-  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  outputs.write_generated_samples(
-      workdir, "samples", setup_.model, state.params,
-      jax.random.key(config.seed + 2),
-      setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames],
-      config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),
-      setup_.dataset.standardizer)
-  return state
+  def write_outputs(state: TrainState, tensorboard) -> None:
+    checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
+    plotting = _plotting()
+    plotting.write_curves(workdirs.metrics_path(workdir),
+                          os.path.join(workdir, "curves.png"))
+    # Imported late: pictures pull in matplotlib, which the library does not need.
+    from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
+    outputs.write_generated_samples(
+        workdir, "samples", setup_.model, state.params,
+        jax.random.key(config.seed + 2),
+        setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames],
+        config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),
+        setup_.dataset.standardizer, tensorboard)
+
+  return run_loop(setup_, workdir, state, _describe_single,
+                  allow_config_change=allow_config_change, finish=write_outputs)
 

@@ -16,6 +16,7 @@ import numpy as np
 import rtrbm_jax as rj
 from rtrbm_jax import ais
 from rtrbm_jax import evaluation
+from rtrbm_jax import metric_writers
 from rtrbm_jax import models
 from rtrbm_jax import rbm
 from rtrbm_jax import run_evaluation
@@ -390,7 +391,7 @@ class RunEvaluationTest(absltest.TestCase):
     results = run_evaluation.evaluate_workdir(workdir, num_gibbs_steps=5,
                                               generate_frames=4,
                                               chain_lengths=(1, 5, 20))
-    with open(os.path.join(workdir, "eval.json")) as f:
+    with open(os.path.join(workdir, "eval_test.json")) as f:
       self.assertEqual(json.load(f), results)
     error = results["next_frame_error"]
     by_frame = error["by_frame"]
@@ -406,6 +407,28 @@ class RunEvaluationTest(absltest.TestCase):
     self.assertEqual(train_error["num_sequences"], 6)
     self.assertGreater(train_error["mean"], 0)
     self.assertNotAlmostEqual(train_error["mean"], error["mean"])
+    # The generation takes the run's config.eval where no argument is given.
+    self.assertEqual(results["generation"]["prime_frames"], 3)
+    self.assertEqual(results["generation"]["num_sequences"], 2)
+    self.assertEqual(results["generation"]["generated_frames"], 4)
+    # Another split writes its own files, next to the test split's.
+    on_train = run_evaluation.evaluate_workdir(
+        workdir, split="train", num_gibbs_steps=2, num_prediction_chains=2,
+        log_likelihood="none")
+    self.assertEqual(on_train["split"], "train")
+    with open(os.path.join(workdir, "eval_test.json")) as f:
+      self.assertEqual(json.load(f)["split"], "test")
+    for name in ("eval_train.json", "eval_samples_train.png"):
+      self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
+    self.assertRegex(
+        run_evaluation.summary_line(results),
+        r"^test split, step 80: next-frame error [0-9.]+ \+- [0-9.e-]+ \(mean of "
+        r"10 chains [0-9.]+\); best baseline extrapolation [0-9.]+$")
+    scalars = metric_writers.read_scalars(workdir)
+    self.assertAlmostEqual(scalars["eval/test/next_frame_error"][0][1],
+                           results["next_frame_error"]["mean"], places=5)
+    self.assertEqual(scalars["eval/train/next_frame_error"][0][0], 80)
+    self.assertIn("eval/test/baselines/copy_last_frame/next_frame_error", scalars)
     self.assertEqual(results["next_frame_error"]["num_predicted_frames"], 6 * 7)
     self.assertGreater(results["next_frame_error"]["mean"], 0)
     for figure in ("next_frame_error", "next_frame_error_chain_average"):
@@ -421,7 +444,7 @@ class RunEvaluationTest(absltest.TestCase):
         results["baselines"]["copy_last_frame"]["next_frame_error"]["mean"],
         float(copy_last.mean()), places=4)
     self.assertIn("skipped", results["log_likelihood_per_frame"])
-    self.assertTrue(os.path.exists(os.path.join(workdir, "eval_samples.png")))
+    self.assertTrue(os.path.exists(os.path.join(workdir, "eval_samples_test.png")))
 
   def test_evaluating_a_music_run_reports_likelihood_and_accuracy(self):
     config, pieces = helpers.small_music_config(

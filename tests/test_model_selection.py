@@ -93,7 +93,7 @@ class BestParamsTest(absltest.TestCase):
         workdir, step="best", log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2, prime_frames=2, generate_frames=2)
     self.assertEqual(results["step"], best_record["step"])
-    self.assertTrue(os.path.exists(os.path.join(workdir, "eval_best.json")))
+    self.assertTrue(os.path.exists(os.path.join(workdir, "eval_test_best.json")))
 
     os.remove(os.path.join(workdir, train.BEST_PARAMS_FILE))
     with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "

@@ -8,6 +8,7 @@ import sys
 from absl.testing import absltest
 
 from experiments import plot_results
+import rtrbm_jax as rj
 from rtrbm_jax import train
 from tests import test_train
 
@@ -27,6 +28,31 @@ class PlotResultsTest(absltest.TestCase):
     # The first chunk of 10 updates at 5 per second began 2 s before its record.
     self.assertEqual(minutes, [(1062.0 - 998.0) / 60])
     self.assertEqual(errors, [7.5])
+
+  def test_published_figures_are_drawn_only_for_the_published_task(self):
+    self.assertEqual(plot_results.published_figures(rj.get_config("bouncing_balls")),
+                     list(plot_results.PUBLISHED))
+    for name in ("tiny", "chorales", "arm"):
+      self.assertEqual(plot_results.published_figures(rj.get_config(name)), [])
+    self.assertEqual(plot_results.task(rj.get_config("tiny")),
+                     "bouncing balls 10 x 10, 20 frames")
+
+  def test_a_sweep_gives_one_curve_per_point_labelled_by_its_values(self):
+    workdir = self.create_tempdir().full_path
+    config = rj.get_config("sweep_tiny")
+    config.sweep = dict(learning_rate=(0.01, 0.03))
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json())
+    records = [{"step": step, "point": point, "learning_rate": rate,
+                "steps_per_second": 10.0, "time": 1000.0 + step,
+                "heldout_next_frame_error": 5.0 - point - step / 100}
+               for step in (10, 20) for point, rate in enumerate((0.01, 0.03))]
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.writelines(json.dumps(record) + "\n" for record in records)
+    curves = plot_results.curves("lr", workdir)
+    self.assertEqual([label for label, _, _ in curves],
+                     ["lr learning_rate=0.01", "lr learning_rate=0.03"])
+    self.assertEqual(curves[1][2], [3.9, 3.8])
 
   def test_runs_split_at_the_first_colon_and_published_figures_at_the_last(self):
     self.assertEqual(
@@ -53,6 +79,15 @@ class PlotResultsTest(absltest.TestCase):
         env=dict(os.environ, RTRBM_JAX_CACHE=cache))
     self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
     self.assertGreater(os.path.getsize(output), 10_000)
+    self.assertEqual(finished.stdout.strip(), f"Wrote {output}")
+    # Title and units from the run's own data; no published figures for this task.
+    axis = plot_results.plot_runs([("small", workdir)]).axes[0]
+    self.assertEqual(axis.get_title(),
+                     "Bouncing balls 6 x 6, 8 frames: held-out next-frame error")
+    self.assertIn("36 units", axis.get_ylabel())
+    self.assertNotIn("CPU", axis.get_xlabel())
+    self.assertEqual([line.get_linestyle() for line in axis.get_lines()
+                      if line.get_linestyle() == ":"], [])
 
 
 if __name__ == "__main__":

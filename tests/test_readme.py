@@ -2,10 +2,10 @@
 
 import os
 import re
-import subprocess
-import sys
 
 from absl.testing import absltest
+
+from tests import test_notebook
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,12 +17,11 @@ def _readme():
 
 class ReadmeTest(absltest.TestCase):
 
-  def test_the_python_example_runs(self):
+  def test_the_python_example_runs_outside_the_repository(self):
     blocks = re.findall(r"```python\n(.*?)```", _readme(), re.S)
     self.assertNotEmpty(blocks)
     for block in blocks:
-      finished = subprocess.run([sys.executable, "-c", block], cwd=_REPO,
-                                capture_output=True, text=True, timeout=300)
+      finished = test_notebook.run_outside_the_repository(block)
       self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
 
   def test_the_first_two_commands_install_train_and_test(self):

@@ -1,6 +1,8 @@
 """Runs from Python: rj.train, rj.load_run (final, checkpoint step, sweep point),
 evaluate --point, and the TensorBoard event files a run leaves."""
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -30,7 +32,10 @@ class RunsTest(absltest.TestCase):
     cls.directory = tempfile.mkdtemp()
     os.environ["RTRBM_JAX_CACHE"] = os.path.join(cls.directory, "cache")
     cls.run_dir = os.path.join(cls.directory, "run")
-    cls.state = rj.train(test_train.small_config(), cls.run_dir)
+    # Outside absl's app.run, as in a notebook: rj.train still shows progress.
+    cls.train_output = io.StringIO()
+    with contextlib.redirect_stderr(cls.train_output):
+      cls.state = rj.train(test_train.small_config(), cls.run_dir)
     config = test_sweep.sweep_config()
     config.sweep = dict(learning_rate=(0.01, 0.05), seed=(0, 7))
     cls.sweep_config = config
@@ -86,25 +91,71 @@ class RunsTest(absltest.TestCase):
     results = run_evaluation.evaluate_workdir(self.sweep_dir, num_gibbs_steps=2,
                                               generate_frames=3, point=2)
     self.assertEqual(results["point"], 2)
-    with open(os.path.join(self.sweep_dir, "eval_point2.json")) as f:
+    with open(os.path.join(self.sweep_dir, "eval_test_point2.json")) as f:
       self.assertEqual(json.load(f)["next_frame_error"],
                        results["next_frame_error"])
-    for name in ("eval_samples_point2.png", "eval_samples_point2.gif"):
+    for name in ("eval_samples_test_point2.png", "eval_samples_test_point2.gif"):
       self.assertTrue(os.path.exists(os.path.join(self.sweep_dir, name)), name)
 
   def test_event_files_parse_with_every_record_and_the_samples_picture(self):
     scalars = metric_writers.read_scalars(self.run_dir)
     with open(os.path.join(self.run_dir, "metrics.jsonl")) as f:
       records = [json.loads(line) for line in f]
-    self.assertEqual([step for step, _ in scalars["reconstruction_error"]],
+    self.assertEqual([step for step, _ in scalars["train/reconstruction_error"]],
                      [r["step"] for r in records])
-    np.testing.assert_allclose([value for _, value in scalars["gradient_norm"]],
-                               [r["gradient_norm"] for r in records], rtol=1e-6)
-    self.assertIn("heldout_next_frame_error_se", scalars)
+    np.testing.assert_allclose(
+        [value for _, value in scalars["train/gradient_norm"]],
+        [r["gradient_norm"] for r in records], rtol=1e-6)
+    self.assertIn("eval/heldout_next_frame_error_se", scalars)
+    # Wall-clock time is each event's own; as a float32 scalar it was noise.
+    self.assertNotIn("train/time", scalars)
+    self.assertTrue(all(tag.startswith(("train/", "eval/")) for tag in scalars),
+                    sorted(scalars))
     events = metric_writers.read_events(self.run_dir)
     tags = {value.tag for event in events for value in event.summary.value}
-    self.assertIn("samples", tags)
+    self.assertIn("train/samples", tags)
     self.assertIn("_hparams_/experiment", tags)
+
+  def test_a_run_writes_one_event_file_with_its_numbers_and_pictures(self):
+    event_files = [name for name in os.listdir(self.run_dir)
+                   if name.startswith("events.out.tfevents")]
+    self.assertLen(event_files, 1)
+
+  def test_rj_train_shows_per_phase_progress_and_a_startup_line_outside_app_run(
+      self):
+    lines = self.train_output.getvalue().splitlines()
+    self.assertTrue(any(line.startswith("rtrbm (binary visible), 36 visible x 16 "
+                                        "hidden units, 900 parameters; 1 cpu")
+                        for line in lines), lines[:5])
+    self.assertIn("Compiling the pretrain step for chunks of 10 updates.", lines)
+    self.assertTrue(any(line.startswith("pretrain 20/20 ") for line in lines))
+    self.assertTrue(any(line.startswith("train 60/60 ") for line in lines))
+    self.assertFalse(any("orbax" in line or "time=" in line for line in lines))
+
+  def test_a_finished_run_says_so_and_writes_nothing_again(self):
+    samples = os.path.join(self.run_dir, "samples.png")
+    before = os.stat(samples).st_mtime_ns
+    output = io.StringIO()
+    with contextlib.redirect_stderr(output):
+      state = rj.train(test_train.small_config(), self.run_dir)
+    self.assertIn("is finished (all 80 updates done): nothing to do",
+                  output.getvalue())
+    self.assertEqual(os.stat(samples).st_mtime_ns, before)
+    jax.tree.map(np.testing.assert_array_equal, state.params, self.state.params)
+
+  def test_a_run_has_a_short_repr(self):
+    self.assertEqual(repr(rj.load_run(self.run_dir)),
+                     f"Run(rtrbm, 36 visible x 16 hidden, step 80, "
+                     f"workdir={self.run_dir!r})")
+    self.assertEqual(repr(rj.load_run(self.sweep_dir, point=1))[-42:],
+                     f"point 1, workdir={self.sweep_dir!r})"[-42:])
+
+  def test_the_models_functions_show_their_own_docstrings(self):
+    run = rj.load_run(self.run_dir)
+    self.assertEqual(run.model.generate.__name__, "generate")
+    self.assertIn("Runs the model freely after priming it", run.model.generate.__doc__)
+    self.assertIn("visible_type='binary'", run.model.generate.__doc__)
+    self.assertIn("chain_start='data'", run.model.cd_gradient.__doc__)
 
   def test_a_sweep_writes_one_event_directory_per_point_named_by_its_values(self):
     directories = sorted(name for name in os.listdir(self.sweep_dir)
@@ -115,8 +166,8 @@ class RunsTest(absltest.TestCase):
                                    "point_3_learning_rate=0.05_seed=7"])
     scalars = metric_writers.read_scalars(os.path.join(self.sweep_dir,
                                                        directories[3]))
-    self.assertEqual(scalars["reconstruction_error"][-1][0], 80)
-    self.assertNotIn("learning_rate", scalars)
+    self.assertEqual(scalars["train/reconstruction_error"][-1][0], 80)
+    self.assertNotIn("train/learning_rate", scalars)
 
   def test_evaluate_cli_shows_progress_without_noise_and_errors_once(self):
     def evaluate(*flags):
@@ -128,8 +179,15 @@ class RunsTest(absltest.TestCase):
     self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
     self.assertIn("next-frame prediction: 6/6 sequences, done in", finished.stderr)
     self.assertNotIn("Unable to initialize backend", finished.stderr)
-    self.assertTrue(os.path.exists(os.path.join(self.sweep_dir,
-                                                "eval_point0_step60.json")))
+    path = os.path.join(self.sweep_dir, "eval_test_point0_step60.json")
+    self.assertTrue(os.path.exists(path))
+    # A summary line and where the numbers are, not the whole json file.
+    self.assertRegex(finished.stdout,
+                     r"^test split, step 60, point 0: next-frame error .*; best "
+                     r"baseline [a-z_]+ [0-9.]+\nResults: " + path)
+    scalars = metric_writers.read_scalars(
+        os.path.join(self.sweep_dir, "point_0_learning_rate=0.01_seed=0"))
+    self.assertEqual(scalars["eval/test/next_frame_error"][-1][0], 60)
     failed = evaluate("--point=9")
     self.assertEqual(failed.returncode, 1)
     self.assertEqual(failed.stderr.strip().splitlines(),

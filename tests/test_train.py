@@ -3,8 +3,10 @@
 They run the real loop (and the real CLI, in a subprocess) on a very small config.
 """
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -96,6 +98,28 @@ def _tree_digest(directory):
   return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def _compilations(function_name):
+  """Collects jax's "Compiling jit(function_name)" log lines while it is open."""
+  lines = []
+
+  class Collect(logging.Handler):
+
+    def emit(self, record):
+      if record.getMessage().startswith(f"Compiling jit({function_name})"):
+        lines.append(record.getMessage())
+
+  handler = Collect()
+  jax_logger = logging.getLogger("jax")
+  jax_logger.addHandler(handler)
+  jax.config.update("jax_log_compiles", True)
+  try:
+    yield lines
+  finally:
+    jax.config.update("jax_log_compiles", False)
+    jax_logger.removeHandler(handler)
+
+
 class TrainLoopTest(parameterized.TestCase):
 
   def setUp(self):
@@ -169,8 +193,12 @@ class TrainLoopTest(parameterized.TestCase):
     shutil.copytree(finished, workdir)
     shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
     os.remove(os.path.join(workdir, "params.npz"))
-    second = train.train_and_evaluate(config, workdir)
+    with _compilations("run") as compiled:
+      second = train.train_and_evaluate(config, workdir)
     jax.tree.map(np.testing.assert_array_equal, first, second)
+    # The restored state is placed as a fresh one is, so the two chunks after
+    # the restore share one program (they compiled twice when it was not).
+    self.assertLen(compiled, 1)
     if chain_start == "persistent":
       # One chain per frame of the batch, left where the last update ended.
       self.assertEqual(first.chains.shape, (4 * 8, 36))
@@ -569,7 +597,7 @@ class FaultsTest(parameterized.TestCase):
                            f"--num_gibbs_steps={num_gibbs_steps}")
     _one_line_error(self, failed, f"num_gibbs_steps={num_gibbs_steps} is not "
                     "accepted: an integer in \\[1, ")
-    self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
+    self.assertFalse(os.path.exists(os.path.join(workdir, "eval_test.json")))
 
   @parameterized.parameters("params.npz", "config.json")
   def test_evaluate_names_a_truncated_file(self, name):
