@@ -88,7 +88,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       run, frames, mask, (key_predict, key_average), num_gibbs_steps,
       num_prediction_chains)
   results.update(next_frame_results)
-  results.update(_accuracy_and_baselines(run, frames, mask, binary, predictions))
+  results.update(_accuracy_and_baselines(run, frames, mask, binary, *predictions))
   if log_likelihood != "none":
     results["log_likelihood_per_frame"] = _log_likelihood_results(
         run, frames, mask, binary, key_likelihood, log_likelihood,
@@ -144,8 +144,9 @@ def _predict_in_chunks(run: runs.Run, frames, key, num_gibbs_steps: int,
 
 
 def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
-                        num_prediction_chains: int) -> tuple[jax.Array, dict]:
-  """One chain's predictions `[B, T - 1, nv]`, and the two next-frame figures.
+                        num_prediction_chains: int) -> tuple[tuple, dict]:
+  """One chain's predictions and the chain average, each `[B, T - 1, nv]`, and the
+  two next-frame figures.
 
   Args:
     run: the run evaluated.
@@ -160,7 +161,7 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
   chain_average = _predict_in_chunks(
       run, frames, key_average, num_gibbs_steps, num_prediction_chains,
       f"next-frame prediction, mean of {num_prediction_chains} chains")
-  return predictions, {
+  return (predictions, chain_average), {
       "next_frame_error": {
           **evaluation.next_frame_error_summary(predictions, frames, mask),
           "num_gibbs_steps": num_gibbs_steps,
@@ -177,17 +178,20 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
 
 
 def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
-                            predictions) -> dict:
+                            predictions, chain_average) -> dict:
   """`frame_accuracy` and `baselines`: the model-free figures.
 
   Binary data other than bouncing balls (music) also get frame accuracies and the
-  independent-Bernoulli likelihood.
+  independent-Bernoulli likelihood. A unit is predicted on where the prediction
+  (one chain's mean-field visible probability, or the mean of several chains'
+  for `frame_accuracy_chain_average`) is above 0.5.
 
   Args:
     run: the run evaluated (its config names the training split of the baselines).
     frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
     binary: every frame is 0/1.
     predictions: [B, T - 1, nv] the model's one-chain predictions.
+    chain_average: [B, T - 1, nv] the mean of several chains' predictions.
   """
   music_like = run.config.data.name != "bouncing_balls" and binary
   train_sequences = datasets.load_sequences(run.config.data, "train")
@@ -205,6 +209,8 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
   if music_like:
     results["frame_accuracy"] = evaluation.frame_accuracy(
         np.asarray(predictions) > 0.5, target, predicted_mask)
+    results["frame_accuracy_chain_average"] = evaluation.frame_accuracy(
+        np.asarray(chain_average) > 0.5, target, predicted_mask)
     bernoulli = evaluation.error_summary(
         evaluation.independent_bernoulli_log_likelihood(
             np.concatenate(train_sequences), np.asarray(frames)), mask)

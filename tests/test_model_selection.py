@@ -94,6 +94,8 @@ class BestParamsTest(absltest.TestCase):
         num_prediction_chains=2, prime_frames=2, generate_frames=2)
     self.assertEqual(results["step"], best_record["step"])
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_best.json")))
+    for name in ("frame_accuracy", "frame_accuracy_chain_average"):
+      self.assertBetween(results[name], 0.0, 1.0)
 
     os.remove(os.path.join(workdir, train.BEST_PARAMS_FILE))
     with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "
