@@ -102,7 +102,7 @@ class BestParamsTest(absltest.TestCase):
                                 ".* has no best_params.npz"):
       rj.load_run(workdir, step="best")
 
-  def test_a_resumed_run_starts_from_the_recorded_best_and_a_fresh_one_forgets_it(
+  def test_a_resumed_run_keeps_the_best_before_its_checkpoint_and_no_later_one(
       self):
     workdir = self.create_tempdir().full_path
     params = models.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
@@ -117,7 +117,11 @@ class BestParamsTest(absltest.TestCase):
     with np.load(path) as stored:
       self.assertEqual((int(stored["step"]), float(stored["frame_accuracy"])),
                        (40, 0.5))
-    train._BestParams(workdir, 0)
+    # Resumed from the checkpoint of update 30: update 40 is redone.
+    train._BestParams(workdir, 30)
+    self.assertFalse(os.path.exists(path))
+    train._BestParams(workdir, 0).update(40, params, better)
+    train._BestParams(workdir, 0)  # a fresh run
     self.assertFalse(os.path.exists(path))
 
   def test_a_step_that_is_neither_a_number_nor_best_is_one_line(self):
