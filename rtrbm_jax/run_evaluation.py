@@ -32,6 +32,9 @@ DEFAULT_NUM_TEMPERATURES = 100
 DEFAULT_NUM_CHAINS = 16
 # The split's sequences are processed this many at a time, so progress is visible.
 SEQUENCES_PER_CHUNK = 8
+# A chunk of sequences is cut after its longest one, rounded up to a multiple of
+# this many frames, so that few shapes compile.
+CHUNK_LENGTH_QUANTUM = 32
 
 _predict_next_frames = jax.jit(evaluation.predict_next_frames,
                                static_argnums=(0, 4, 5))
@@ -133,14 +136,55 @@ def _is_binary(frames) -> bool:
   return bool(np.all((frames == 0) | (frames == 1)))
 
 
-def _predict_in_chunks(run: runs.Run, frames, key, num_gibbs_steps: int,
+def _map_by_length(function, frames, mask, description: str):
+  """`function(frames)` computed on chunks of sequences of similar length.
+
+  Sequences are taken longest first, `SEQUENCES_PER_CHUNK` at a time, and each
+  chunk is cut after its longest sequence (rounded up to a multiple of
+  `CHUNK_LENGTH_QUANTUM` frames), so the padding of short sequences to the
+  longest of the split is not computed: on MuseData, whose test pieces run from
+  45 to 4,273 frames, it would be 8 times the real frames. The models are causal,
+  so frames after a sequence's end never change its values.
+
+  Args:
+    function: `(frames [S, T', nv], chunk=index) -> pytree of [S, T' + c, ...]`
+      arrays (c the same for every chunk, e.g. -1 for predictions of frames 2..T).
+    frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
+    description: what is computed, for the progress lines.
+
+  Returns:
+    The pytree of numpy arrays `[B, T + c, ...]` (zeros after each chunk's cut).
+  """
+  frames = np.asarray(frames)
+  lengths = np.asarray(mask).sum(axis=1)
+  order = np.argsort(-lengths, kind="stable")
+  tracker = progress.Progress(description, int(lengths.sum()), "frames")
+  outputs, compiled_shapes = None, set()
+  for index, start in enumerate(range(0, len(order), SEQUENCES_PER_CHUNK)):
+    rows = order[start:start + SEQUENCES_PER_CHUNK]
+    cut = min(frames.shape[1], -(-int(lengths[rows].max()) // CHUNK_LENGTH_QUANTUM)
+              * CHUNK_LENGTH_QUANTUM)
+    output = jax.tree.map(np.asarray, function(frames[rows, :cut], chunk=index))
+    if outputs is None:
+      outputs = jax.tree.map(lambda leaf: np.zeros(
+          (len(frames), frames.shape[1] + leaf.shape[1] - cut) + leaf.shape[2:],
+          leaf.dtype), output)
+    for whole, part in zip(jax.tree.leaves(outputs), jax.tree.leaves(output)):
+      whole[rows, :part.shape[1]] = part
+    tracker.update(int(lengths[rows].sum()),
+                   compiling=(len(rows), cut) not in compiled_shapes)
+    compiled_shapes.add((len(rows), cut))
+  return outputs
+
+
+def _predict_in_chunks(run: runs.Run, frames, mask, key, num_gibbs_steps: int,
                        num_chains: int, description: str) -> jax.Array:
   """`evaluation.predict_next_frames` over chunks of sequences, with progress."""
-  return jnp.asarray(progress.map_chunks(
+  return jnp.asarray(_map_by_length(
       lambda chunk_frames, chunk: _predict_next_frames(
-          run.model, run.params, chunk_frames, jax.random.fold_in(key, chunk),
-          num_gibbs_steps, num_chains),
-      (np.asarray(frames),), SEQUENCES_PER_CHUNK, description))
+          run.model, run.params, jnp.asarray(chunk_frames),
+          jax.random.fold_in(key, chunk), num_gibbs_steps, num_chains),
+      frames, mask, description))
 
 
 def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
@@ -156,10 +200,10 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
     num_prediction_chains: chains averaged by the second figure.
   """
   key_predict, key_average = keys
-  predictions = _predict_in_chunks(run, frames, key_predict, num_gibbs_steps, 1,
-                                   "next-frame prediction")
+  predictions = _predict_in_chunks(run, frames, mask, key_predict,
+                                   num_gibbs_steps, 1, "next-frame prediction")
   chain_average = _predict_in_chunks(
-      run, frames, key_average, num_gibbs_steps, num_prediction_chains,
+      run, frames, mask, key_average, num_gibbs_steps, num_prediction_chains,
       f"next-frame prediction, mean of {num_prediction_chains} chains")
   return (predictions, chain_average), {
       "next_frame_error": {
@@ -229,7 +273,7 @@ def _log_likelihood_results(run: runs.Run, frames, mask, binary: bool, key,
   if run.model.visible_type == rbm.BINARY and not binary:
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
-  estimate = _chunked_log_likelihoods(run.model, run.params, frames, key,
+  estimate = _chunked_log_likelihoods(run.model, run.params, frames, mask, key,
                                       num_temperatures, num_chains, method)
   return {**evaluation.log_likelihood_summary(estimate, mask),
           **({"num_temperatures": num_temperatures, "num_chains": num_chains}
@@ -270,7 +314,7 @@ def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: st
   return results
 
 
-def _chunked_log_likelihoods(model, params, frames, key, num_temperatures,
+def _chunked_log_likelihoods(model, params, frames, mask, key, num_temperatures,
                              num_chains, method) -> evaluation.FrameLogLikelihoods:
   """`evaluation.frame_log_likelihoods` over chunks of sequences, with progress."""
   methods = []
@@ -282,7 +326,6 @@ def _chunked_log_likelihoods(model, params, frames, key, num_temperatures,
     methods.append(estimate.method)
     return estimate.per_frame, estimate.standard_error
 
-  per_frame, standard_error = progress.map_chunks(
-      likelihoods, (np.asarray(frames),), SEQUENCES_PER_CHUNK,
-      "log-likelihood (exact or AIS)")
+  per_frame, standard_error = _map_by_length(
+      likelihoods, frames, mask, "log-likelihood (exact or AIS)")
   return evaluation.FrameLogLikelihoods(per_frame, standard_error, methods[0])

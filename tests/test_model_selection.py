@@ -17,6 +17,7 @@ from rtrbm_jax import models
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
+from rtrbm_jax.data import datasets
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +51,34 @@ class HeldOutEvaluationTest(chex.TestCase):
     # TP 2, FP 2, FN 1.
     np.testing.assert_allclose(accuracy(predicted, target), 2 / 5, rtol=1e-6)
     np.testing.assert_allclose(accuracy(jnp.zeros((2, 3)), jnp.zeros((2, 3))), 1.0)
+
+
+class ChunksByLengthTest(absltest.TestCase):
+
+  def test_chunks_cut_after_their_longest_sequence_change_no_value(self):
+    model = models.get_model("rtrbm")
+    rng = np.random.default_rng(0)
+    params = jax.tree.map(
+        lambda leaf: jnp.asarray(rng.normal(0, 0.5, leaf.shape), jnp.float32),
+        model.init_params(jax.random.key(0), 5, 4))
+    lengths = [3, 70, 1, 40, 33, 2, 9, 64, 5, 12, 70]
+    sequences = [(rng.random((length, 5)) < 0.5).astype(np.float32)
+                 for length in lengths]
+    frames, mask = datasets.pad_sequences(sequences)
+    exact = jax.jit(lambda v: evaluation.frame_log_likelihoods(
+        model, params, v, jax.random.key(2), method="exact").per_frame)
+    whole = exact(jnp.asarray(frames))
+    calls = []
+
+    def likelihoods(chunk_frames, chunk):
+      calls.append((chunk, chunk_frames.shape[1]))
+      return exact(jnp.asarray(chunk_frames))
+
+    chunked = run_evaluation._map_by_length(likelihoods, frames, mask, "test")
+    np.testing.assert_allclose(chunked[mask], np.asarray(whole)[mask], rtol=1e-5)
+    self.assertEqual(chunked.shape, mask.shape)
+    # Longest first, 8 per chunk: 70 frames, then the three shortest up to 3 -> 32.
+    self.assertEqual(calls, [(0, 70), (1, 32)])
 
 
 def _music_run(directory, workdir):
