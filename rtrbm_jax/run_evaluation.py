@@ -28,6 +28,10 @@ from rtrbm_jax.data import real_valued
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
 # AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
 # (measured: README); pass more temperatures and chains for publishable estimates.
+# On an RTRBM of JSB Chorales' size (88 x 150, 3000 updates), 1053 test frames:
+# 100 x 16 gave -6.285 nats per frame, 100 x 64 -6.403, 300 x 64 -6.488,
+# 1000 x 16 -6.483 and 1000 x 64 -6.498 (AIS standard error of the mean 0.002):
+# the defaults overestimate it by about 0.2 nats, 1000 x 16 is within 0.02.
 DEFAULT_NUM_TEMPERATURES = 100
 DEFAULT_NUM_CHAINS = 16
 # The split's sequences are processed this many at a time, so progress is visible.
