@@ -23,14 +23,22 @@ from tests import helpers
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _random_model_and_frames(model, shape, num_hidden):
+  """Parameters 0.5 * N(0, 1) and binary frames `shape`, drawn with numpy (eager
+  jax draws compile once per shape, which costs more than these tests)."""
+  rng = np.random.default_rng(0)
+  params = jax.tree.map(
+      lambda leaf: jnp.asarray(rng.normal(0, 0.5, leaf.shape), jnp.float32),
+      model.init_params(jax.random.key(0), shape[-1], num_hidden))
+  return params, jnp.asarray(rng.random(shape) < 0.5, jnp.float32)
+
+
 class HeldOutEvaluationTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_one_pass_gives_the_error_and_the_frame_accuracy_of_its_predictions(self):
     model = models.get_model("rnnrbm")
-    params = helpers.randomize(model.init_params(jax.random.key(0), 6, 4),
-                               jax.random.key(1))
-    v = helpers.random_binary(jax.random.key(2), (2, 4, 6))
+    params, v = _random_model_and_frames(model, (2, 4, 6), num_hidden=4)
     key = jax.random.key(3)
     heldout = self.variant(evaluation.heldout_evaluation, static_argnums=(0, 4))(
         model, params, v, key, 5)
@@ -57,10 +65,8 @@ class ChunksByLengthTest(absltest.TestCase):
 
   def test_chunks_cut_after_their_longest_sequence_change_no_value(self):
     model = models.get_model("rtrbm")
-    rng = np.random.default_rng(0)
-    params = jax.tree.map(
-        lambda leaf: jnp.asarray(rng.normal(0, 0.5, leaf.shape), jnp.float32),
-        model.init_params(jax.random.key(0), 5, 4))
+    params, _ = _random_model_and_frames(model, (1, 1, 5), num_hidden=4)
+    rng = np.random.default_rng(1)
     lengths = [3, 70, 1, 40, 33, 2, 9, 64, 5, 12, 70]
     sequences = [(rng.random((length, 5)) < 0.5).astype(np.float32)
                  for length in lengths]
