@@ -11,8 +11,10 @@ are read from `../shared/data/polyphonic/<set>.mat` beside the repository if it 
 there, else from the pickle `python -m experiments.download` puts in the cache
 directory; `--config.data.path=...` reads another copy (.mat or .pickle).
 
-Training evaluates the held-out next-frame error on the **valid** split
-(non-overlapping windows); the test split is for `experiments.evaluate`.
+Training evaluates the held-out next-frame error and frame accuracy on the
+**valid** split (non-overlapping windows) every `eval.every` updates and keeps the
+parameters of the best validation accuracy as `best_params.npz`; the test split is
+touched once, by `python -m experiments.evaluate --workdir=DIR --step=best`.
 
 Sizes: 88 visible units (MIDI 21..108), 150 hidden units and, for the RNN-RBM,
 100 recurrent units: the defaults of the authors' RNN-RBM tutorial code

@@ -643,24 +643,30 @@ class _BestParams:
   the validation split picks the stopping point, as in the RNN-RBM paper: at each
   held-out evaluation whose frame accuracy beats every earlier one, the
   parameters are written (atomically) to `workdir/best_params.npz` with the
-  update (`step`) and the accuracy (`frame_accuracy`). A resumed run starts from
-  the file's accuracy; a fresh one removes a file left from before.
+  update (`step`) and the accuracy (`frame_accuracy`). A run resumed at `step`
+  starts from the file's accuracy; a file from a later update than `step` (the
+  run was stopped after it and resumed from an older checkpoint, perhaps with a
+  changed config) or from before a fresh start is removed, since the updates
+  after `step` are redone and evaluated again.
   """
 
   def __init__(self, workdir: str, step: int):
     self.path = os.path.join(workdir, BEST_PARAMS_FILE)
     self.frame_accuracy = -np.inf
-    if os.path.exists(self.path):
-      if step == 0:
-        os.remove(self.path)
-        return
-      try:
-        with np.load(self.path) as stored:
-          self.frame_accuracy = float(stored["frame_accuracy"])
-      except Exception as error:  # pylint: disable=broad-except
-        # numpy raises zipfile, EOF, OS and key errors for damaged files.
-        logging.warning("%s does not read (%s); the next evaluation replaces it.",
-                        self.path, type(error).__name__)
+    if not os.path.exists(self.path):
+      return
+    try:
+      with np.load(self.path) as stored:
+        stored_step, accuracy = int(stored["step"]), float(stored["frame_accuracy"])
+    except Exception as error:  # pylint: disable=broad-except
+      # numpy raises zipfile, EOF, OS and key errors for damaged files.
+      logging.warning("%s does not read (%s); the next evaluation replaces it.",
+                      self.path, type(error).__name__)
+      return
+    if 0 < stored_step <= step:
+      self.frame_accuracy = accuracy
+    else:
+      os.remove(self.path)
 
   def update(self, step: int, params, heldout) -> None:
     """Writes `params` if `heldout` (an evaluation, or None) is the best yet."""

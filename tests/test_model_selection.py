@@ -17,9 +17,20 @@ from rtrbm_jax import models
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import train
 from rtrbm_jax import workdirs
+from rtrbm_jax.data import datasets
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _random_model_and_frames(model, shape, num_hidden):
+  """Parameters 0.5 * N(0, 1) and binary frames `shape`, drawn with numpy (eager
+  jax draws compile once per shape, which costs more than these tests)."""
+  rng = np.random.default_rng(0)
+  params = jax.tree.map(
+      lambda leaf: jnp.asarray(rng.normal(0, 0.5, leaf.shape), jnp.float32),
+      model.init_params(jax.random.key(0), shape[-1], num_hidden))
+  return params, jnp.asarray(rng.random(shape) < 0.5, jnp.float32)
 
 
 class HeldOutEvaluationTest(chex.TestCase):
@@ -27,9 +38,7 @@ class HeldOutEvaluationTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_one_pass_gives_the_error_and_the_frame_accuracy_of_its_predictions(self):
     model = models.get_model("rnnrbm")
-    params = helpers.randomize(model.init_params(jax.random.key(0), 6, 4),
-                               jax.random.key(1))
-    v = helpers.random_binary(jax.random.key(2), (2, 4, 6))
+    params, v = _random_model_and_frames(model, (2, 4, 6), num_hidden=4)
     key = jax.random.key(3)
     heldout = self.variant(evaluation.heldout_evaluation, static_argnums=(0, 4))(
         model, params, v, key, 5)
@@ -50,6 +59,32 @@ class HeldOutEvaluationTest(chex.TestCase):
     # TP 2, FP 2, FN 1.
     np.testing.assert_allclose(accuracy(predicted, target), 2 / 5, rtol=1e-6)
     np.testing.assert_allclose(accuracy(jnp.zeros((2, 3)), jnp.zeros((2, 3))), 1.0)
+
+
+class ChunksByLengthTest(absltest.TestCase):
+
+  def test_chunks_cut_after_their_longest_sequence_change_no_value(self):
+    model = models.get_model("rtrbm")
+    params, _ = _random_model_and_frames(model, (1, 1, 5), num_hidden=4)
+    rng = np.random.default_rng(1)
+    lengths = [3, 70, 1, 40, 33, 2, 9, 64, 5, 12, 70]
+    sequences = [(rng.random((length, 5)) < 0.5).astype(np.float32)
+                 for length in lengths]
+    frames, mask = datasets.pad_sequences(sequences)
+    exact = jax.jit(lambda v: evaluation.frame_log_likelihoods(
+        model, params, v, jax.random.key(2), method="exact").per_frame)
+    whole = exact(jnp.asarray(frames))
+    calls = []
+
+    def likelihoods(chunk_frames, chunk):
+      calls.append((chunk, chunk_frames.shape[1]))
+      return exact(jnp.asarray(chunk_frames))
+
+    chunked = run_evaluation._map_by_length(likelihoods, frames, mask, "test")
+    np.testing.assert_allclose(chunked[mask], np.asarray(whole)[mask], rtol=1e-5)
+    self.assertEqual(chunked.shape, mask.shape)
+    # Longest first, 8 per chunk: 70 frames, then the three shortest up to 3 -> 32.
+    self.assertEqual(calls, [(0, 70), (1, 32)])
 
 
 def _music_run(directory, workdir):
@@ -94,13 +129,15 @@ class BestParamsTest(absltest.TestCase):
         num_prediction_chains=2, prime_frames=2, generate_frames=2)
     self.assertEqual(results["step"], best_record["step"])
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_test_best.json")))
+    for name in ("frame_accuracy", "frame_accuracy_chain_average"):
+      self.assertBetween(results[name], 0.0, 1.0)
 
     os.remove(os.path.join(workdir, train.BEST_PARAMS_FILE))
     with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "
                                 ".* has no best_params.npz"):
       rj.load_run(workdir, step="best")
 
-  def test_a_resumed_run_starts_from_the_recorded_best_and_a_fresh_one_forgets_it(
+  def test_a_resumed_run_keeps_the_best_before_its_checkpoint_and_no_later_one(
       self):
     workdir = self.create_tempdir().full_path
     params = models.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
@@ -115,7 +152,11 @@ class BestParamsTest(absltest.TestCase):
     with np.load(path) as stored:
       self.assertEqual((int(stored["step"]), float(stored["frame_accuracy"])),
                        (40, 0.5))
-    train._BestParams(workdir, 0)
+    # Resumed from the checkpoint of update 30: update 40 is redone.
+    train._BestParams(workdir, 30)
+    self.assertFalse(os.path.exists(path))
+    train._BestParams(workdir, 0).update(40, params, better)
+    train._BestParams(workdir, 0)  # a fresh run
     self.assertFalse(os.path.exists(path))
 
   def test_a_step_that_is_neither_a_number_nor_best_is_one_line(self):

@@ -1,4 +1,5 @@
-"""The four polyphonic sets: .mat files and pickles read, bad ones refused in one line."""
+"""The four polyphonic sets: .mat files and pickles read, bad ones refused in one
+line, and training held out on their valid split."""
 
 import os
 import pickle
@@ -8,6 +9,7 @@ from absl.testing import parameterized
 import numpy as np
 import scipy.io
 
+from configs import polyphonic as polyphonic_config
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
 from rtrbm_jax.data import polyphonic
@@ -161,7 +163,6 @@ class HeldOutTest(absltest.TestCase):
         validdata=_cells([_roll([()] * 9), _roll([()] * 6)]),
         testdata=_cells([_roll([(60, 64)] * 9)]),
         traindata=_cells([_roll([(60,), (62,)] * 4)]))
-    from configs import polyphonic as polyphonic_config  # pylint: disable=g-import-not-at-top
     config = polyphonic_config.get_config("jsb_chorales,rtrbm")
     config.data.path = path
     config.data.num_frames = 3

@@ -21,11 +21,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rtrbm_jax.data import download
 from rtrbm_jax.data import music
 
 
-class DataSet(NamedTuple):
-  """One of the four sets: its file names and its published size.
+class PublishedSet(NamedTuple):
+  """One of the four sets: its .mat file name and its published size.
 
   Attributes:
     mat_file: the name of Gan et al.'s `.mat` file.
@@ -39,13 +40,14 @@ class DataSet(NamedTuple):
 
 # The counts are those of the published splits (the .mat files' README table).
 DATA_SETS = {
-    "jsb_chorales": DataSet("JSB_Chorales.mat", (229, 76, 77),
-                            (13_807, 4_602, 4_725)),
-    "nottingham": DataSet("Nottingham.mat", (694, 173, 170),
-                          (176_561, 45_513, 44_463)),
-    "musedata": DataSet("MuseData.mat", (524, 135, 124),
-                        (245_202, 82_755, 64_339)),
-    "piano_midi": DataSet("Piano_midi.mat", (87, 12, 25), (75_911, 8_540, 19_036)),
+    "jsb_chorales": PublishedSet("JSB_Chorales.mat", (229, 76, 77),
+                                 (13_807, 4_602, 4_725)),
+    "nottingham": PublishedSet("Nottingham.mat", (694, 173, 170),
+                               (176_561, 45_513, 44_463)),
+    "musedata": PublishedSet("MuseData.mat", (524, 135, 124),
+                             (245_202, 82_755, 64_339)),
+    "piano_midi": PublishedSet("Piano_midi.mat", (87, 12, 25),
+                               (75_911, 8_540, 19_036)),
 }
 # The .mat variable of each split.
 MAT_VARIABLES = {"train": "traindata", "valid": "validdata", "test": "testdata"}
@@ -55,7 +57,7 @@ _FORMATS = ("a .mat file (traindata/validdata/testdata cells of T x 88 rolls) or
             "a piano-roll .pickle (e.g. 'JSB Chorales.pickle')")
 
 
-def check_name(data_set: str) -> DataSet:
+def check_name(data_set: str) -> PublishedSet:
   if data_set not in DATA_SETS:
     raise ValueError(f"data_set={data_set!r} is not accepted: one of "
                      f"{tuple(DATA_SETS)}.")
@@ -65,7 +67,6 @@ def check_name(data_set: str) -> DataSet:
 def default_path(data_set: str, repository_root: str | os.PathLike) -> str:
   """The `.mat` file in `<repository_root>/../shared/data/polyphonic/` if it is
   there, else where `experiments.download` puts the set's pickle."""
-  from rtrbm_jax.data import download  # pylint: disable=g-import-not-at-top
   mat = Path(repository_root) / SHARED_DIRECTORY / check_name(data_set).mat_file
   return str(mat.resolve()) if mat.is_file() else str(download.local_path(data_set))
 
