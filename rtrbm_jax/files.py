@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import re
 import uuid
 
 from absl import logging
@@ -38,6 +39,31 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
   finally:
     if os.path.exists(temporary):
       os.unlink(temporary)
+
+
+# The name `atomic_write` gives its file while writing it.
+_TEMPORARY_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
+  """Removes the files `atomic_write` left in `directory` when killed mid-write.
+
+  Call it only while no other writer works in `directory` (a run holding its
+  workdir's lock): a live writer's file has the same form of name.
+
+  Returns:
+    The names removed.
+  """
+  removed = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    if _TEMPORARY_NAME.fullmatch(name) and os.path.isfile(path):
+      os.unlink(path)
+      removed.append(name)
+  if removed:
+    logging.warning("Removed %d unfinished file(s) of a run that was stopped "
+                    "while writing them: %s", len(removed), ", ".join(removed))
+  return removed
 
 
 def read_records(path: str | os.PathLike) -> list[dict]:

@@ -13,6 +13,7 @@ import json
 import os
 from typing import Any, NamedTuple, Optional
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -85,23 +86,44 @@ def _model_and_template(config):
                                   config.model.num_hidden)
 
 
-def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
-  """The parameters (as a dict of arrays) of checkpoint `step` (default: latest)."""
+def _checkpoint_steps(workdir: str) -> list[int]:
+  """The steps of the workdir's checkpoints (damaged or not), oldest first."""
   directory = checkpoints.directory(workdir)
-  steps = []
-  if os.path.isdir(directory):
-    with ocp.CheckpointManager(directory) as manager:
-      steps = manager.all_steps()
+  if not os.path.isdir(directory):
+    return []
+  with ocp.CheckpointManager(directory) as manager:
+    return sorted(manager.all_steps())
+
+
+def _checkpoint_params(workdir: str, step: Optional[int],
+                       steps: list[int]) -> tuple[dict, int]:
+  """The parameters (as a dict of arrays) of checkpoint `step` of `steps`.
+
+  With `step` None, the newest checkpoint that restores: a damaged newer one is
+  passed over with a warning (as a resumed run does; nothing is moved here).
+  """
   if not steps:
     raise ValueError(f"workdir={workdir!r} has no checkpoints to load a step from.")
-  if step is None:
-    step = max(steps)
-  if step not in steps:
+  if step is not None and step not in steps:
     raise ValueError(f"step={step} is not accepted: workdir={workdir!r} keeps "
-                     f"checkpoints of steps {sorted(steps)}.")
-  with ocp.CheckpointManager(directory) as manager:
-    restored = manager.restore(step, args=ocp.args.StandardRestore())
-  return restored["params"], step
+                     f"checkpoints of steps {steps}.")
+  candidates = [step] if step is not None else steps[::-1]
+  for index, candidate in enumerate(candidates):
+    try:
+      with ocp.CheckpointManager(checkpoints.directory(workdir)) as manager:
+        restored = manager.restore(candidate, args=ocp.args.StandardRestore())
+      return restored["params"], candidate
+    except Exception as error:  # pylint: disable=broad-except
+      # Orbax and tensorstore raise many kinds of errors for damaged files.
+      reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+      if index + 1 == len(candidates):
+        raise ValueError(
+            f"the checkpoint at step {candidate} in workdir={workdir!r} does not "
+            f"restore ({reason}).") from error
+      logging.warning("The checkpoint at step %d does not restore (%s); loading "
+                      "the one at step %d.", candidate, reason,
+                      candidates[index + 1])
+  raise AssertionError("unreachable")
 
 
 def _final_params(params_path: str) -> dict:
@@ -155,14 +177,25 @@ def _params_from_arrays(workdir: str, config, template, arrays: dict,
   return params
 
 
+def _checked_step(step) -> Optional[int]:
+  """`step` as an int (a Python or numpy integer), or None."""
+  if step is None:
+    return None
+  if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+    raise ValueError(f"step={step!r} is not accepted: None (the final parameters) "
+                     "or the integer update of a checkpoint.")
+  return int(step)
+
+
 def load_run(workdir: str, step: Optional[int] = None,
              point: Optional[int] = None) -> Run:
   """Loads a run's parameters: the final ones, a checkpoint's, or a sweep point's.
 
   Args:
     workdir: the directory of a run or sweep.
-    step: None: the final parameters (`params.npz`) if the run finished, else the
-      latest checkpoint; an update number: the checkpoint of that update.
+    step: None: the final parameters (`params.npz`) if the run finished and no
+      checkpoint is newer, else the newest checkpoint that restores; an integer
+      update number: the checkpoint of that update.
     point: for a sweep, which point (0-based, as in `results.txt`); required for
       sweeps, not accepted for single runs.
 
@@ -174,12 +207,17 @@ def load_run(workdir: str, step: Optional[int] = None,
   """
   config = _sweep_point_config(workdir, _read_config(workdir), point)
   model, template = _model_and_template(config)
+  step = _checked_step(step)
   params_path = os.path.join(workdir, "params.npz")
-  if step is None and os.path.exists(params_path):
-    arrays = _final_params(params_path)
-    step = training.total_steps(config)
+  steps = _checkpoint_steps(workdir)
+  final_step = training.total_steps(config)
+  # params.npz is the run's last update only while no checkpoint is newer (a run
+  # extended with a larger train.num_steps and stopped part-way has newer ones).
+  if (step is None and os.path.exists(params_path)
+      and (not steps or steps[-1] == final_step)):
+    arrays, step = _final_params(params_path), final_step
   else:
-    arrays, step = _checkpoint_params(workdir, step)
+    arrays, step = _checkpoint_params(workdir, step, steps)
   params = _params_from_arrays(workdir, config, template, arrays, point)
   # NaN parameters (a diverged run) are named here, not found as NaN results.
   model.check_params(params)

@@ -32,6 +32,7 @@ import optax
 
 from rtrbm_jax import checkpoints
 from rtrbm_jax import evaluation
+from rtrbm_jax import files
 from rtrbm_jax import metric_writers
 from rtrbm_jax import models
 from rtrbm_jax import progress
@@ -426,6 +427,7 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   """
   config = setup_.config
   os.makedirs(workdir, exist_ok=True)
+  files.remove_stale_temporaries(workdir)
   options = checkpoints.manager_options(config.train.keep_checkpoints)
   latest = checkpoints.latest_step(workdir, options)
   changes = {}
@@ -443,6 +445,10 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   workdirs.truncate_metrics(metrics_path, int(np.max(state.step)))
   if changes:
     workdirs.record_config_change(metrics_path, restored, changes)
+  if int(np.max(state.step)) < total_steps(config):
+    # A finished run extended (a larger train.num_steps): its params.npz is no
+    # longer the run's last update, so it goes until the run ends again.
+    workdirs.remove_final_params(workdir)
   workdirs.write_config(workdir, config, setup_.dataset)
   return manager, state
 

@@ -23,6 +23,8 @@ from rtrbm_jax.data import datasets
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 LOCK_FILE = "lock"
+# The final parameters, written when a run ends (`checkpoints.save_params`).
+PARAMS_FILE = "params.npz"
 # Per-dimension mean and scale of real-valued data, written beside the checkpoints.
 STANDARDIZER_FILE = "standardizer.npz"
 
@@ -123,6 +125,14 @@ def write_config(workdir: str, config: ml_collections.ConfigDict,
     path = os.path.join(workdir, STANDARDIZER_FILE)
     with files.atomic_write(path, "wb") as f:
       np.savez(f, **dataset.standardizer._asdict())
+
+
+def remove_final_params(workdir: str) -> None:
+  """Removes `params.npz` (a run's final parameters) if there is one."""
+  path = os.path.join(workdir, PARAMS_FILE)
+  if os.path.exists(path):
+    logging.info("Removed %s: the run trains further.", path)
+    os.remove(path)
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
