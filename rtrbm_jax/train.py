@@ -433,7 +433,7 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   changes = {}
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
-                                    allow_config_change and not swept)
+                                    allow_config_change and not swept, swept)
   manager, state, restored = restore_checkpoint(workdir, options, state)
   if restored is not None:
     logging.info("Resumed from the checkpoint at step %d.", restored)
@@ -670,6 +670,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
       kept).
   """
+  if "sweep" in config:
+    raise ValueError(
+        "config.sweep is set: this config is a sweep, which a single run would "
+        "ignore; train it with experiments.sweep (rj.train does), or remove "
+        "config.sweep.")
   setup_ = setup(config)
   workdirs.check_workdir(workdir)
   with workdirs.workdir_lock(workdir):

@@ -50,7 +50,15 @@ def metrics_path(workdir: str) -> str:
 def _take_lock(workdir: str, path: str) -> int:
   """A descriptor of `path` holding its exclusive `flock` (the file still in place)."""
   while True:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      # Not following a symlink: a lock linked to another file would truncate it.
+      descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+      if not os.path.islink(path):
+        raise
+      raise ValueError(
+          f"{path} is a symlink (to {os.readlink(path)!r}), not a run's lock "
+          "file; remove the link (its target is left alone).") from error
     try:
       fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -167,7 +175,7 @@ def _read_stored_config(workdir: str) -> dict | None:
 
 
 def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
-                 allow_config_change: bool) -> dict:
+                 allow_config_change: bool, swept: bool = False) -> dict:
   """Decides whether a run at `step` may resume with `config`.
 
   The rule: a run resumes with the config it was made with. Layout fields
@@ -176,7 +184,7 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
   caller records them in metrics.jsonl); fields that fix shapes, the
   initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
   `train.num_steps` drop below the updates done, nor a finished run take a change
-  that no update would use.
+  that no update would use. A sweep (`swept`) resumes only with its config.
 
   Returns:
     The changes that need the flag, {field: (old, new)} (empty if none).
@@ -189,17 +197,26 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
     return {}
   changes = {field: values for field, values in config_changes(stored, config).items()
              if not field.startswith(_LAYOUT_FIELDS)}
+  if changes and swept:
+    raise ValueError(
+        f"the sweep in {workdir} (at update {step}) was made with another config: "
+        f"{_listed(changes)}. A sweep resumes only with the same config; use a "
+        "new workdir for other values.")
   if changes:
     _refuse_unless_allowed(workdir, config, step, changes, allow_config_change)
   return changes
+
+
+def _listed(changes: dict) -> str:
+  return ", ".join(f"{field} {old!r} -> {new!r}"
+                   for field, (old, new) in changes.items())
 
 
 def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
                            step: int, changes: dict,
                            allow_config_change: bool) -> None:
   """Raises the first rule of `check_resume` that `changes` break."""
-  listed = ", ".join(f"{field} {old!r} -> {new!r}"
-                     for field, (old, new) in changes.items())
+  listed = _listed(changes)
   fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
                                   if config.train.chain_start == "persistent"
                                   else ())
@@ -210,6 +227,7 @@ def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
         f"the run in {workdir} (at update {step}) cannot take a change of "
         f"{', '.join(fixed)} ({listed}): these fix the parameters or the updates "
         "done; use a new workdir.")
+  _refuse_optimizer_structure_changes(workdir, step, changes)
   if total < step:
     raise ValueError(
         f"config.train.num_steps={config.train.num_steps} is not accepted: the run "
@@ -221,9 +239,44 @@ def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
         f"{listed}. Resume with the same config, or pass --allow_config_change to "
         "apply the change from this update on (recorded in metrics.jsonl).")
   if total == step:
+    # Only train.num_steps lowered to the updates done: the run stops here.
+    others = {field: values for field, values in changes.items()
+              if field != "train.num_steps"}
+    if not others:
+      return
+    if "train.num_steps" in changes:
+      raise ValueError(
+          f"config.train.num_steps={config.train.num_steps} stops the run in "
+          f"{workdir} at update {step}, where it is: no update would use "
+          f"{_listed(others)}; change those when the run trains further.")
     raise ValueError(
         f"the run in {workdir} has finished ({step} updates): no update would use "
         f"{listed}; raise train.num_steps to train further with it.")
+
+
+def _refuse_optimizer_structure_changes(workdir: str, step: int,
+                                        changes: dict) -> None:
+  """Changes that alter the shape of what a checkpoint holds, named.
+
+  Clipping on or off, pretraining momentum on or off (each adds or removes a
+  part of an optimizer, and its state) and the number of CD schedule entries
+  (arrays in the state) would make the checkpoint not restore.
+  """
+  for field in ("optimizer.clip_norm", "pretrain.momentum"):
+    if field in changes and (not changes[field][0]) != (not changes[field][1]):
+      raise ValueError(
+          f"the run in {workdir} (at update {step}) cannot take a change of "
+          f"{field} {changes[field][0]!r} -> {changes[field][1]!r}: turning it on "
+          "or off changes the optimizer state its checkpoints hold; keep it 0 or "
+          "non-zero as it was, or use a new workdir.")
+  if "train.gibbs_schedule" in changes:
+    old, new = changes["train.gibbs_schedule"]
+    if len(old or ()) != len(new or ()):
+      raise ValueError(
+          f"the run in {workdir} (at update {step}) cannot take "
+          f"train.gibbs_schedule {old!r} -> {new!r}: it must keep its "
+          f"{len(old or ())} entries (their updates and values may change), as "
+          "its checkpoints hold them; or use a new workdir.")
 
 
 def truncate_metrics(path: str, last_step: int) -> None:

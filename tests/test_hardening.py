@@ -17,7 +17,9 @@ import numpy as np
 
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import runs
+from rtrbm_jax import sweep
 from rtrbm_jax import train
+from rtrbm_jax import workdirs
 from tests import test_train
 
 _REPO = test_train._REPO  # pylint: disable=protected-access
@@ -101,6 +103,93 @@ class FinishedRunTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "step=.* is not accepted: None .* or "
                                 "the integer update of a checkpoint"):
       runs.load_run(self.finished, step=step)
+
+  @parameterized.named_parameters(
+      ("clip_norm_on", "optimizer.clip_norm", 1.0, "optimizer.clip_norm 0.0 -> 1.0"),
+      ("pretrain_momentum_off", "pretrain.momentum", 0.0,
+       "pretrain.momentum 0.9 -> 0.0"),
+      ("one_more_schedule_entry", "train.gibbs_schedule", ((20, 3), (40, 5)),
+       "train.gibbs_schedule .* must keep its 1 entries"),
+  )
+  def test_a_change_the_checkpoint_cannot_take_is_named(self, field, value,
+                                                        expected):
+    workdir = self.copy()
+    config = test_train.small_config()
+    config.train.num_steps = 100
+    section, name = field.split(".")
+    config[section][name] = value
+    with self.assertRaisesRegex(ValueError, f"cannot take .*{expected}"):
+      train.train_and_evaluate(config, workdir, allow_config_change=True)
+
+  def test_an_unfinished_run_can_be_stopped_where_it_is(self):
+    workdir = self.copy()
+    os.remove(os.path.join(workdir, "params.npz"))
+    shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
+    config = test_train.small_config()
+    config.train.num_steps = 40  # 20 + 40 = the 60 updates done
+    config.optimizer.learning_rate = 0.05
+    with self.assertRaisesRegex(ValueError, "config.train.num_steps=40 stops the "
+                                "run .* at update 60, where it is: no update would "
+                                "use optimizer.learning_rate"):
+      train.train_and_evaluate(config, workdir, allow_config_change=True)
+    config.optimizer.learning_rate = 0.01
+    state = train.train_and_evaluate(config, workdir, allow_config_change=True)
+    self.assertEqual(int(state.step), 60)
+    self.assertEqual(runs.load_run(workdir).step, 60)
+
+
+class SweepValuesTest(parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ("fractional_seed", "seed", (1.7, 1.2), "integers"),
+      ("fractional_k", "num_gibbs_steps", (2.9,), "integers"),
+      ("bool_k", "num_gibbs_steps", (True,), "integers"),
+      ("string_rate", "learning_rate", ("0.1",), "finite numbers"),
+      ("infinite_rate", "learning_rate", (float("inf"),), "finite numbers"),
+      ("repeated_seed", "seed", (1, 1), "distinct values"),
+  )
+  def test_a_swept_value_of_the_wrong_type_is_refused(self, name, values,
+                                                      expected):
+    config = test_train.small_config()
+    config.sweep = {name: values}
+    with self.assertRaisesRegex(ValueError,
+                                f"config.sweep.{name}=.* is not accepted: "
+                                f"{expected}"):
+      sweep.sweep_points(config)
+
+  def test_a_swept_value_out_of_range_is_refused_naming_its_point(self):
+    config = test_train.small_config()
+    config.sweep = dict(seed=(0, -1))
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    with self.assertRaisesRegex(ValueError, "point 1 of config.sweep .*config.seed"
+                                "=-1 is not accepted"):
+      sweep.run_sweep(config, workdir)
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_a_single_run_refuses_a_sweep_config_and_a_sweep_a_single_config(self):
+    config = test_train.small_config()
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    with self.assertRaisesRegex(ValueError, "config.sweep=None is not accepted: .*"
+                                "for a single run use experiments.train"):
+      sweep.run_sweep(config, workdir)
+    config.sweep = dict(seed=(0, 1))
+    with self.assertRaisesRegex(ValueError, "config.sweep is set: .*"
+                                "experiments.sweep"):
+      train.train_and_evaluate(config, workdir)
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_a_resumed_sweep_with_a_changed_field_is_not_told_a_missing_flag(self):
+    workdir = self.create_tempdir().full_path
+    config = test_train.small_config()
+    config.sweep = dict(seed=(0, 1))
+    with open(os.path.join(workdir, workdirs.CONFIG_FILE), "w") as f:
+      f.write(config.to_json())
+    config.optimizer.learning_rate = 0.05
+    with self.assertRaisesRegex(ValueError, "the sweep in .* was made with another "
+                                "config: optimizer.learning_rate 0.01 -> 0.05. A "
+                                "sweep resumes only with the same config") as error:
+      workdirs.check_resume(workdir, config, 40, False, swept=True)
+    self.assertNotIn("allow_config_change", str(error.exception))
 
 
 if __name__ == "__main__":
