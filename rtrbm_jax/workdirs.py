@@ -17,6 +17,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import files
 from rtrbm_jax.data import datasets
 
@@ -124,11 +125,20 @@ def check_workdir(workdir: str) -> None:
                      "read-only for this user); choose another directory.")
 
 
+def checkpoint_config_path(workdir: str) -> str:
+  """The copy of config.json kept with the checkpoints (resume compares with it)."""
+  return os.path.join(checkpoints.directory(workdir), CONFIG_FILE)
+
+
 def write_config(workdir: str, config: ml_collections.ConfigDict,
                  dataset: datasets.Dataset) -> None:
-  """config.json, and the data's standardisation (so samples map to data units)."""
-  with files.atomic_write(os.path.join(workdir, CONFIG_FILE)) as f:
-    f.write(config.to_json(indent=2))
+  """config.json and its copy beside the checkpoints, and the data's
+  standardisation (so samples map to data units)."""
+  text = config.to_json(indent=2)
+  os.makedirs(checkpoints.directory(workdir), exist_ok=True)
+  for path in (checkpoint_config_path(workdir), os.path.join(workdir, CONFIG_FILE)):
+    with files.atomic_write(path) as f:
+      f.write(text)
   if dataset.standardizer is not None:
     path = os.path.join(workdir, STANDARDIZER_FILE)
     with files.atomic_write(path, "wb") as f:
@@ -161,17 +171,46 @@ def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
           if old.get(field) != new.get(field)}
 
 
-def _read_stored_config(workdir: str) -> dict | None:
-  """The workdir's config.json as a dict, or None if it has none."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
+def _read_config_file(path: str) -> dict:
+  """A config file's JSON object; a one-line ValueError if it is anything else."""
   try:
     with open(path) as f:
-      return json.load(f)
+      stored = json.load(f)
+    if not isinstance(stored, dict):
+      raise ValueError(f"a JSON {type(stored).__name__}, not an object")
   except ValueError as error:
     raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
                      "workdir's checkpoints to start over.") from error
+  return stored
+
+
+def _read_stored_config(workdir: str) -> dict:
+  """The config the workdir's checkpoints were made with, as a dict.
+
+  The copy kept with the checkpoints is the record: config.json may be deleted
+  or damaged by hand (it is rewritten on resume). Runs from before that copy
+  have config.json alone.
+
+  Raises:
+    ValueError: no readable record of the config (one line naming the file).
+  """
+  copy = checkpoint_config_path(workdir)
+  path = os.path.join(workdir, CONFIG_FILE)
+  if os.path.exists(copy):
+    stored = _read_config_file(copy)
+    try:
+      _read_config_file(path)
+    except (ValueError, OSError):
+      logging.warning("%s is missing or damaged; resuming with the config kept "
+                      "with the checkpoints (%s), and writing it again.", path,
+                      copy)
+    return stored
+  if not os.path.exists(path):
+    raise ValueError(
+        f"{path} is missing, and the run's checkpoints keep no copy of their "
+        "config: restore config.json, or remove the workdir's checkpoints to "
+        "start over.")
+  return _read_config_file(path)
 
 
 def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
@@ -193,8 +232,6 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
     ValueError: one line naming the fields and what to do.
   """
   stored = _read_stored_config(workdir)
-  if stored is None:
-    return {}
   changes = {field: values for field, values in config_changes(stored, config).items()
              if not field.startswith(_LAYOUT_FIELDS)}
   if changes and swept:

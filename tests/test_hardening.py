@@ -137,6 +137,41 @@ class FinishedRunTest(parameterized.TestCase):
     self.assertEqual(int(state.step), 60)
     self.assertEqual(runs.load_run(workdir).step, 60)
 
+  @parameterized.named_parameters(("deleted", None), ("null", "null"),
+                                  ("list", "[1, 2]"), ("torn", '{"seed": '))
+  def test_a_deleted_or_damaged_config_json_cannot_rewrite_history(self, content):
+    workdir = self.copy()
+    path = os.path.join(workdir, workdirs.CONFIG_FILE)
+    os.remove(path)
+    if content is not None:
+      with open(path, "w") as f:
+        f.write(content)
+    config = test_train.small_config()
+    config.seed = 1
+    with self.assertRaisesRegex(ValueError, "cannot take a change of seed"):
+      train.train_and_evaluate(config, workdir, allow_config_change=True)
+    with self.assertLogs(level="WARNING") as logs:
+      train.train_and_evaluate(test_train.small_config(), workdir)
+    self.assertTrue(any("missing or damaged; resuming with the config kept with "
+                        "the checkpoints" in line for line in logs.output))
+    with open(path) as f:
+      self.assertEqual(json.load(f)["seed"], 0)
+
+  @parameterized.named_parameters(("deleted", None), ("null", "null"))
+  def test_a_run_without_the_checkpoints_copy_needs_its_config_json(self, content):
+    # A run written before the copy beside the checkpoints existed.
+    workdir = self.copy()
+    os.remove(workdirs.checkpoint_config_path(workdir))
+    path = os.path.join(workdir, workdirs.CONFIG_FILE)
+    os.remove(path)
+    if content is not None:
+      with open(path, "w") as f:
+        f.write(content)
+    expected = "is missing, and the run's checkpoints keep no copy" if (
+        content is None) else "config.json is damaged \\(a JSON NoneType, not an"
+    with self.assertRaisesRegex(ValueError, expected):
+      train.train_and_evaluate(test_train.small_config(), workdir)
+
 
 class SweepValuesTest(parameterized.TestCase):
 
