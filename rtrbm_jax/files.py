@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import math
 import os
 import re
 import uuid
@@ -66,10 +67,43 @@ def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
   return removed
 
 
+# Strict JSON has no NaN or infinity: records spell them as these strings.
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"),
+               "-Infinity": float("-inf")}
+
+
+def _spell_non_finite(value):
+  if isinstance(value, float) and not math.isfinite(value):
+    return "NaN" if math.isnan(value) else (
+        "Infinity" if value > 0 else "-Infinity")
+  if isinstance(value, dict):
+    return {name: _spell_non_finite(item) for name, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_spell_non_finite(item) for item in value]
+  return value
+
+
+def record_line(record: dict) -> str:
+  """`record` as one line of strict JSON (with its newline), for a `.jsonl` file.
+
+  NaN and infinities (a diverged sweep point's metrics) are written as the
+  strings "NaN", "Infinity" and "-Infinity", which `read_records` reads back as
+  floats; other JSON readers see valid JSON.
+  """
+  return json.dumps(_spell_non_finite(record), allow_nan=False) + "\n"
+
+
+def _read_non_finite(record: dict) -> dict:
+  return {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value
+          for name, value in record.items()}
+
+
 def read_records(path: str | os.PathLike) -> list[dict]:
   """The JSON records of a `.jsonl` file (e.g. `metrics.jsonl`), one per line.
 
-  Blank lines are skipped. A last line that is not a JSON object is torn (its
+  Blank lines are skipped. Non-finite numbers written by `record_line` (the
+  strings "NaN", "Infinity", "-Infinity" as values of a record's fields) and
+  bare NaN of older files are read as floats. A last line that is not a JSON object is torn (its
   writer was stopped while writing it, or is still writing it): it is left out,
   with a warning. Any other line that is not a JSON object is an error.
 
@@ -88,9 +122,11 @@ def read_records(path: str | os.PathLike) -> list[dict]:
   records = []
   for index, (number, line) in enumerate(lines):
     try:
+      # Records of older versions hold bare NaN, which json.loads also reads.
       record = json.loads(line)
       if not isinstance(record, dict):
         raise ValueError(f"a JSON {type(record).__name__}, not an object")
+      record = _read_non_finite(record)
     except ValueError as error:
       if index == len(lines) - 1:
         logging.warning("Dropped the torn last line of %s (a run stopped while "

@@ -149,12 +149,28 @@ def _describe(points):
   return describe
 
 
+def diverged_steps(metrics_path: str) -> dict[int, int]:
+  """{point: the step of its first record marked diverged} of a sweep's records."""
+  first = {}
+  for record in files.read_records(metrics_path):
+    if record.get("diverged") and "point" in record:
+      first.setdefault(record["point"], record["step"])
+  return first
+
+
 def results_table(metrics_path: str) -> list[dict]:
-  """Each point's last record with a held-out error, sorted by that error."""
+  """Each point's last record with a held-out error, sorted by that error.
+
+  A point that diverged at any step is marked (`"diverged": True`), even if its
+  later updates were finite again.
+  """
   final = {}
   for record in files.read_records(metrics_path):
     if "heldout_next_frame_error" in record:
       final[record["point"]] = record
+  for point in diverged_steps(metrics_path):
+    if point in final:
+      final[point] = {**final[point], "diverged": True}
   return sorted(final.values(), key=lambda r: (r.get("diverged", False),
                                                r["heldout_next_frame_error"]))
 

@@ -18,7 +18,6 @@ the run's `GibbsSchedule`.
 
 import contextlib
 import functools
-import json
 import os
 import time
 from typing import Any, Callable, NamedTuple
@@ -518,7 +517,7 @@ class _Records(contextlib.AbstractContextManager):
       record["steps_per_second"] = steps_per_second
       # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
       record["time"] = time.time()
-      self.metrics_file.write(json.dumps(record) + "\n")
+      self.metrics_file.write(files.record_line(record))
     self.metrics_file.flush()
     self.tensorboard.write_records(records)
     for record in records:

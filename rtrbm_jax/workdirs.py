@@ -330,7 +330,7 @@ def truncate_metrics(path: str, last_step: int) -> None:
       raise ValueError(f"{path} holds a record without a step "
                        f"({json.dumps(record)[:100]}); remove that line to resume.")
     if record["step"] <= last_step:
-      kept.append(json.dumps(record) + "\n")
+      kept.append(files.record_line(record))
   with files.atomic_write(path) as f:
     f.writelines(kept)
 

@@ -15,6 +15,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
+from rtrbm_jax import files
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import runs
 from rtrbm_jax import sweep
@@ -23,6 +24,11 @@ from rtrbm_jax import workdirs
 from tests import test_train
 
 _REPO = test_train._REPO  # pylint: disable=protected-access
+
+
+def _one_line_error(test, finished, expected):
+  test_train._one_line_error(  # pylint: disable=protected-access
+      test, finished, expected)
 
 
 def _params(path):
@@ -171,6 +177,85 @@ class FinishedRunTest(parameterized.TestCase):
         content is None) else "config.json is damaged \\(a JSON NoneType, not an"
     with self.assertRaisesRegex(ValueError, expected):
       train.train_and_evaluate(test_train.small_config(), workdir)
+
+  def test_evaluate_refuses_zero_prediction_chains_before_any_work(self):
+    workdir = self.copy()
+    failed = test_train._evaluate_cli(  # pylint: disable=protected-access
+        workdir, self.cache_dir, "--num_prediction_chains=0")
+    _one_line_error(self, failed, "num_prediction_chains=0 is not accepted: an "
+                    "integer in \\[1, ")
+    self.assertNotIn("next-frame prediction", failed.stderr)
+
+  @parameterized.named_parameters(("truncated", b"PK\x03\x04trunc"),
+                                  ("wrong_width", None))
+  def test_evaluate_names_a_bad_standardizer_before_evaluating(self, content):
+    workdir = self.copy()
+    path = os.path.join(workdir, workdirs.STANDARDIZER_FILE)
+    if content is None:
+      np.savez(path, mean=np.zeros(3), scale=np.ones(3))
+    else:
+      with open(path, "wb") as f:
+        f.write(content)
+    failed = test_train._evaluate_cli(  # pylint: disable=protected-access
+        workdir, self.cache_dir, "--log_likelihood=none", "--num_gibbs_steps=2")
+    _one_line_error(self, failed, "standardizer.npz is damaged or not this run's")
+    self.assertNotIn("next-frame prediction", failed.stderr)
+    self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
+
+
+class DivergedSweepTest(absltest.TestCase):
+
+  def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
+    os.environ["RTRBM_JAX_CACHE"] = self.create_tempdir("cache").full_path
+    config = test_train.small_config()
+    config.sweep = dict(learning_rate=(0.01, 1e38))
+    workdir = self.create_tempdir().full_path
+    sweep.run_sweep(config, workdir)
+
+    def refuse(constant):
+      raise ValueError(f"bare {constant} in metrics.jsonl")
+
+    with open(workdirs.metrics_path(workdir)) as f:
+      records = [json.loads(line, parse_constant=refuse) for line in f]
+    spelled = {value for record in records if record.get("point") == 1
+               for value in record.values() if isinstance(value, str)}
+    self.assertTrue(spelled & {"NaN", "Infinity", "-Infinity"}, spelled)
+    with open(os.path.join(workdir, "results.txt")) as f:
+      rows = f.read().splitlines()
+    self.assertTrue(rows[-1].split()[0] == "1" and rows[-1].endswith("diverged"),
+                    rows)
+    results = run_evaluation.evaluate_workdir(
+        workdir, point=1, log_likelihood="none", num_gibbs_steps=2,
+        num_prediction_chains=2)
+    self.assertEqual(results["diverged"]["first_step"], 30)
+    self.assertNotIn("diverged", run_evaluation.evaluate_workdir(
+        workdir, point=0, log_likelihood="none", num_gibbs_steps=2,
+        num_prediction_chains=2))
+
+
+class RecordsTest(absltest.TestCase):
+
+  def test_records_read_non_finite_values_old_and_new(self):
+    path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
+    with open(path, "w") as f:
+      f.write('{"step": 10, "error": NaN}\n')
+      f.write(files.record_line({"step": 20, "error": float("nan"),
+                                 "gap": float("-inf"), "phase": "train"}))
+    with open(path) as f:
+      self.assertNotIn("NaN,", f.read().splitlines()[1])
+    old, new = files.read_records(path)
+    self.assertTrue(np.isnan(old["error"]) and np.isnan(new["error"]))
+    self.assertEqual(new["gap"], float("-inf"))
+    self.assertEqual(new["phase"], "train")
+
+  def test_stale_temporaries_of_atomic_writes_are_removed(self):
+    directory = self.create_tempdir().full_path
+    stale = "params.npz.0123456789abcdef0123456789abcdef.tmp"
+    for name in (stale, "notes.tmp", "params.npz"):
+      with open(os.path.join(directory, name), "w") as f:
+        f.write("x")
+    self.assertEqual(files.remove_stale_temporaries(directory), [stale])
+    self.assertEqual(sorted(os.listdir(directory)), ["notes.tmp", "params.npz"])
 
 
 class SweepValuesTest(parameterized.TestCase):
