@@ -391,6 +391,7 @@ def setup(config: ml_collections.ConfigDict) -> Setup:
 
 def setup_validated(config: ml_collections.ConfigDict) -> Setup:
   """`setup` of a config whose values are checked (a sweep checks each point's)."""
+  validation.check_data_memory(config)
   dataset = datasets.load_dataset(config.data)
   validation.check_dataset(config, dataset)
   model = models.from_config(config)

@@ -111,6 +111,9 @@ def workdir_lock(workdir: str):
 
 def check_workdir(workdir: str) -> None:
   """The workdir is a directory (or can become one) that this process can write."""
+  if not isinstance(workdir, str) or not workdir:
+    raise ValueError(f"workdir={workdir!r} is not accepted: the path of the run's "
+                     "directory (--workdir=DIR).")
   if os.path.exists(workdir) and not os.path.isdir(workdir):
     raise ValueError(f"workdir={workdir!r} is a file, not a directory; choose a "
                      "directory for the run.")

@@ -203,6 +203,35 @@ class FinishedRunTest(parameterized.TestCase):
     self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
 
 
+class EarlyErrorsTest(parameterized.TestCase):
+  """Bad values refused before anything is written, naming the field (CLI)."""
+
+  def setUp(self):
+    super().setUp()
+    self.cache_dir = self.create_tempdir("cache").full_path
+
+  @parameterized.named_parameters(
+      ("one_frame", ["--config.data.num_frames=1", "--config.eval.prime_frames=1"],
+       "config.data.num_frames=1 is not accepted: an integer >= 2"),
+      ("huge_data", ["--config.data.num_train=200000000"],
+       "config.data.num_train=200000000 is not accepted: .* GiB.* out of memory"),
+      ("huge_generation", ["--config.eval.generate_frames=2000000000"],
+       "config.eval.generate_frames=2000000000 is not accepted: .* GiB.* out of "
+       "memory"),
+  )
+  def test_a_value_that_would_fail_late_is_refused_up_front(self, overrides,
+                                                            expected):
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    failed = test_train._cli(  # pylint: disable=protected-access
+        workdir, self.cache_dir, *overrides)
+    _one_line_error(self, failed, expected)
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_an_empty_workdir_flag_is_named(self):
+    failed = test_train._cli("", self.cache_dir)  # pylint: disable=protected-access
+    _one_line_error(self, failed, "workdir='' is not accepted: .*--workdir=DIR")
+
+
 class DivergedSweepTest(absltest.TestCase):
 
   def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
