@@ -12,6 +12,8 @@ from absl import logging
 import jax
 import ml_collections
 
+from rtrbm_jax import validation
+
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
     "Call jax.distributed.initialize() before anything else, so the same command "
@@ -94,7 +96,22 @@ def parse_flags(argv):
       reason = f"{where}: {reason.split(': ', 1)[-1]}"
     _exit_with(reason)
   except (AttributeError, KeyError) as error:
-    _exit_with(_unknown_field_message(argv) or f"bad flag: {error}")
+    _exit_with(_unknown_field_message(argv)
+               or f"{_config_file(argv) or 'bad flag'}: {error}")
+  except Exception as error:  # pylint: disable=broad-except
+    # A config file that does not parse or whose get_config raises: its
+    # SyntaxError, NameError, ... would end in a traceback of absl's parsing.
+    if _config_file(argv) is None:
+      raise
+    reason = str(error).splitlines()[0] if str(error) else ""
+    _exit_with(f"{_config_file(argv)}: the config file does not load "
+               f"({type(error).__name__}: {reason}).")
+
+
+def _config_file(argv) -> str | None:
+  """The file of the last `--config=` argument, or None."""
+  paths = [arg.split("=", 1)[1] for arg in argv[1:] if arg.startswith("--config=")]
+  return paths[-1].split(":", 1)[0] if paths else None
 
 
 def run_or_exit(function, *args):
@@ -102,9 +119,13 @@ def run_or_exit(function, *args):
 
   So do errors of the file system (a read-only or full disk, a missing file) and
   running out of device memory: the message says what and where, no traceback.
+  A config missing a field names the config file too.
   """
   try:
     return function(*args)
+  except validation.MissingFieldError as error:
+    config_file = _config_file(sys.argv)
+    _exit_with(f"{config_file}: {error}" if config_file else str(error))
   except ValueError as error:
     _exit_with(str(error))
   except OSError as error:

@@ -197,6 +197,7 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
   (each parameter with a leading point axis), `points.json`, `results.txt` (the
   table sorted by held-out error) and `curves.png` (all points' curves).
   """
+  validation.check_fields_present(config)
   points = sweep_points(config)
   # Every point's values are checked, as a single run's are, before the data load.
   for index, point in enumerate(points):

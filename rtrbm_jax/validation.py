@@ -65,15 +65,57 @@ _GIBBS_STEPS = ("train.num_gibbs_steps", "eval.num_gibbs_steps",
                 "pretrain.num_gibbs_steps")
 
 
+# Every field of configs/default.py that the library reads (model.num_recurrent
+# is optional): a config derived from the default has them all.
+REQUIRED_FIELDS = (
+    "seed", "model.kind", "model.num_visible", "model.num_hidden",
+    "model.visible_type", "model.weight_scale", "model.sampler", "data.name",
+    "data.num_frames", "data.resolution", "data.num_train", "data.num_test",
+    "data.window_stride", "data.path", "optimizer.name", "optimizer.learning_rate",
+    "optimizer.momentum", "optimizer.nesterov", "optimizer.b1", "optimizer.b2",
+    "optimizer.eps", "optimizer.weight_decay", "optimizer.clip_norm",
+    "optimizer.schedule", "optimizer.warmup_steps", "train.num_steps",
+    "train.batch_size", "train.num_gibbs_steps", "train.gibbs_schedule",
+    "train.chain_start", "train.log_every", "train.checkpoint_every",
+    "train.keep_checkpoints", "train.plot_every", "train.parallelism",
+    "train.sweep_group_size", "pretrain.num_steps", "pretrain.batch_size",
+    "pretrain.learning_rate", "pretrain.momentum", "pretrain.num_gibbs_steps",
+    "eval.every", "eval.num_sequences", "eval.num_gibbs_steps", "eval.num_samples",
+    "eval.prime_frames", "eval.generate_frames")
+
+
+class MissingFieldError(ValueError):
+  """A config lacks a field or a section (a ValueError: a bad config, exit 1)."""
+
+
+def check_fields_present(config: ml_collections.ConfigDict) -> None:
+  """Every field of `REQUIRED_FIELDS` is there, its sections config dicts.
+
+  Raises:
+    MissingFieldError: one line naming the first missing field.
+  """
+  for field in REQUIRED_FIELDS:
+    node = config
+    for depth, part in enumerate(field.split(".")):
+      if not isinstance(node, (dict, ml_collections.ConfigDict)) or part not in node:
+        where = ".".join(["config"] + field.split(".")[:depth + 1])
+        raise MissingFieldError(
+            f"{where} is missing: a config defines every field of "
+            "configs/default.py (start from default.get_config() and change "
+            "what differs).")
+      node = node[part]
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Checks every config value that can be checked without data.
 
-  Counts first, then real numbers, then names, the CD schedule, and last the
-  fields that must agree with each other.
+  The fields' presence first, then counts, real numbers, names, the CD
+  schedule, and last the fields that must agree with each other.
 
   Raises:
     ValueError: one line naming the field, the value and what is accepted.
   """
+  check_fields_present(config)
   _check_counts(config)
   _check_numbers(config)
   _check_choices(config)

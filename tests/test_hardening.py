@@ -13,13 +13,17 @@ import tempfile
 
 from absl.testing import absltest
 from absl.testing import parameterized
+import jax
+import jax.numpy as jnp
 import numpy as np
 
+import rtrbm_jax as rj
 from rtrbm_jax import files
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import runs
 from rtrbm_jax import sweep
 from rtrbm_jax import train
+from rtrbm_jax import validation
 from rtrbm_jax import workdirs
 from tests import test_train
 
@@ -232,6 +236,67 @@ class EarlyErrorsTest(parameterized.TestCase):
     _one_line_error(self, failed, "workdir='' is not accepted: .*--workdir=DIR")
 
 
+_BAD_CONFIG_FILES = {
+    "missing_field": ("from configs import tiny\n\ndef get_config():\n"
+                      "  config = tiny.get_config()\n"
+                      "  del config.train['gibbs_schedule']\n  return config\n",
+                      "config.train.gibbs_schedule is missing"),
+    "missing_section": ("from configs import tiny\n\ndef get_config():\n"
+                        "  config = tiny.get_config()\n  del config['eval']\n"
+                        "  return config\n", "config.eval is missing"),
+    "raises": ("def get_config():\n  raise RuntimeError('broken')\n",
+               "does not load \\(RuntimeError: broken\\)"),
+    "does_not_parse": ("def get_config(:\n  pass\n",
+                       "does not load \\(SyntaxError: "),
+}
+
+
+class ConfigFilesTest(parameterized.TestCase):
+
+  @parameterized.parameters(*_BAD_CONFIG_FILES)
+  def test_a_bad_config_file_is_one_line_naming_it(self, name):
+    content, expected = _BAD_CONFIG_FILES[name]
+    path = os.path.join(self.create_tempdir().full_path, f"{name}.py")
+    with open(path, "w") as f:
+      f.write(content)
+    workdir = os.path.join(self.create_tempdir().full_path, "run")
+    env = dict(os.environ,
+               RTRBM_JAX_CACHE=self.create_tempdir("cache").full_path)
+    failed = subprocess.run(
+        [sys.executable, "-m", "experiments.train", f"--config={path}",
+         f"--workdir={workdir}"], cwd=_REPO, env=env, capture_output=True,
+        text=True, timeout=300)
+    _one_line_error(self, failed, f"{path}: .*{expected}")
+    self.assertFalse(os.path.exists(workdir))
+
+  def test_the_required_fields_are_those_of_the_default_config(self):
+    from configs import default  # pylint: disable=g-import-not-at-top
+
+    def fields(tree, prefix=""):
+      for name, value in tree.items():
+        if isinstance(value, dict):
+          yield from fields(value, f"{prefix}{name}.")
+        else:
+          yield prefix + name
+
+    self.assertEqual(set(validation.REQUIRED_FIELDS) | {"model.num_recurrent"},
+                     set(fields(default.get_config().to_dict())))
+
+
+class LockTest(absltest.TestCase):
+
+  def test_a_symlinked_lock_is_refused_and_its_target_untouched(self):
+    workdir = self.create_tempdir().full_path
+    target = self.create_tempfile(content="precious\n").full_path
+    os.symlink(target, os.path.join(workdir, workdirs.LOCK_FILE))
+    with self.assertRaisesRegex(ValueError, "lock is a symlink .*, not a run's "
+                                "lock file; remove the link"):
+      with workdirs.workdir_lock(workdir):
+        pass
+    with open(target) as f:
+      self.assertEqual(f.read(), "precious\n")
+
+
 class DivergedSweepTest(absltest.TestCase):
 
   def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
@@ -285,6 +350,24 @@ class RecordsTest(absltest.TestCase):
         f.write("x")
     self.assertEqual(files.remove_stale_temporaries(directory), [stale])
     self.assertEqual(sorted(os.listdir(directory)), ["notes.tmp", "params.npz"])
+
+
+class LibraryMisuseTest(parameterized.TestCase):
+
+  @parameterized.parameters("bfloat16", "float16", "int32")
+  def test_parameters_of_another_dtype_are_named(self, dtype):
+    params = rj.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
+    params = jax.tree.map(lambda leaf: leaf.astype(dtype), params)
+    v = jnp.zeros((2, 5, 4))
+    with self.assertRaisesRegex(ValueError, f"params.w_.* has dtype {dtype}, not "
+                                "accepted: one of \\('float32', 'float64'\\)"):
+      rj.cd_gradient(params, v, jax.random.key(1), num_gibbs_steps=2)
+
+  def test_frames_as_a_python_list_are_named(self):
+    params = rj.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
+    with self.assertRaisesRegex(ValueError, "v must be an array of shape "
+                                "\\[batch, time, 4\\] .*got a list"):
+      rj.forward_scan(params, np.zeros((2, 5, 4)).tolist())
 
 
 class SweepValuesTest(parameterized.TestCase):
