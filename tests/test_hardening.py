@@ -283,6 +283,29 @@ class ConfigFilesTest(parameterized.TestCase):
                      set(fields(default.get_config().to_dict())))
 
 
+class PlotResultsTest(absltest.TestCase):
+
+  def test_records_with_zero_steps_per_second_count_from_the_first_record(self):
+    from experiments import plot_results  # pylint: disable=g-import-not-at-top
+    workdir = self.create_tempdir().full_path
+    records = [{"step": 10, "steps_per_second": 0.0, "time": 1000.0},
+               {"step": 20, "steps_per_second": 0.0, "time": 1060.0,
+                "heldout_next_frame_error": 7.5}]
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.writelines(files.record_line(record) for record in records)
+    self.assertEqual(plot_results.held_out_curve(workdir), ([1.0], [7.5]))
+
+  def test_records_without_timing_are_one_line(self):
+    workdir = self.create_tempdir().full_path
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.write('{"step": 10, "heldout_next_frame_error": 7.5}\n')
+    failed = subprocess.run(
+        [sys.executable, "-m", "experiments.plot_results", f"--runs=old:{workdir}",
+         f"--output={workdir}/plot.png"], cwd=_REPO, capture_output=True,
+        text=True, timeout=300)
+    _one_line_error(self, failed, "metrics.jsonl has no records with a time")
+
+
 class LockTest(absltest.TestCase):
 
   def test_a_symlinked_lock_is_refused_and_its_target_untouched(self):
