@@ -4,6 +4,7 @@ Flags defined here (`--multihost`) are shared by all entry points.
 """
 
 import difflib
+import os
 import sys
 
 from absl import app
@@ -12,6 +13,7 @@ from absl import logging
 import jax
 import ml_collections
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import validation
 
 _MULTIHOST = flags.DEFINE_bool(
@@ -25,6 +27,14 @@ class _HideOrbaxInfo(logging.logging.Filter):
 
   def filter(self, record):
     return record.levelno > logging.logging.INFO or "orbax" not in record.pathname
+
+
+class _HideOrbaxErrors(logging.logging.Filter):
+  """Orbax logs a failed save from each of its threads, with tracebacks (hundreds
+  of lines); the run's own one-line error says what failed and where."""
+
+  def filter(self, record):
+    return record.levelno < logging.logging.ERROR or "orbax" not in record.pathname
 
 
 class _HideBackendProbes(logging.logging.Filter):
@@ -45,6 +55,7 @@ def start(argv) -> None:
   if _MULTIHOST.value:
     jax.distributed.initialize()
   logging.get_absl_handler().addFilter(_HideOrbaxInfo())
+  logging.get_absl_handler().addFilter(_HideOrbaxErrors())
   logging.get_absl_handler().addFilter(_HideBackendProbes())
 
 
@@ -119,10 +130,22 @@ def run_or_exit(function, *args):
 
   So do errors of the file system (a read-only or full disk, a missing file) and
   running out of device memory: the message says what and where, no traceback.
-  A config missing a field names the config file too.
+  A config missing a field names the config file too. A failed checkpoint
+  save ends the process at once; Ctrl-C (after the run saved its checkpoint)
+  is one line and exit status 130.
   """
   try:
     return function(*args)
+  except checkpoints.SaveError as error:
+    # Orbax's threads of the failed save would keep the process alive for
+    # minutes (they wait for signals that never come): end it now.
+    print(f"error: {error}", file=sys.stderr)
+    logging.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)  # pylint: disable=protected-access
+  except KeyboardInterrupt as error:
+    _exit_with(str(error) or "interrupted.", 130)
   except validation.MissingFieldError as error:
     config_file = _config_file(sys.argv)
     _exit_with(f"{config_file}: {error}" if config_file else str(error))

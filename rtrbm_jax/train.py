@@ -614,9 +614,12 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   # A run stopped by an error still completes the checkpoint in flight.
-  with checkpoints.closing(manager), _Records(workdir, config, step, swept,
-                                              eta) as records:
+  with (checkpoints.closing(manager),
+        _Records(workdir, config, step, swept, eta) as records,
+        _saved_if_interrupted(manager) as recorded):
+    recorded.update(state=state, step=step)
     while step < last_step:
+      checkpoints.check_saves(manager)
       phase, num_steps = _next_chunk(config, step)
       run = programs.run_pretrain if phase == "pretrain" else programs.run_train
       chunk_start = time.time()
@@ -634,8 +637,35 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
       _save_if_due(manager, config, state, step)
+      recorded.update(state=state, step=step)
       records.plot_if_due(step)
   return state
+
+
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C stopped a run after saving the checkpoint of its last recorded update."""
+
+
+@contextlib.contextmanager
+def _saved_if_interrupted(manager):
+  """Yields a dict the loop keeps at its last recorded (state, step); on Ctrl-C,
+  saves that state (unless its checkpoint exists) and raises `Interrupted`.
+
+  The state whose records are written, not a chunk's newer one: a resumed run
+  then finds its records up to the checkpoint and none past it.
+  """
+  recorded = {}
+  try:
+    yield recorded
+  except KeyboardInterrupt:
+    step = recorded.get("step")
+    if step is None or step == 0:
+      raise Interrupted("interrupted before the first update; nothing to "
+                        "save.") from None
+    if manager.latest_step() != step:
+      checkpoints.save(manager, step, recorded["state"])
+    raise Interrupted(f"interrupted at update {step}, whose checkpoint is saved; "
+                      "run the same command to resume.") from None
 
 
 def _describe_single(step, phase, metrics, error):

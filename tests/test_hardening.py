@@ -9,16 +9,22 @@ import os
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
+import time
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
 import jax
 import jax.numpy as jnp
 import numpy as np
+import orbax.checkpoint as ocp
 
 import rtrbm_jax as rj
+from rtrbm_jax import checkpoints
 from rtrbm_jax import files
+from rtrbm_jax import progress
 from rtrbm_jax import run_evaluation
 from rtrbm_jax import runs
 from rtrbm_jax import sweep
@@ -318,6 +324,114 @@ class LockTest(absltest.TestCase):
         pass
     with open(target) as f:
       self.assertEqual(f.read(), "precious\n")
+
+
+class InterruptAndSaveFailureTest(parameterized.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.cache_dir = self.create_tempdir("cache").full_path
+    os.environ["RTRBM_JAX_CACHE"] = self.cache_dir
+
+  def test_ctrl_c_saves_the_last_recorded_update_and_the_run_resumes_from_it(self):
+    config = test_train.small_config()
+    config.train.checkpoint_every = 40  # checkpoints at 40 and 80 only
+    reference = train.train_and_evaluate(config, self.create_tempdir().full_path)
+    workdir = self.create_tempdir().full_path
+    record_chunk = progress.TrainingEta.record_chunk
+    calls = []
+
+    def interrupt_at_the_fourth_chunk(eta, *args):
+      calls.append(args)
+      if len(calls) == 4:  # updates 30-40 ran; their records are not written
+        raise KeyboardInterrupt
+      return record_chunk(eta, *args)
+
+    with mock.patch.object(progress.TrainingEta, "record_chunk",
+                           interrupt_at_the_fourth_chunk):
+      with self.assertRaisesRegex(train.Interrupted, "interrupted at update 30, "
+                                  "whose checkpoint is saved"):
+        train.train_and_evaluate(config, workdir)
+    self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
+                     ["30", "config.json"])
+    resumed = train.train_and_evaluate(config, workdir)
+    jax.tree.map(np.testing.assert_array_equal, reference.params, resumed.params)
+    steps = [record["step"] for record in files.read_records(
+        workdirs.metrics_path(workdir))]
+    self.assertEqual(steps, list(range(10, 81, 10)))
+
+  def test_ctrl_c_on_the_command_line_is_one_line(self):
+    workdir = self.create_tempdir().full_path
+    command = [sys.executable, "-m", "experiments.train",
+               "--config=configs/tiny.py", f"--workdir={workdir}",
+               *test_train._overrides(test_train.small_config()),  # pylint: disable=protected-access
+               "--config.train.checkpoint_every=80"]
+    process = subprocess.Popen(
+        command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = workdirs.metrics_path(workdir)
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None and not (
+        os.path.exists(metrics) and os.path.getsize(metrics)):
+      time.sleep(0.05)
+    self.assertIsNone(process.poll(), "the run ended before it was interrupted")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=240)
+    self.assertEqual(process.returncode, 130, stderr[-2000:])
+    self.assertNotIn("Traceback", stderr)
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    self.assertLen(errors, 1, stderr[-2000:])
+    step = int(errors[0].split("interrupted at update ")[1].split(",")[0])
+    self.assertIn(str(step), os.listdir(checkpoints.directory(workdir)))
+
+  def test_a_failed_save_stops_the_run_with_one_error(self):
+    save = ocp.CheckpointManager.save
+    calls = []
+
+    def fail_the_second_save(manager, *args, **kwargs):
+      calls.append(args)
+      if len(calls) == 2:
+        raise OSError(28, "No space left on device")
+      return save(manager, *args, **kwargs)
+
+    workdir = self.create_tempdir().full_path
+    with mock.patch.object(ocp.CheckpointManager, "save", fail_the_second_save):
+      with self.assertRaisesRegex(checkpoints.SaveError, "a checkpoint could not "
+                                  "be written in .*checkpoints \\(No space left "
+                                  "on device\\); the run stopped"):
+        train.train_and_evaluate(test_train.small_config(), workdir)
+    self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
+                     ["20", "config.json"])
+
+  @absltest.skipIf(os.geteuid() != 0, "mounts a read-only file system (root)")
+  def test_a_checkpoint_directory_made_read_only_ends_the_process_at_once(self):
+    workdir = self.create_tempdir().full_path
+    directory = checkpoints.directory(workdir)
+    os.makedirs(directory)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=50m", "tmpfs",
+                       directory], capture_output=True).returncode:
+      self.skipTest("cannot mount a tmpfs here")
+    self.addCleanup(subprocess.run, ["umount", directory], capture_output=True)
+    command = [sys.executable, "-m", "experiments.train",
+               "--config=configs/tiny.py", f"--workdir={workdir}",
+               *test_train._overrides(test_train.small_config()),  # pylint: disable=protected-access
+               "--config.train.num_steps=200"]
+    process = subprocess.Popen(
+        command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while (time.time() < deadline and process.poll() is None
+           and not os.path.isdir(os.path.join(directory, "20"))):
+      time.sleep(0.05)
+    subprocess.run(["mount", "-o", "remount,ro", directory], check=True)
+    start = time.time()
+    _, stderr = process.communicate(timeout=240)
+    # Before, orbax's threads kept the process alive ~300 s after the error.
+    self.assertLess(time.time() - start, 120)
+    _one_line_error(self, subprocess.CompletedProcess(command, process.returncode,
+                                                      "", stderr),
+                    "a checkpoint could not be written in .*Read-only file "
+                    "system")
 
 
 class DivergedSweepTest(absltest.TestCase):
