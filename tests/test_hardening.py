@@ -31,9 +31,14 @@ from rtrbm_jax import sweep
 from rtrbm_jax import train
 from rtrbm_jax import validation
 from rtrbm_jax import workdirs
+from tests import helpers
 from tests import test_train
 
 _REPO = test_train._REPO  # pylint: disable=protected-access
+
+
+class _Stop(Exception):
+  """Stops a run at a chosen point, as a kill would."""
 
 
 def _one_line_error(test, finished, expected):
@@ -72,37 +77,39 @@ class FinishedRunTest(parameterized.TestCase):
     shutil.copytree(self.finished, workdir)
     return workdir
 
-  def test_an_extended_run_stopped_part_way_loads_its_checkpoint_not_params_npz(
-      self):
+  def test_extending_a_finished_run_removes_its_params_npz(self):
     workdir = self.copy()
     config = test_train.small_config()
     config.train.num_steps = 100
-    # The extension stops at its first update (a NaN): a run stopped part-way.
-    config.optimizer.learning_rate = 1e38
-    with self.assertRaises(train.NonFiniteError):
-      train.train_and_evaluate(config, workdir, allow_config_change=True)
+    # Stopped as soon as the extension has restored its checkpoint.
+    with mock.patch.object(train, "make_programs", side_effect=_Stop):
+      with self.assertRaises(_Stop):
+        train.train_and_evaluate(config, workdir, allow_config_change=True)
     self.assertFalse(os.path.exists(os.path.join(workdir, "params.npz")))
-    # A params.npz of update 80 beside newer checkpoints (as the code before
-    # this fix left it) is not taken for the run's last update either.
-    shutil.copy(os.path.join(self.finished, "params.npz"), workdir)
-    run = runs.load_run(workdir)
-    self.assertEqual(run.step, 80)
+
+  def test_a_stale_params_npz_is_not_labelled_with_the_extended_run_s_step(self):
+    # What the code before this fix left of a finished run extended to 120
+    # updates and killed before its next checkpoint: params.npz of update 80
+    # beside a config of 120 updates.
+    workdir = self.copy()
+    for path in (os.path.join(workdir, workdirs.CONFIG_FILE),
+                 workdirs.checkpoint_config_path(workdir)):
+      with open(path) as f:
+        stored = json.load(f)
+      stored["train"]["num_steps"] = 100
+      with open(path, "w") as f:
+        json.dump(stored, f)
+    self.assertEqual(runs.load_run(workdir).step, 80)
     results = run_evaluation.evaluate_workdir(
         workdir, log_likelihood="none", num_gibbs_steps=2, num_prediction_chains=2)
     self.assertEqual(results["step"], 80)
-
-  def test_a_stale_params_npz_beside_a_newer_checkpoint_is_passed_over(self):
-    workdir = self.copy()
-    stale = _params(os.path.join(workdir, "params.npz"))
-    config = test_train.small_config()
-    config.train.num_steps = 100  # checkpoints at 100 and 120
-    train.train_and_evaluate(config, workdir, allow_config_change=True)
-    # Killed after the checkpoint at 100, with the old run's params.npz back.
-    shutil.rmtree(os.path.join(workdir, "checkpoints", "120"))
-    shutil.copy(os.path.join(self.finished, "params.npz"), workdir)
+    # A newer checkpoint wins over params.npz.
+    shutil.copytree(os.path.join(workdir, "checkpoints", "60"),
+                    os.path.join(workdir, "checkpoints", "100"))
     run = runs.load_run(workdir)
     self.assertEqual(run.step, 100)
-    self.assertFalse(np.array_equal(np.asarray(run.params.w_vh), stale["w_vh"]))
+    at_60 = runs.load_run(workdir, step=60)
+    np.testing.assert_array_equal(run.params.w_vh, at_60.params.w_vh)
 
   def test_an_unfinished_run_whose_newest_checkpoint_is_damaged_loads_an_older_one(
       self):
@@ -212,6 +219,47 @@ class FinishedRunTest(parameterized.TestCase):
     self.assertNotIn("next-frame prediction", failed.stderr)
     self.assertFalse(os.path.exists(os.path.join(workdir, "eval.json")))
 
+
+  def test_a_resumed_run_removes_what_a_killed_atomic_write_left(self):
+    workdir = self.copy()
+    stale = os.path.join(workdir, "params.npz.0123456789abcdef0123456789abcdef.tmp")
+    with open(stale, "wb") as f:
+      f.write(b"half a file")
+    train.train_and_evaluate(test_train.small_config(), workdir)
+    self.assertFalse(os.path.exists(stale))
+
+  def test_ctrl_c_saves_the_last_recorded_update(self):
+    config = test_train.small_config()
+    config.pretrain.num_steps = 40
+    config.train.checkpoint_every = 40  # no checkpoint before update 40
+    workdir = self.create_tempdir().full_path
+    record_chunk = progress.TrainingEta.record_chunk
+    calls = []
+
+    def interrupt_at_the_third_chunk(eta, *args):
+      calls.append(args)
+      if len(calls) == 3:  # updates 20-30 ran; their records are not written
+        raise KeyboardInterrupt
+      return record_chunk(eta, *args)
+
+    with mock.patch.object(progress.TrainingEta, "record_chunk",
+                           interrupt_at_the_third_chunk):
+      with self.assertRaisesRegex(train.Interrupted, "interrupted at update 20, "
+                                  "whose checkpoint is saved"):
+        train.train_and_evaluate(config, workdir)
+    self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
+                     ["20", "config.json"])
+    steps = [record["step"] for record in files.read_records(
+        workdirs.metrics_path(workdir))]
+    self.assertEqual(steps, [10, 20])
+    # The resume takes it, as any checkpoint (tested bit for bit elsewhere).
+    setup_ = train.setup(config)
+    initial = train.init_state(config, setup_.model, setup_.optimizer,
+                               setup_.pretrain_optimizer)
+    manager, restored, step = train.restore_checkpoint(
+        workdir, checkpoints.manager_options(3), initial)
+    manager.close()
+    self.assertEqual((step, int(restored.step)), (20, 20))
 
 class EarlyErrorsTest(parameterized.TestCase):
   """Bad values refused before anything is written, naming the field (CLI)."""
@@ -333,39 +381,13 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     self.cache_dir = self.create_tempdir("cache").full_path
     os.environ["RTRBM_JAX_CACHE"] = self.cache_dir
 
-  def test_ctrl_c_saves_the_last_recorded_update_and_the_run_resumes_from_it(self):
-    config = test_train.small_config()
-    config.train.checkpoint_every = 40  # checkpoints at 40 and 80 only
-    reference = train.train_and_evaluate(config, self.create_tempdir().full_path)
-    workdir = self.create_tempdir().full_path
-    record_chunk = progress.TrainingEta.record_chunk
-    calls = []
-
-    def interrupt_at_the_fourth_chunk(eta, *args):
-      calls.append(args)
-      if len(calls) == 4:  # updates 30-40 ran; their records are not written
-        raise KeyboardInterrupt
-      return record_chunk(eta, *args)
-
-    with mock.patch.object(progress.TrainingEta, "record_chunk",
-                           interrupt_at_the_fourth_chunk):
-      with self.assertRaisesRegex(train.Interrupted, "interrupted at update 30, "
-                                  "whose checkpoint is saved"):
-        train.train_and_evaluate(config, workdir)
-    self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
-                     ["30", "config.json"])
-    resumed = train.train_and_evaluate(config, workdir)
-    jax.tree.map(np.testing.assert_array_equal, reference.params, resumed.params)
-    steps = [record["step"] for record in files.read_records(
-        workdirs.metrics_path(workdir))]
-    self.assertEqual(steps, list(range(10, 81, 10)))
-
   def test_ctrl_c_on_the_command_line_is_one_line(self):
     workdir = self.create_tempdir().full_path
     command = [sys.executable, "-m", "experiments.train",
                "--config=configs/tiny.py", f"--workdir={workdir}",
                *test_train._overrides(test_train.small_config()),  # pylint: disable=protected-access
-               "--config.train.checkpoint_every=80"]
+               "--config.pretrain.num_steps=400",
+               "--config.train.checkpoint_every=480"]
     process = subprocess.Popen(
         command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -394,15 +416,20 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
         raise OSError(28, "No space left on device")
       return save(manager, *args, **kwargs)
 
+    config = test_train.small_config()
+    config.pretrain.num_steps = 40  # saves at 20 and 40, before any CD update
     workdir = self.create_tempdir().full_path
     with mock.patch.object(ocp.CheckpointManager, "save", fail_the_second_save):
       with self.assertRaisesRegex(checkpoints.SaveError, "a checkpoint could not "
                                   "be written in .*checkpoints \\(No space left "
                                   "on device\\); the run stopped"):
-        train.train_and_evaluate(test_train.small_config(), workdir)
+        train.train_and_evaluate(config, workdir)
     self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
                      ["20", "config.json"])
+    self.assertEqual(files.read_records(workdirs.metrics_path(workdir))[-1]["step"],
+                     40)
 
+  @helpers.slow  # A whole CLI run; the in-process test above is the quick one.
   @absltest.skipIf(os.geteuid() != 0, "mounts a read-only file system (root)")
   def test_a_checkpoint_directory_made_read_only_ends_the_process_at_once(self):
     workdir = self.create_tempdir().full_path
@@ -436,9 +463,32 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
 
 class DivergedSweepTest(absltest.TestCase):
 
+  def test_a_point_that_diverged_once_is_marked_in_results_and_evaluation(self):
+    workdir = self.create_tempdir().full_path
+    with open(workdirs.metrics_path(workdir), "w") as f:
+      for step in (10, 20, 30):
+        for point in (0, 1):
+          record = {"step": step, "point": point, "learning_rate": 0.1,
+                    "reconstruction_error": 1.0, "heldout_next_frame_error": 2.0,
+                    "heldout_next_frame_error_se": 0.1}
+          if point == 1 and step == 20:  # finite again at 30
+            record.update(diverged=True, reconstruction_error=float("nan"))
+          f.write(files.record_line(record))
+    table = sweep.results_table(workdirs.metrics_path(workdir))
+    self.assertEqual([(row["point"], row.get("diverged", False)) for row in table],
+                     [(0, False), (1, True)])
+    divergence = run_evaluation._divergence(  # pylint: disable=protected-access
+        workdir, 1)
+    self.assertEqual(divergence["diverged"]["first_step"], 20)
+    self.assertEqual(
+        run_evaluation._divergence(workdir, 0), {})  # pylint: disable=protected-access
+
+  @helpers.slow  # A sweep and two evaluations; the test above is the quick one.
   def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
     os.environ["RTRBM_JAX_CACHE"] = self.create_tempdir("cache").full_path
     config = test_train.small_config()
+    config.pretrain.num_steps = 10
+    config.train.update(num_steps=30, gibbs_schedule=())
     config.sweep = dict(learning_rate=(0.01, 1e38))
     workdir = self.create_tempdir().full_path
     sweep.run_sweep(config, workdir)
@@ -458,7 +508,7 @@ class DivergedSweepTest(absltest.TestCase):
     results = run_evaluation.evaluate_workdir(
         workdir, point=1, log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2)
-    self.assertEqual(results["diverged"]["first_step"], 30)
+    self.assertEqual(results["diverged"]["first_step"], 20)
     self.assertNotIn("diverged", run_evaluation.evaluate_workdir(
         workdir, point=0, log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2))
