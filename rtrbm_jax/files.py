@@ -103,9 +103,10 @@ def read_records(path: str | os.PathLike) -> list[dict]:
 
   Blank lines are skipped. Non-finite numbers written by `record_line` (the
   strings "NaN", "Infinity", "-Infinity" as values of a record's fields) and
-  bare NaN of older files are read as floats. A last line that is not a JSON object is torn (its
-  writer was stopped while writing it, or is still writing it): it is left out,
-  with a warning. Any other line that is not a JSON object is an error.
+  bare NaN of older files are read as floats. A last line that is not a JSON
+  object is torn (its writer was stopped while writing it, or is still writing
+  it): it is left out, with a warning. Any other line that is not a JSON object
+  is an error.
 
   Args:
     path: the file to read.

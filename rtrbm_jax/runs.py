@@ -107,23 +107,30 @@ def _checkpoint_params(workdir: str, step: Optional[int],
   if step is not None and step not in steps:
     raise ValueError(f"step={step} is not accepted: workdir={workdir!r} keeps "
                      f"checkpoints of steps {steps}.")
+  # Newest first; orbax and tensorstore raise many kinds of errors for damaged
+  # files.
   candidates = [step] if step is not None else steps[::-1]
-  for index, candidate in enumerate(candidates):
+  for candidate, older in zip(candidates, candidates[1:]):
     try:
-      with ocp.CheckpointManager(checkpoints.directory(workdir)) as manager:
-        restored = manager.restore(candidate, args=ocp.args.StandardRestore())
-      return restored["params"], candidate
+      return _restored_params(workdir, candidate), candidate
     except Exception as error:  # pylint: disable=broad-except
-      # Orbax and tensorstore raise many kinds of errors for damaged files.
-      reason = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-      if index + 1 == len(candidates):
-        raise ValueError(
-            f"the checkpoint at step {candidate} in workdir={workdir!r} does not "
-            f"restore ({reason}).") from error
       logging.warning("The checkpoint at step %d does not restore (%s); loading "
-                      "the one at step %d.", candidate, reason,
-                      candidates[index + 1])
-  raise AssertionError("unreachable")
+                      "the one at step %d.", candidate, _reason(error), older)
+  try:
+    return _restored_params(workdir, candidates[-1]), candidates[-1]
+  except Exception as error:  # pylint: disable=broad-except
+    raise ValueError(f"the checkpoint at step {candidates[-1]} in workdir="
+                     f"{workdir!r} does not restore ({_reason(error)}).") from error
+
+
+def _restored_params(workdir: str, step: int) -> dict:
+  with ocp.CheckpointManager(checkpoints.directory(workdir)) as manager:
+    return manager.restore(step, args=ocp.args.StandardRestore())["params"]
+
+
+def _reason(error: Exception) -> str:
+  first_line = str(error).splitlines()[0][:200] if str(error) else ""
+  return f"{type(error).__name__}: {first_line}"
 
 
 def _final_params(params_path: str) -> dict:

@@ -636,8 +636,8 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       records.write(step, phase, describe(step, phase, metrics, error),
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
-      _save_if_due(manager, config, state, step)
       recorded.update(state=state, step=step)
+      _save_if_due(manager, config, state, step)
       records.plot_if_due(step)
   return state
 
@@ -660,7 +660,7 @@ def _saved_if_interrupted(manager):
   except KeyboardInterrupt:
     step = recorded.get("step")
     if step is None or step == 0:
-      raise Interrupted("interrupted before the first update; nothing to "
+      raise Interrupted("interrupted before an update was recorded; nothing to "
                         "save.") from None
     if manager.latest_step() != step:
       checkpoints.save(manager, step, recorded["state"])
@@ -699,6 +699,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       written), a changed config on resume, or a workdir in use.
     NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
       kept).
+    Interrupted: Ctrl-C (a KeyboardInterrupt), after the checkpoint of the last
+      recorded update was saved.
+    checkpoints.SaveError: a checkpoint could not be written.
   """
   if "sweep" in config:
     raise ValueError(

@@ -46,6 +46,10 @@ def _one_line_error(test, finished, expected):
       test, finished, expected)
 
 
+def _overrides(config):
+  return test_train._overrides(config)  # pylint: disable=protected-access
+
+
 def _params(path):
   with np.load(path) as stored:
     return {name: stored[name] for name in stored.files}
@@ -385,7 +389,7 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     workdir = self.create_tempdir().full_path
     command = [sys.executable, "-m", "experiments.train",
                "--config=configs/tiny.py", f"--workdir={workdir}",
-               *test_train._overrides(test_train.small_config()),  # pylint: disable=protected-access
+               *_overrides(test_train.small_config()),
                "--config.pretrain.num_steps=400",
                "--config.train.checkpoint_every=480"]
     process = subprocess.Popen(
@@ -396,6 +400,8 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     while time.time() < deadline and process.poll() is None and not (
         os.path.exists(metrics) and os.path.getsize(metrics)):
       time.sleep(0.05)
+    # Past the record's write (its TensorBoard and log lines follow it).
+    time.sleep(0.5)
     self.assertIsNone(process.poll(), "the run ended before it was interrupted")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=240)
@@ -403,6 +409,7 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     self.assertNotIn("Traceback", stderr)
     errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
     self.assertLen(errors, 1, stderr[-2000:])
+    self.assertIn("interrupted at update ", errors[0])
     step = int(errors[0].split("interrupted at update ")[1].split(",")[0])
     self.assertIn(str(step), os.listdir(checkpoints.directory(workdir)))
 
@@ -441,7 +448,7 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     self.addCleanup(subprocess.run, ["umount", directory], capture_output=True)
     command = [sys.executable, "-m", "experiments.train",
                "--config=configs/tiny.py", f"--workdir={workdir}",
-               *test_train._overrides(test_train.small_config()),  # pylint: disable=protected-access
+               *_overrides(test_train.small_config()),
                "--config.train.num_steps=200"]
     process = subprocess.Popen(
         command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
