@@ -506,8 +506,13 @@ class _Records(contextlib.AbstractContextManager):
     self.metrics_file = open(workdirs.metrics_path(workdir), "a")
 
   def __exit__(self, *exception):
-    self.tensorboard.close()
-    self.metrics_file.close()
+    try:
+      self.tensorboard.close()
+      self.metrics_file.close()
+    except OSError:
+      # A full disk fails these too; the error in flight says what failed first.
+      if exception[0] is None:
+        raise
 
   def write(self, step: int, phase: str, records: list[dict],
             steps_per_second: float, copy_last_error: float | None) -> None:
