@@ -6,6 +6,7 @@ points.
 
 import difflib
 import json
+import os
 import sys
 
 from absl import app
@@ -14,7 +15,9 @@ from absl import logging
 import jax
 import ml_collections
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import progress
+from rtrbm_jax import validation
 
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
@@ -37,6 +40,14 @@ def mark_flags_as_required(names: list[str]) -> None:
         lambda values, name=name: (values[name] is not None
                                    or values["print_config"]),
         message=f"Flag --{name} must have a value other than None.")
+
+
+class _HideOrbaxErrors(logging.logging.Filter):
+  """Orbax logs a failed save from each of its threads, with tracebacks (hundreds
+  of lines); the run's own one-line error says what failed and where."""
+
+  def filter(self, record):
+    return record.levelno < logging.logging.ERROR or "orbax" not in record.pathname
 
 
 def resolved_config() -> str:
@@ -62,6 +73,7 @@ def start(argv) -> None:
   if _MULTIHOST.value:
     jax.distributed.initialize()
   logging.get_absl_handler().addFilter(progress.HideOrbaxInfo())
+  logging.get_absl_handler().addFilter(_HideOrbaxErrors())
   logging.get_absl_handler().addFilter(progress.HideBackendProbes())
 
 
@@ -113,7 +125,22 @@ def parse_flags(argv):
       reason = f"{where}: {reason.split(': ', 1)[-1]}"
     _exit_with(reason)
   except (AttributeError, KeyError) as error:
-    _exit_with(_unknown_field_message(argv) or f"bad flag: {error}")
+    _exit_with(_unknown_field_message(argv)
+               or f"{_config_file(argv) or 'bad flag'}: {error}")
+  except Exception as error:  # pylint: disable=broad-except
+    # A config file that does not parse or whose get_config raises: its
+    # SyntaxError, NameError, ... would end in a traceback of absl's parsing.
+    if _config_file(argv) is None:
+      raise
+    reason = str(error).splitlines()[0] if str(error) else ""
+    _exit_with(f"{_config_file(argv)}: the config file does not load "
+               f"({type(error).__name__}: {reason}).")
+
+
+def _config_file(argv) -> str | None:
+  """The file of the last `--config=` argument, or None."""
+  paths = [arg.split("=", 1)[1] for arg in argv[1:] if arg.startswith("--config=")]
+  return paths[-1].split(":", 1)[0] if paths else None
 
 
 def run_or_exit(function, *args):
@@ -121,9 +148,25 @@ def run_or_exit(function, *args):
 
   So do errors of the file system (a read-only or full disk, a missing file) and
   running out of device memory: the message says what and where, no traceback.
+  A config missing a field names the config file too. A failed checkpoint
+  save ends the process at once; Ctrl-C (after the run saved its checkpoint)
+  is one line and exit status 130.
   """
   try:
     return function(*args)
+  except checkpoints.SaveError as error:
+    # Orbax's threads of the failed save would keep the process alive for
+    # minutes (they wait for signals that never come): end it now.
+    print(f"error: {error}", file=sys.stderr)
+    logging.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)  # pylint: disable=protected-access
+  except KeyboardInterrupt as error:
+    _exit_with(str(error) or "interrupted.", 130)
+  except validation.MissingFieldError as error:
+    config_file = _config_file(sys.argv)
+    _exit_with(f"{config_file}: {error}" if config_file else str(error))
   except ValueError as error:
     _exit_with(str(error))
   except OSError as error:

@@ -89,12 +89,19 @@ def baseline_errors(workdir: str) -> dict[str, float]:
 def held_out_curve(workdir: str, point: int | None = None
                    ) -> tuple[list[float], list[float]]:
   """(minutes, held-out errors) of a run's metrics.jsonl (of a sweep's `point`)."""
-  records = files.read_records(workdirs.metrics_path(workdir))
+  path = workdirs.metrics_path(workdir)
+  records = files.read_records(path)
   timed = [record for record in records if "time" in record and "step" in record]
+  if not timed:
+    raise ValueError(f"{path} has no records with a time: its run cannot be drawn "
+                     "against wall-clock time.")
   first = timed[0]
   # A record is written when its chunk ends; the first chunk began
   # step / steps_per_second seconds before it (its compilation not counted).
-  start = first["time"] - first["step"] / first["steps_per_second"]
+  # Without a positive finite rate, the curve starts at the first record.
+  rate = first.get("steps_per_second")
+  start = first["time"] - (first["step"] / rate if isinstance(rate, (int, float))
+                           and 0 < rate < float("inf") else 0.0)
   evaluated = [record for record in timed if "heldout_next_frame_error" in record
                and record.get("point") == point]
   return ([(record["time"] - start) / 60 for record in evaluated],

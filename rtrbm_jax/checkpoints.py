@@ -86,18 +86,60 @@ def restore_newest(workdir: str, options: ocp.CheckpointManagerOptions, state):
   return manager, state, None
 
 
+class SaveError(Exception):
+  """A checkpoint could not be written (a full disk, an unwritable directory).
+
+  Orbax's background threads may then wait minutes for signals that never come:
+  the command-line entry points end the process at once on this error.
+  """
+
+
+def _save_error(manager: ocp.CheckpointManager, error: Exception) -> SaveError:
+  reason = (error.strerror if isinstance(error, OSError) and error.strerror
+            else str(error).splitlines()[0] if str(error) else
+            type(error).__name__)
+  return SaveError(
+      f"a checkpoint could not be written in {manager.directory} ({reason}); "
+      "the run stopped and keeps the checkpoints written before: free space or "
+      "make the directory writable, then run the same command to resume.")
+
+
 def save(manager: ocp.CheckpointManager, step: int, state) -> None:
-  """Starts saving `state` as the checkpoint of `step` (asynchronously)."""
-  manager.save(step, args=ocp.args.StandardSave(state))
+  """Starts saving `state` as the checkpoint of `step` (asynchronously).
+
+  Raises:
+    SaveError: this save or an earlier one failed.
+  """
+  try:
+    manager.save(step, args=ocp.args.StandardSave(state))
+  except Exception as error:  # pylint: disable=broad-except
+    raise _save_error(manager, error) from error
+
+
+def check_saves(manager: ocp.CheckpointManager) -> None:
+  """Raises `SaveError` if an asynchronous save has failed since the last call."""
+  try:
+    manager.check_for_errors()
+  except Exception as error:  # pylint: disable=broad-except
+    raise _save_error(manager, error) from error
 
 
 @contextlib.contextmanager
 def closing(manager: ocp.CheckpointManager):
-  """Waits for asynchronous saves and closes the manager, even on an error."""
+  """Waits for asynchronous saves and closes the manager, even on an error.
+
+  Raises:
+    SaveError: a save failed (the manager is then left open: closing it would
+      wait on the failed save's threads).
+  """
   try:
     yield manager
   finally:
-    manager.wait_until_finished()
+    try:
+      manager.wait_until_finished()
+      manager.check_for_errors()
+    except Exception as error:  # pylint: disable=broad-except
+      raise _save_error(manager, error) from error
     manager.close()
 
 

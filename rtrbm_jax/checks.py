@@ -31,8 +31,13 @@ def check_frames(v, num_visible: int, *, name: str = "v",
   Binary units take values in [0, 1] (probabilities are accepted as data for CD);
   `require_binary` demands exactly 0 or 1, as exact likelihoods need.
   """
-  shape = np.shape(v)
   expected = f"[batch, time, {num_visible}]"
+  if not hasattr(v, "shape") or not hasattr(v, "dtype"):
+    # The models multiply `v` as an array: a list would fail deep inside them.
+    raise ValueError(f"{name} must be an array of shape {expected} (numpy or "
+                     f"jax), got a {type(v).__name__}; pass np.asarray({name}, "
+                     "np.float32).")
+  shape = np.shape(v)
   if len(shape) != 3:
     raise ValueError(f"{name} must have shape {expected}, got shape {shape}.")
   if shape[2] != num_visible:
@@ -137,6 +142,21 @@ def check_shape(name: str, array, expected, sizes: str) -> None:
                      f"[{', '.join(map(str, shown))}] ({sizes}).")
 
 
+# Parameter types the scans keep: their carries are computed in these.
+PARAMETER_DTYPES = ("float32", "float64")
+
+
+def _check_dtype(array, name: str) -> None:
+  """A parameter is float32 (or float64 with x64): lower precisions would change
+  type inside the scans (their sums come out float32)."""
+  dtype = getattr(array, "dtype", None)
+  if dtype is None or np.dtype(dtype).name not in PARAMETER_DTYPES:
+    raise ValueError(
+        f"{name} has dtype {dtype if dtype is not None else type(array).__name__},"
+        f" not accepted: one of {PARAMETER_DTYPES}; cast the parameters, e.g. "
+        "jax.tree.map(lambda x: x.astype(jnp.float32), params).")
+
+
 def _field(params, field: str, name: str):
   if not hasattr(params, field):
     fields = getattr(params, "_fields", None)
@@ -166,6 +186,7 @@ def check_params(params, expected: dict, sizes: str, *,
     if actual != tuple(shape):
       raise ValueError(f"{name}.{field} has shape {list(actual)}, expected "
                        f"{list(shape)} ({sizes}).")
+    _check_dtype(_field(params, field, name), f"{name}.{field}")
   leaves = [getattr(params, field) for field in params._fields]
   if not all(is_concrete(leaf) for leaf in leaves):
     return

@@ -2,7 +2,9 @@
 
 import contextlib
 import json
+import math
 import os
+import re
 import uuid
 
 from absl import logging
@@ -40,12 +42,71 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
       os.unlink(temporary)
 
 
+# The name `atomic_write` gives its file while writing it.
+_TEMPORARY_NAME = re.compile(r".+\.[0-9a-f]{32}\.tmp")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
+  """Removes the files `atomic_write` left in `directory` when killed mid-write.
+
+  Call it only while no other writer works in `directory` (a run holding its
+  workdir's lock): a live writer's file has the same form of name.
+
+  Returns:
+    The names removed.
+  """
+  removed = []
+  for name in sorted(os.listdir(directory)):
+    path = os.path.join(directory, name)
+    if _TEMPORARY_NAME.fullmatch(name) and os.path.isfile(path):
+      os.unlink(path)
+      removed.append(name)
+  if removed:
+    logging.warning("Removed %d unfinished file(s) of a run that was stopped "
+                    "while writing them: %s", len(removed), ", ".join(removed))
+  return removed
+
+
+# Strict JSON has no NaN or infinity: records spell them as these strings.
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"),
+               "-Infinity": float("-inf")}
+
+
+def _spell_non_finite(value):
+  if isinstance(value, float) and not math.isfinite(value):
+    return "NaN" if math.isnan(value) else (
+        "Infinity" if value > 0 else "-Infinity")
+  if isinstance(value, dict):
+    return {name: _spell_non_finite(item) for name, item in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [_spell_non_finite(item) for item in value]
+  return value
+
+
+def record_line(record: dict) -> str:
+  """`record` as one line of strict JSON (with its newline), for a `.jsonl` file.
+
+  NaN and infinities (a diverged sweep point's metrics) are written as the
+  strings "NaN", "Infinity" and "-Infinity", which `read_records` reads back as
+  floats; other JSON readers see valid JSON.
+  """
+  return json.dumps(_spell_non_finite(record), allow_nan=False) + "\n"
+
+
+def _read_non_finite(record: dict) -> dict:
+  return {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value
+          for name, value in record.items()}
+
+
 def read_records(path: str | os.PathLike) -> list[dict]:
   """The JSON records of a `.jsonl` file (e.g. `metrics.jsonl`), one per line.
 
-  Blank lines are skipped. A last line that is not a JSON object is torn (its
-  writer was stopped while writing it, or is still writing it): it is left out,
-  with a warning. Any other line that is not a JSON object is an error.
+  Blank lines are skipped. Non-finite numbers written by `record_line` (the
+  strings "NaN", "Infinity", "-Infinity" as values of a record's fields) and
+  bare NaN of older files are read as floats. A last line that is not a JSON
+  object is torn (its writer was stopped while writing it, or is still writing
+  it): it is left out, with a warning. Any other line that is not a JSON object
+  is an error.
 
   Args:
     path: the file to read.
@@ -62,9 +123,11 @@ def read_records(path: str | os.PathLike) -> list[dict]:
   records = []
   for index, (number, line) in enumerate(lines):
     try:
+      # Records of older versions hold bare NaN, which json.loads also reads.
       record = json.loads(line)
       if not isinstance(record, dict):
         raise ValueError(f"a JSON {type(record).__name__}, not an object")
+      record = _read_non_finite(record)
     except ValueError as error:
       if index == len(lines) - 1:
         logging.warning("Dropped the torn last line of %s (a run stopped while "

@@ -100,11 +100,13 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                     generate_frames=generate_frames)
   _check_arguments(log_likelihood, num_temperatures, num_chains,
                    num_gibbs_steps=num_gibbs_steps,
+                   num_prediction_chains=num_prediction_chains,
                    **{name: value for name, value in generation.items()
                       if value is not None},
                    **{f"chain_lengths[{index}]": length
                       for index, length in enumerate(chain_lengths)})
   run = runs.load_run(workdir, step, point)
+  standardizer = _read_standardizer(workdir, run.config.model.num_visible)
   generation = {name: run.config.eval[name] if value is None else value
                 for name, value in generation.items()}
   suffix = output_suffix(split, point, step)
@@ -116,6 +118,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results = {"workdir": os.path.abspath(workdir), "split": split,
              "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
+  if point is not None:
+    results.update(_divergence(workdir, point))
   binary = _is_binary(frames)
   predictions, next_frame_results = _next_frame_results(
       run, frames, mask, (key_predict, key_average), num_gibbs_steps,
@@ -141,7 +145,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
         workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
         min(generation["num_samples"], len(sequences)),
         generation["prime_frames"], generation["generate_frames"],
-        num_gibbs_steps, tensorboard, labels))
+        num_gibbs_steps, standardizer, tensorboard, labels))
     tensorboard.write_scalars(
         {f"eval/{split}/{name}": value
          for name, value in scalar_figures(results).items()}, run.step, labels)
@@ -206,6 +210,22 @@ def summary_line(results: dict) -> str:
   return line
 
 
+def _divergence(workdir: str, point: int) -> dict:
+  """{"diverged": ...} for a sweep point that diverged during training, else {}.
+
+  Its parameters are those of its last finite update, so they evaluate as a
+  normal point's would; the mark says the figures are not of a trained point.
+  """
+  path = workdirs.metrics_path(workdir)
+  step = sweep.diverged_steps(path).get(point) if os.path.exists(path) else None
+  if step is None:
+    return {}
+  return {"diverged": {
+      "first_step": step,
+      "note": "NaN or inf at this point's updates: they were not applied, and "
+              "the parameters are those of its last finite update"}}
+
+
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                      **counts) -> None:
   """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
@@ -230,6 +250,34 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
       if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name}={value!r} is not accepted: an integer >= "
                          f"{minimum}.")
+
+
+def _read_standardizer(workdir: str,
+                       num_visible: int) -> real_valued.Standardizer | None:
+  """The run's `standardizer.npz` (None without one), checked before any work.
+
+  Raises:
+    ValueError: the file does not read as a mean and a scale of `num_visible`
+      finite values (one line naming it).
+  """
+  path = os.path.join(workdir, workdirs.STANDARDIZER_FILE)
+  if not os.path.exists(path):
+    return None
+  fields = real_valued.Standardizer._fields
+  try:
+    with np.load(path) as stored:
+      arrays = {name: np.asarray(stored[name]) for name in fields}
+    for name, array in arrays.items():
+      if (array.shape != (num_visible,) or array.dtype.kind != "f"
+          or not np.all(np.isfinite(array))):
+        raise ValueError(f"{name} has shape {list(array.shape)}, expected "
+                         f"[{num_visible}] finite values")
+  except Exception as error:  # pylint: disable=broad-except
+    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise ValueError(f"{path} is damaged or not this run's ({reason}); rerun "
+                     "experiments.train on the workdir to write it again.") from error
+  return real_valued.Standardizer(**arrays)
 
 
 def _is_binary(frames) -> bool:
@@ -430,9 +478,13 @@ def _log_likelihood_results(run: runs.Run, frames, mask, binary: bool, key,
 
 def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: str,
                         num_samples: int, prime_frames: int, generate_frames: int,
-                        num_gibbs_steps: int, tensorboard, labels) -> dict:
+                        num_gibbs_steps: int,
+                        standardizer: real_valued.Standardizer | None,
+                        tensorboard, labels) -> dict:
   """Generates after priming on the split's first sequences; writes the pictures
   (also into the events of `tensorboard`, a sweep point's with `labels`).
+
+  `standardizer` maps real-valued samples back to data units (None: none).
 
   Returns:
     {"generation": statistics of the generated frames, "units" (if the model saw
@@ -440,9 +492,6 @@ def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: st
   """
   # Imported here: pictures pull in matplotlib, which evaluation does not need.
   from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  standardizer_path = os.path.join(workdir, workdirs.STANDARDIZER_FILE)
-  standardizer = (real_valued.Standardizer(**np.load(standardizer_path))
-                  if os.path.exists(standardizer_path) else None)
   samples = outputs.write_generated_samples(
       workdir, name, run.model, run.params, key,
       frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,

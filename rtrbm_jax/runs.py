@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any, NamedTuple, Optional
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -145,23 +146,51 @@ def _model_and_template(config):
                                   config.model.num_hidden)
 
 
-def _checkpoint_params(workdir: str, step: Optional[int]) -> tuple[dict, int]:
-  """The parameters (as a dict of arrays) of checkpoint `step` (default: latest)."""
+def _checkpoint_steps(workdir: str) -> list[int]:
+  """The steps of the workdir's checkpoints (damaged or not), oldest first."""
   directory = checkpoints.directory(workdir)
-  steps = []
-  if os.path.isdir(directory):
-    with ocp.CheckpointManager(directory) as manager:
-      steps = manager.all_steps()
+  if not os.path.isdir(directory):
+    return []
+  with ocp.CheckpointManager(directory) as manager:
+    return sorted(manager.all_steps())
+
+
+def _checkpoint_params(workdir: str, step: Optional[int],
+                       steps: list[int]) -> tuple[dict, int]:
+  """The parameters (as a dict of arrays) of checkpoint `step` of `steps`.
+
+  With `step` None, the newest checkpoint that restores: a damaged newer one is
+  passed over with a warning (as a resumed run does; nothing is moved here).
+  """
   if not steps:
     raise ValueError(f"workdir={workdir!r} has no checkpoints to load a step from.")
-  if step is None:
-    step = max(steps)
-  if step not in steps:
+  if step is not None and step not in steps:
     raise ValueError(f"step={step} is not accepted: workdir={workdir!r} keeps "
-                     f"checkpoints of steps {sorted(steps)}.")
-  with ocp.CheckpointManager(directory) as manager:
-    restored = manager.restore(step, args=ocp.args.StandardRestore())
-  return restored["params"], step
+                     f"checkpoints of steps {steps}.")
+  # Newest first; orbax and tensorstore raise many kinds of errors for damaged
+  # files.
+  candidates = [step] if step is not None else steps[::-1]
+  for candidate, older in zip(candidates, candidates[1:]):
+    try:
+      return _restored_params(workdir, candidate), candidate
+    except Exception as error:  # pylint: disable=broad-except
+      logging.warning("The checkpoint at step %d does not restore (%s); loading "
+                      "the one at step %d.", candidate, _reason(error), older)
+  try:
+    return _restored_params(workdir, candidates[-1]), candidates[-1]
+  except Exception as error:  # pylint: disable=broad-except
+    raise ValueError(f"the checkpoint at step {candidates[-1]} in workdir="
+                     f"{workdir!r} does not restore ({_reason(error)}).") from error
+
+
+def _restored_params(workdir: str, step: int) -> dict:
+  with ocp.CheckpointManager(checkpoints.directory(workdir)) as manager:
+    return manager.restore(step, args=ocp.args.StandardRestore())["params"]
+
+
+def _reason(error: Exception) -> str:
+  first_line = str(error).splitlines()[0][:200] if str(error) else ""
+  return f"{type(error).__name__}: {first_line}"
 
 
 def _final_params(params_path: str) -> dict:
@@ -230,6 +259,29 @@ def _best_params(workdir: str) -> tuple[dict, int]:
                      "experiments.train on the workdir.")
   return arrays, int(arrays["step"])
 
+def _checked_step(step) -> Optional[int | str]:
+  """`step` as an int (a Python or numpy integer), "best" or None."""
+  if step is None or step == "best":
+    return step
+  if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+    raise ValueError(f"step={step!r} is not accepted: None (the final parameters) "
+                     "the integer update of a checkpoint, or 'best'.")
+  return int(step)
+
+
+def _final_or_checkpoint_params(workdir: str, config,
+                                step: Optional[int]) -> tuple[dict, int]:
+  """The arrays and update of `params.npz` or of a checkpoint (see `load_run`)."""
+  params_path = os.path.join(workdir, "params.npz")
+  steps = _checkpoint_steps(workdir)
+  final_step = training.total_steps(config)
+  # params.npz is the run's last update only while no checkpoint is newer (a run
+  # extended with a larger train.num_steps and stopped part-way has newer ones).
+  if (step is None and os.path.exists(params_path)
+      and (not steps or steps[-1] == final_step)):
+    return _final_params(params_path), final_step
+  return _checkpoint_params(workdir, step, steps)
+
 
 def load_run(workdir: str, step: Optional[int | str] = None,
              point: Optional[int] = None) -> Run:
@@ -237,10 +289,11 @@ def load_run(workdir: str, step: Optional[int | str] = None,
 
   Args:
     workdir: the directory of a run or sweep.
-    step: None: the final parameters (`params.npz`) if the run finished, else the
-      latest checkpoint; an update number: the checkpoint of that update;
-      "best": the parameters of the best validation frame accuracy
-      (`best_params.npz`, kept for data sets with a validation split).
+    step: None: the final parameters (`params.npz`) if the run finished and no
+      checkpoint is newer, else the newest checkpoint that restores; an integer
+      update number: the checkpoint of that update; "best": the parameters of
+      the best validation frame accuracy (`best_params.npz`, kept for data sets
+      with a validation split).
     point: for a sweep, which point (0-based, as in `results.txt`); required for
       sweeps, not accepted for single runs.
 
@@ -252,17 +305,14 @@ def load_run(workdir: str, step: Optional[int | str] = None,
   """
   config = _sweep_point_config(workdir, _read_config(workdir), point)
   model, template = _model_and_template(config)
-  params_path = os.path.join(workdir, "params.npz")
+  step = _checked_step(step)
   if step == "best":
     if point is not None:
       raise ValueError("step='best' is not accepted with point: a sweep keeps no "
                        "best parameters; pass a checkpoint's step or none.")
     arrays, step = _best_params(workdir)
-  elif step is None and os.path.exists(params_path):
-    arrays = _final_params(params_path)
-    step = training.total_steps(config)
   else:
-    arrays, step = _checkpoint_params(workdir, step)
+    arrays, step = _final_or_checkpoint_params(workdir, config, step)
   params = _params_from_arrays(workdir, config, template, arrays, point)
   # NaN parameters (a diverged run) are named here, not found as NaN results.
   model.check_params(params)

@@ -18,6 +18,7 @@ single run with point i's values (`point_config`) does.
 
 import itertools
 import json
+import math
 import os
 
 import jax
@@ -42,7 +43,21 @@ SWEEPABLE = {
 
 
 def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
-  """The grid of `config.sweep`: one dict {name: value} per point, row-major."""
+  """The grid of `config.sweep`: one dict {name: value} per point, row-major.
+
+  Each value has the type of the field it sets (an integer for `seed` and
+  `num_gibbs_steps`, a finite number for the others): a value converted silently
+  (1.7 -> 1) would label two points differently that are the same run.
+
+  Raises:
+    ValueError: one line naming the `config.sweep` field and what it accepts.
+  """
+  if not isinstance(config.get("sweep"), (dict, ml_collections.ConfigDict)):
+    raise ValueError(
+        f"config.sweep={config.get('sweep')!r} is not accepted: a sweep's config "
+        "names its swept values in a section `sweep`, e.g. config.sweep = "
+        "dict(learning_rate=(0.001, 0.01)); for a single run use "
+        "experiments.train.")
   unknown = sorted(set(config.sweep.keys()) - set(SWEEPABLE))
   if unknown:
     raise ValueError(f"config.sweep.{unknown[0]} is not sweepable: accepted names "
@@ -53,11 +68,31 @@ def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
     if not isinstance(values, (tuple, list)) or not values:
       raise ValueError(f"config.sweep.{name}={values!r} is not accepted: a "
                        "non-empty tuple of values.")
+    _check_swept_values(config, name, values)
   if not names:
     raise ValueError("config.sweep is empty: name at least one of "
                      f"{sorted(SWEEPABLE)} with a tuple of values.")
   return [dict(zip(names, values))
           for values in itertools.product(*(config.sweep[name] for name in names))]
+
+
+def _check_swept_values(config: ml_collections.ConfigDict, name: str,
+                        values) -> None:
+  """Each value of `config.sweep.<name>` has the type of the field it sets."""
+  integer = isinstance(validation.get_field(config, SWEEPABLE[name]), int)
+  for value in values:
+    ok = (isinstance(value, int) and not isinstance(value, bool)) or (
+        not integer and isinstance(value, float) and math.isfinite(value))
+    if not ok:
+      raise ValueError(
+          f"config.sweep.{name}={tuple(values)!r} is not accepted: "
+          + ("integers (a fraction would be truncated, making points with "
+             "different labels the same run)" if integer else "finite numbers")
+          + f"; {value!r} is not one.")
+  if len(set(values)) != len(values):
+    raise ValueError(f"config.sweep.{name}={tuple(values)!r} is not accepted: "
+                     "distinct values (a repeated one trains the same point "
+                     "twice).")
 
 
 def point_config(config: ml_collections.ConfigDict,
@@ -68,7 +103,8 @@ def point_config(config: ml_collections.ConfigDict,
   for name, value in point.items():
     section, _, field = SWEEPABLE[name].rpartition(".")
     target = single[section] if section else single
-    target[field] = type(target[field])(value)
+    # Types were checked by `sweep_points`: an int is only widened to a float.
+    target[field] = float(value) if isinstance(target[field], float) else value
   if "num_gibbs_steps" in point:
     # A swept k holds for the whole run: no schedule (so every point's
     # GibbsSchedule has the one entry, and the states stack).
@@ -112,12 +148,28 @@ def _describe(points):
   return describe
 
 
+def diverged_steps(metrics_path: str) -> dict[int, int]:
+  """{point: the step of its first record marked diverged} of a sweep's records."""
+  first = {}
+  for record in files.read_records(metrics_path):
+    if record.get("diverged") and "point" in record:
+      first.setdefault(record["point"], record["step"])
+  return first
+
+
 def results_table(metrics_path: str) -> list[dict]:
-  """Each point's last record with a held-out error, sorted by that error."""
+  """Each point's last record with a held-out error, sorted by that error.
+
+  A point that diverged at any step is marked (`"diverged": True`), even if its
+  later updates were finite again.
+  """
   final = {}
   for record in files.read_records(metrics_path):
     if "heldout_next_frame_error" in record:
       final[record["point"]] = record
+  for point in diverged_steps(metrics_path):
+    if point in final:
+      final[point] = {**final[point], "diverged": True}
   return sorted(final.values(), key=lambda r: (r.get("diverged", False),
                                                r["heldout_next_frame_error"]))
 
@@ -144,10 +196,15 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
   (each parameter with a leading point axis), `points.json`, `results.txt` (the
   table sorted by held-out error) and `curves.png` (all points' curves).
   """
+  validation.check_fields_present(config)
   points = sweep_points(config)
   # Every point's values are checked, as a single run's are, before the data load.
-  for point in points:
-    validation.validate_config(point_config(config, point))
+  for index, point in enumerate(points):
+    try:
+      validation.validate_config(point_config(config, point))
+    except ValueError as error:
+      raise ValueError(f"point {index} of config.sweep ({point}): "
+                       f"{error}") from None
   setup_ = train.setup_validated(config)
   if config.train.parallelism == "sweep" and len(points) % jax.device_count():
     raise ValueError(f"config.sweep has {len(points)} points, not a multiple of "

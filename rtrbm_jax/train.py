@@ -20,7 +20,6 @@ the run's `GibbsSchedule`.
 
 import contextlib
 import functools
-import json
 import os
 import time
 from typing import Any, Callable, NamedTuple
@@ -34,6 +33,7 @@ import optax
 
 from rtrbm_jax import checkpoints
 from rtrbm_jax import evaluation
+from rtrbm_jax import files
 from rtrbm_jax import metric_writers
 from rtrbm_jax import models
 from rtrbm_jax import progress
@@ -400,6 +400,7 @@ def setup(config: ml_collections.ConfigDict) -> Setup:
 
 def setup_validated(config: ml_collections.ConfigDict) -> Setup:
   """`setup` of a config whose values are checked (a sweep checks each point's)."""
+  validation.check_data_memory(config)
   dataset = datasets.load_dataset(config.data)
   validation.check_dataset(config, dataset)
   model = models.from_config(config)
@@ -442,12 +443,13 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   """
   config = setup_.config
   os.makedirs(workdir, exist_ok=True)
+  files.remove_stale_temporaries(workdir)
   options = checkpoints.manager_options(config.train.keep_checkpoints)
   latest = checkpoints.latest_step(workdir, options)
   changes = {}
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
-                                    allow_config_change and not swept)
+                                    allow_config_change and not swept, swept)
   manager, state, restored = restore_checkpoint(workdir, options, state)
   if restored is not None:
     logging.info("Resumed from the checkpoint at step %d.", restored)
@@ -458,6 +460,10 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   workdirs.truncate_metrics(metrics_path, int(np.max(state.step)))
   if changes:
     workdirs.record_config_change(metrics_path, restored, changes)
+  if int(np.max(state.step)) < total_steps(config):
+    # A finished run extended (a larger train.num_steps): its params.npz is no
+    # longer the run's last update, so it goes until the run ends again.
+    workdirs.remove_final_params(workdir)
   workdirs.write_config(workdir, config, setup_.dataset)
   return manager, state
 
@@ -569,8 +575,13 @@ class _Records(contextlib.AbstractContextManager):
     self.metrics_file = open(workdirs.metrics_path(workdir), "a")
 
   def __exit__(self, *exception):
-    self.tensorboard.close()
-    self.metrics_file.close()
+    try:
+      self.tensorboard.close()
+      self.metrics_file.close()
+    except OSError:
+      # A full disk fails these too; the error in flight says what failed first.
+      if exception[0] is None:
+        raise
 
   def write(self, step: int, phase: str, records: list[dict],
             steps_per_second: float, copy_last_error: float | None) -> None:
@@ -581,7 +592,7 @@ class _Records(contextlib.AbstractContextManager):
       record["steps_per_second"] = steps_per_second
       # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
       record["time"] = time.time()
-      self.metrics_file.write(json.dumps(record) + "\n")
+      self.metrics_file.write(files.record_line(record))
     self.metrics_file.flush()
     self.tensorboard.write_records(records)
     done, phase_steps = phase_progress(self.config, step)
@@ -734,10 +745,13 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
   best = (_BestParams(workdir, step) if not swept
           and datasets.heldout_split(config.data.name) == "valid" else None)
   # A run stopped by an error still completes the checkpoint in flight.
-  with checkpoints.closing(manager), _Records(workdir, config, step, swept,
-                                              eta) as records:
+  with (checkpoints.closing(manager),
+        _Records(workdir, config, step, swept, eta) as records,
+        _saved_if_interrupted(manager) as recorded):
+    recorded.update(state=state, step=step)
     compiled = set()
     while step < last_step:
+      checkpoints.check_saves(manager)
       phase, num_steps = _next_chunk(config, step)
       run = programs.run_pretrain if phase == "pretrain" else programs.run_train
       if (phase, num_steps) not in compiled:
@@ -762,6 +776,7 @@ def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
       records.write(step, phase, describe(step, phase, metrics, error),
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
+      recorded.update(state=state, step=step)
       _save_if_due(manager, config, state, step)
       records.plot_if_due(step)
     if finish is not None:
@@ -786,6 +801,32 @@ def evaluation_record(error: dict, point: int | None = None) -> dict:
     if isinstance(error[name], evaluation.HeldOutEvaluation):
       record[f"{name}_frame_accuracy"] = float(pick(error[name].frame_accuracy))
   return record
+
+
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C stopped a run after saving the checkpoint of its last recorded update."""
+
+
+@contextlib.contextmanager
+def _saved_if_interrupted(manager):
+  """Yields a dict the loop keeps at its last recorded (state, step); on Ctrl-C,
+  saves that state (unless its checkpoint exists) and raises `Interrupted`.
+
+  The state whose records are written, not a chunk's newer one: a resumed run
+  then finds its records up to the checkpoint and none past it.
+  """
+  recorded = {}
+  try:
+    yield recorded
+  except KeyboardInterrupt:
+    step = recorded.get("step")
+    if step is None or step == 0:
+      raise Interrupted("interrupted before an update was recorded; nothing to "
+                        "save.") from None
+    if manager.latest_step() != step:
+      checkpoints.save(manager, step, recorded["state"])
+    raise Interrupted(f"interrupted at update {step}, whose checkpoint is saved; "
+                      "run the same command to resume.") from None
 
 
 def _describe_single(step, phase, metrics, error):
@@ -818,7 +859,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       written), a changed config on resume, or a workdir in use.
     NonFiniteError: the gradients became NaN or inf (the last good checkpoint is
       kept).
+    Interrupted: Ctrl-C (a KeyboardInterrupt), after the checkpoint of the last
+      recorded update was saved.
+    checkpoints.SaveError: a checkpoint could not be written.
   """
+  if "sweep" in config:
+    raise ValueError(
+        "config.sweep is set: this config is a sweep, which a single run would "
+        "ignore; train it with experiments.sweep (rj.train does), or remove "
+        "config.sweep.")
   setup_ = setup(config)
   workdirs.check_workdir(workdir)
   with workdirs.workdir_lock(workdir):

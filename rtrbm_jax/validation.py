@@ -65,15 +65,57 @@ _GIBBS_STEPS = ("train.num_gibbs_steps", "eval.num_gibbs_steps",
                 "pretrain.num_gibbs_steps")
 
 
+# Every field of configs/default.py that the library reads (model.num_recurrent
+# is optional): a config derived from the default has them all.
+REQUIRED_FIELDS = (
+    "seed", "model.kind", "model.num_visible", "model.num_hidden",
+    "model.visible_type", "model.weight_scale", "model.sampler", "data.name",
+    "data.num_frames", "data.resolution", "data.num_train", "data.num_test",
+    "data.window_stride", "data.path", "optimizer.name", "optimizer.learning_rate",
+    "optimizer.momentum", "optimizer.nesterov", "optimizer.b1", "optimizer.b2",
+    "optimizer.eps", "optimizer.weight_decay", "optimizer.clip_norm",
+    "optimizer.schedule", "optimizer.warmup_steps", "train.num_steps",
+    "train.batch_size", "train.num_gibbs_steps", "train.gibbs_schedule",
+    "train.chain_start", "train.log_every", "train.checkpoint_every",
+    "train.keep_checkpoints", "train.plot_every", "train.parallelism",
+    "train.sweep_group_size", "pretrain.num_steps", "pretrain.batch_size",
+    "pretrain.learning_rate", "pretrain.momentum", "pretrain.num_gibbs_steps",
+    "eval.every", "eval.num_sequences", "eval.num_gibbs_steps", "eval.num_samples",
+    "eval.prime_frames", "eval.generate_frames")
+
+
+class MissingFieldError(ValueError):
+  """A config lacks a field or a section (a ValueError: a bad config, exit 1)."""
+
+
+def check_fields_present(config: ml_collections.ConfigDict) -> None:
+  """Every field of `REQUIRED_FIELDS` is there, its sections config dicts.
+
+  Raises:
+    MissingFieldError: one line naming the first missing field.
+  """
+  for field in REQUIRED_FIELDS:
+    node = config
+    for depth, part in enumerate(field.split(".")):
+      if not isinstance(node, (dict, ml_collections.ConfigDict)) or part not in node:
+        where = ".".join(["config"] + field.split(".")[:depth + 1])
+        raise MissingFieldError(
+            f"{where} is missing: a config defines every field of "
+            "configs/default.py (start from default.get_config() and change "
+            "what differs).")
+      node = node[part]
+
+
 def validate_config(config: ml_collections.ConfigDict) -> None:
   """Checks every config value that can be checked without data.
 
-  Counts first, then real numbers, then names, the CD schedule, and last the
-  fields that must agree with each other.
+  The fields' presence first, then counts, real numbers, names, the CD
+  schedule, and last the fields that must agree with each other.
 
   Raises:
     ValueError: one line naming the field, the value and what is accepted.
   """
+  check_fields_present(config)
   _check_counts(config)
   _check_numbers(config)
   _check_choices(config)
@@ -91,6 +133,9 @@ def _check_counts(config: ml_collections.ConfigDict) -> None:
     value = get(field)
     if not _is_int(value) or not 0 <= value <= MAX_INT:
       _fail(field, value, f"an integer in [0, {MAX_INT}]")
+  if config.data.num_frames < 2:
+    _fail("data.num_frames", config.data.num_frames,
+          "an integer >= 2 (each frame is predicted from the frames before it)")
   for field in _GIBBS_STEPS:
     if get(field) > checks.MAX_GIBBS_STEPS:
       _fail(field, get(field), f"an integer in [1, {checks.MAX_GIBBS_STEPS}]")
@@ -227,6 +272,34 @@ def available_memory() -> int | None:
     return None
 
 
+# Data sets the library generates, and the config fields that size them.
+_GENERATED_DATA = ("bouncing_balls", "arm")
+
+
+def check_data_memory(config: ml_collections.ConfigDict) -> None:
+  """Refuses a generated data set that cannot fit in memory, before generating it.
+
+  A lower bound: the float32 frames of both splits, twice (the host's copy and
+  the device's).
+  """
+  data = config.data
+  if data.name not in _GENERATED_DATA:
+    return
+  for field in ("data.num_train", "data.num_test"):
+    value = get_field(config, field)
+    if not _is_int(value) or not 1 <= value <= MAX_INT:
+      _fail(field, value, f"an integer in [1, {MAX_INT}]")
+  units = (data.resolution**2 if data.name == "bouncing_balls"
+           else config.model.num_visible)
+  needed = 2 * 4 * (data.num_train + data.num_test) * data.num_frames * units
+  available = available_memory()
+  if available is not None and needed > available:
+    _fail("data.num_train", data.num_train,
+          f"its {data.num_train + data.num_test:,} sequences of {data.num_frames} "
+          f"frames need about {needed / 2**30:.1f} GiB, more than the "
+          f"{available / 2**30:.1f} GiB of memory: out of memory; generate fewer")
+
+
 def check_memory(config: ml_collections.ConfigDict, model: models.TemporalModel,
                  dataset: datasets.Dataset) -> None:
   """Refuses model sizes whose train state cannot fit in memory, before allocating.
@@ -244,6 +317,15 @@ def check_memory(config: ml_collections.ConfigDict, model: models.TemporalModel,
   needed = 4 * (_PARAMETER_COPIES * num_parameters
                 + 4 * frames * (config.model.num_hidden + config.model.num_visible))
   available = available_memory()
+  # The samples written at the end: frames of every sample and their activations.
+  generated = 4 * config.eval.num_samples * (
+      config.eval.prime_frames + config.eval.generate_frames) * (
+          2 * config.model.num_visible + 2 * config.model.num_hidden)
+  if available is not None and generated > available:
+    _fail("eval.generate_frames", config.eval.generate_frames,
+          f"{config.eval.num_samples} samples of that many frames need about "
+          f"{generated / 2**30:.1f} GiB, more than the {available / 2**30:.1f} GiB "
+          "of memory: out of memory; generate fewer frames")
   if available is not None and needed > available:
     sizes = f"config.model.num_hidden={config.model.num_hidden}"
     if config.model.get("num_recurrent"):

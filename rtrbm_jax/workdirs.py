@@ -17,12 +17,15 @@ import jax
 import ml_collections
 import numpy as np
 
+from rtrbm_jax import checkpoints
 from rtrbm_jax import files
 from rtrbm_jax.data import datasets
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 LOCK_FILE = "lock"
+# The final parameters, written when a run ends (`checkpoints.save_params`).
+PARAMS_FILE = "params.npz"
 # Per-dimension mean and scale of real-valued data, written beside the checkpoints.
 STANDARDIZER_FILE = "standardizer.npz"
 
@@ -53,7 +56,15 @@ def metrics_path(workdir: str) -> str:
 def _take_lock(workdir: str, path: str) -> int:
   """A descriptor of `path` holding its exclusive `flock` (the file still in place)."""
   while True:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      # Not following a symlink: a lock linked to another file would truncate it.
+      descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as error:
+      if not os.path.islink(path):
+        raise
+      raise ValueError(
+          f"{path} is a symlink (to {os.readlink(path)!r}), not a run's lock "
+          "file; remove the link (its target is left alone).") from error
     try:
       fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -105,6 +116,9 @@ def workdir_lock(workdir: str):
 
 def check_workdir(workdir: str) -> None:
   """The workdir is a directory (or can become one) that this process can write."""
+  if not isinstance(workdir, str) or not workdir:
+    raise ValueError(f"workdir={workdir!r} is not accepted: the path of the run's "
+                     "directory (--workdir=DIR).")
   if os.path.exists(workdir) and not os.path.isdir(workdir):
     raise ValueError(f"workdir={workdir!r} is a file, not a directory; choose a "
                      "directory for the run.")
@@ -119,15 +133,32 @@ def check_workdir(workdir: str) -> None:
                      "read-only for this user); choose another directory.")
 
 
+def checkpoint_config_path(workdir: str) -> str:
+  """The copy of config.json kept with the checkpoints (resume compares with it)."""
+  return os.path.join(checkpoints.directory(workdir), CONFIG_FILE)
+
+
 def write_config(workdir: str, config: ml_collections.ConfigDict,
                  dataset: datasets.Dataset) -> None:
-  """config.json, and the data's standardisation (so samples map to data units)."""
-  with files.atomic_write(os.path.join(workdir, CONFIG_FILE)) as f:
-    f.write(config.to_json(indent=2))
+  """config.json and its copy beside the checkpoints, and the data's
+  standardisation (so samples map to data units)."""
+  text = config.to_json(indent=2)
+  os.makedirs(checkpoints.directory(workdir), exist_ok=True)
+  for path in (checkpoint_config_path(workdir), os.path.join(workdir, CONFIG_FILE)):
+    with files.atomic_write(path) as f:
+      f.write(text)
   if dataset.standardizer is not None:
     path = os.path.join(workdir, STANDARDIZER_FILE)
     with files.atomic_write(path, "wb") as f:
       np.savez(f, **dataset.standardizer._asdict())
+
+
+def remove_final_params(workdir: str) -> None:
+  """Removes `params.npz` (a run's final parameters) if there is one."""
+  path = os.path.join(workdir, PARAMS_FILE)
+  if os.path.exists(path):
+    logging.info("Removed %s: the run trains further.", path)
+    os.remove(path)
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
@@ -149,21 +180,50 @@ def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
           if old.get(field) != new.get(field)}
 
 
-def _read_stored_config(workdir: str) -> dict | None:
-  """The workdir's config.json as a dict, or None if it has none."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
+def _read_config_file(path: str) -> dict:
+  """A config file's JSON object; a one-line ValueError if it is anything else."""
   try:
     with open(path) as f:
-      return json.load(f)
+      stored = json.load(f)
+    if not isinstance(stored, dict):
+      raise ValueError(f"a JSON {type(stored).__name__}, not an object")
   except ValueError as error:
     raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
                      "workdir's checkpoints to start over.") from error
+  return stored
+
+
+def _read_stored_config(workdir: str) -> dict:
+  """The config the workdir's checkpoints were made with, as a dict.
+
+  The copy kept with the checkpoints is the record: config.json may be deleted
+  or damaged by hand (it is rewritten on resume). Runs from before that copy
+  have config.json alone.
+
+  Raises:
+    ValueError: no readable record of the config (one line naming the file).
+  """
+  copy = checkpoint_config_path(workdir)
+  path = os.path.join(workdir, CONFIG_FILE)
+  if os.path.exists(copy):
+    stored = _read_config_file(copy)
+    try:
+      _read_config_file(path)
+    except (ValueError, OSError):
+      logging.warning("%s is missing or damaged; resuming with the config kept "
+                      "with the checkpoints (%s), and writing it again.", path,
+                      copy)
+    return stored
+  if not os.path.exists(path):
+    raise ValueError(
+        f"{path} is missing, and the run's checkpoints keep no copy of their "
+        "config: restore config.json, or remove the workdir's checkpoints to "
+        "start over.")
+  return _read_config_file(path)
 
 
 def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
-                 allow_config_change: bool) -> dict:
+                 allow_config_change: bool, swept: bool = False) -> dict:
   """Decides whether a run at `step` may resume with `config`.
 
   The rule: a run resumes with the config it was made with. Layout fields
@@ -172,7 +232,7 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
   caller records them in metrics.jsonl); fields that fix shapes, the
   initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
   `train.num_steps` drop below the updates done, nor a finished run take a change
-  that no update would use.
+  that no update would use. A sweep (`swept`) resumes only with its config.
 
   Returns:
     The changes that need the flag, {field: (old, new)} (empty if none).
@@ -181,21 +241,28 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
     ValueError: one line naming the fields and what to do.
   """
   stored = _read_stored_config(workdir)
-  if stored is None:
-    return {}
   changes = {field: values for field, values in config_changes(stored, config).items()
              if not field.startswith(_LAYOUT_FIELDS)}
+  if changes and swept:
+    raise ValueError(
+        f"the sweep in {workdir} (at update {step}) was made with another config: "
+        f"{_listed(changes)}. A sweep resumes only with the same config; use a "
+        "new workdir for other values.")
   if changes:
     _refuse_unless_allowed(workdir, config, step, changes, allow_config_change)
   return changes
+
+
+def _listed(changes: dict) -> str:
+  return ", ".join(f"{field} {old!r} -> {new!r}"
+                   for field, (old, new) in changes.items())
 
 
 def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
                            step: int, changes: dict,
                            allow_config_change: bool) -> None:
   """Raises the first rule of `check_resume` that `changes` break."""
-  listed = ", ".join(f"{field} {old!r} -> {new!r}"
-                     for field, (old, new) in changes.items())
+  listed = _listed(changes)
   fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
                                   if config.train.chain_start == "persistent"
                                   else ())
@@ -206,6 +273,7 @@ def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
         f"the run in {workdir} (at update {step}) cannot take a change of "
         f"{', '.join(fixed)} ({listed}): these fix the parameters or the updates "
         "done; use a new workdir.")
+  _refuse_optimizer_structure_changes(workdir, step, changes)
   if total < step:
     raise ValueError(
         f"config.train.num_steps={config.train.num_steps} is not accepted: the run "
@@ -217,9 +285,44 @@ def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
         f"{listed}. Resume with the same config, or pass --allow_config_change to "
         "apply the change from this update on (recorded in metrics.jsonl).")
   if total == step:
+    # Only train.num_steps lowered to the updates done: the run stops here.
+    others = {field: values for field, values in changes.items()
+              if field != "train.num_steps"}
+    if not others:
+      return
+    if "train.num_steps" in changes:
+      raise ValueError(
+          f"config.train.num_steps={config.train.num_steps} stops the run in "
+          f"{workdir} at update {step}, where it is: no update would use "
+          f"{_listed(others)}; change those when the run trains further.")
     raise ValueError(
         f"the run in {workdir} has finished ({step} updates): no update would use "
         f"{listed}; raise train.num_steps to train further with it.")
+
+
+def _refuse_optimizer_structure_changes(workdir: str, step: int,
+                                        changes: dict) -> None:
+  """Changes that alter the shape of what a checkpoint holds, named.
+
+  Clipping on or off, pretraining momentum on or off (each adds or removes a
+  part of an optimizer, and its state) and the number of CD schedule entries
+  (arrays in the state) would make the checkpoint not restore.
+  """
+  for field in ("optimizer.clip_norm", "pretrain.momentum"):
+    if field in changes and (not changes[field][0]) != (not changes[field][1]):
+      raise ValueError(
+          f"the run in {workdir} (at update {step}) cannot take a change of "
+          f"{field} {changes[field][0]!r} -> {changes[field][1]!r}: turning it on "
+          "or off changes the optimizer state its checkpoints hold; keep it 0 or "
+          "non-zero as it was, or use a new workdir.")
+  if "train.gibbs_schedule" in changes:
+    old, new = changes["train.gibbs_schedule"]
+    if len(old or ()) != len(new or ()):
+      raise ValueError(
+          f"the run in {workdir} (at update {step}) cannot take "
+          f"train.gibbs_schedule {old!r} -> {new!r}: it must keep its "
+          f"{len(old or ())} entries (their updates and values may change), as "
+          "its checkpoints hold them; or use a new workdir.")
 
 
 def truncate_metrics(path: str, last_step: int) -> None:
@@ -236,7 +339,7 @@ def truncate_metrics(path: str, last_step: int) -> None:
       raise ValueError(f"{path} holds a record without a step "
                        f"({json.dumps(record)[:100]}); remove that line to resume.")
     if record["step"] <= last_step:
-      kept.append(json.dumps(record) + "\n")
+      kept.append(files.record_line(record))
   with files.atomic_write(path) as f:
     f.writelines(kept)
 

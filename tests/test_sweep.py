@@ -159,7 +159,7 @@ class SweepTest(chex.TestCase):
                      sweep.init_sweep_state(config, setup_, points),
                      describe_then_stop, swept=True)
     self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
-                     ["20", "40"])
+                     ["20", "40", "config.json"])
     resumed = sweep.run_sweep(config, workdir)
     jax.tree.map(np.testing.assert_array_equal, resumed.params, reference.params)
 

@@ -144,8 +144,9 @@ class TrainLoopTest(parameterized.TestCase):
     params = np.load(os.path.join(workdir, "params.npz"))
     self.assertEqual(set(params.files), {"w_vh", "w_hh", "b_v", "b_h", "b_init"})
     np.testing.assert_array_equal(params["w_vh"], state.params.w_vh)
+    # The checkpoints, and the config they were made with (resume checks it).
     self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
-                     ["40", "60", "80"])
+                     ["40", "60", "80", "config.json"])
     with open(os.path.join(workdir, "config.json")) as f:
       self.assertEqual(json.load(f)["model"]["num_hidden"], 16)
 
@@ -231,7 +232,8 @@ class TrainLoopTest(parameterized.TestCase):
     with self.assertRaisesRegex(train.NonFiniteError,
                                 "NaN or inf.*checkpoint \\(20\\)"):
       train.train_and_evaluate(config, workdir)
-    self.assertEqual(os.listdir(os.path.join(workdir, "checkpoints")), ["20"])
+    self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
+                     ["20", "config.json"])
 
   @parameterized.named_parameters(
       ("learning_rate", "optimizer.learning_rate", 0.0, "a finite learning rate > 0"),
