@@ -12,5 +12,9 @@ from configs import bouncing_balls
 def get_config():
   config = bouncing_balls.get_config()
   config.model.kind = "rnnrbm"
+  # Its own recipe: SGD with momentum at 3e-5, chains of k = 10 (not the RTRBM's
+  # Adam and k = 25).
+  config.optimizer.name = "sgd"
   config.optimizer.learning_rate = 3e-5
+  config.train.num_gibbs_steps = 10
   return config

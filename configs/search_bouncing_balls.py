@@ -30,6 +30,9 @@ def get_config(recipe: str = "prediction_sgd"):
   config = bouncing_balls.get_config()
   config.train.chain_start = chain_start
   config.optimizer.name = optimizer
+  # As when these searches ran (each point sets its own rate, and k unless "data").
+  config.optimizer.learning_rate = 1e-4
+  config.train.num_gibbs_steps = 10
   if parts[2:]:
     config.model.kind = "rnnrbm"
   config.train.num_steps = 100_000  # the rate decays over the paper's horizon
