@@ -264,8 +264,9 @@ def _checked_step(step) -> Optional[int | str]:
   if step is None or step == "best":
     return step
   if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
-    raise ValueError(f"step={step!r} is not accepted: None (the final parameters) "
-                     "the integer update of a checkpoint, or 'best'.")
+    raise ValueError(f"step={step!r} is not accepted: None (the final parameters), "
+                     "'best' (the best validation parameters) or the integer update "
+                     "of a checkpoint.")
   return int(step)
 
 

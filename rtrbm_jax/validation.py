@@ -82,6 +82,10 @@ REQUIRED_FIELDS = (
     "pretrain.learning_rate", "pretrain.momentum", "pretrain.num_gibbs_steps",
     "eval.every", "eval.num_sequences", "eval.num_gibbs_steps", "eval.num_samples",
     "eval.prime_frames", "eval.generate_frames")
+# Fields a config may leave out: configs written before them read as their
+# defaults (`model.num_recurrent`: as many as `num_hidden`; `data.train_source`:
+# "fixed", the data set's training split).
+OPTIONAL_FIELDS = ("model.num_recurrent", "data.train_source")
 
 
 class MissingFieldError(ValueError):

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
+from configs import tiny
 import rtrbm_jax as rj
 from rtrbm_jax import checkpoints
 from rtrbm_jax import files
@@ -337,7 +338,8 @@ class ConfigFilesTest(parameterized.TestCase):
         else:
           yield prefix + name
 
-    self.assertEqual(set(validation.REQUIRED_FIELDS) | {"model.num_recurrent"},
+    self.assertEqual(set(validation.REQUIRED_FIELDS)
+                     | set(validation.OPTIONAL_FIELDS),
                      set(fields(default.get_config().to_dict())))
 
 
@@ -355,6 +357,8 @@ class PlotResultsTest(absltest.TestCase):
 
   def test_records_without_timing_are_one_line(self):
     workdir = self.create_tempdir().full_path
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(tiny.get_config().to_json())
     with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
       f.write('{"step": 10, "heldout_next_frame_error": 7.5}\n')
     failed = subprocess.run(

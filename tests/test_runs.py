@@ -177,7 +177,7 @@ class RunsTest(absltest.TestCase):
           text=True, timeout=300)
     finished = evaluate("--point=0", "--step=60")
     self.assertEqual(finished.returncode, 0, finished.stderr[-2000:])
-    self.assertIn("next-frame prediction: 6/6 sequences, done in", finished.stderr)
+    self.assertIn("next-frame prediction: 48/48 frames, done in", finished.stderr)
     self.assertNotIn("Unable to initialize backend", finished.stderr)
     path = os.path.join(self.sweep_dir, "eval_test_point0_step60.json")
     self.assertTrue(os.path.exists(path))
