@@ -15,8 +15,6 @@ import time
 from typing import Callable
 
 from absl import logging
-import jax
-import numpy as np
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -69,40 +67,6 @@ class Progress:
               f"{format_seconds(elapsed)}")
     return (f"{self.description}: {self.done}/{self.total} {self.unit}, "
             f"{format_seconds(elapsed)} elapsed, ETA {format_seconds(self.eta())}")
-
-
-def map_chunks(function, arrays, chunk_size: int, description: str,
-               unit: str = "sequences"):
-  """`function(*arrays)` computed on chunks of the leading axis, with progress lines.
-
-  Every chunk has the same shape (the last is padded by repeating its final row,
-  and the padding is dropped from the result), so `function` compiles once; the
-  first chunk's time, which includes the compilation, is left out of the ETA.
-
-  Args:
-    function: maps arrays with leading axis `chunk_size` to a pytree of arrays with
-      the same leading axis. It receives the chunk's index as keyword `chunk`
-      (e.g. to fold into a PRNG key).
-    arrays: a tuple of arrays sharing their leading axis `[N, ...]`.
-    chunk_size: rows per call (clipped to N).
-    description: what is computed, for the progress lines.
-    unit: what a row is, for the progress lines.
-
-  Returns:
-    The pytree of numpy arrays `function(*arrays)` would give, leading axis N.
-  """
-  num_rows = len(arrays[0])
-  chunk_size = max(1, min(chunk_size, num_rows))
-  progress = Progress(description, num_rows, unit)
-  outputs = []
-  for index, start in enumerate(range(0, num_rows, chunk_size)):
-    rows = np.arange(start, start + chunk_size).clip(max=num_rows - 1)
-    output = function(*(np.asarray(array)[rows] for array in arrays), chunk=index)
-    output = jax.tree.map(np.asarray, output)  # waits for the chunk
-    kept = min(chunk_size, num_rows - start)
-    outputs.append(jax.tree.map(lambda leaf, kept=kept: leaf[:kept], output))
-    progress.update(kept, compiling=index == 0)
-  return jax.tree.map(lambda *leaves: np.concatenate(leaves), *outputs)
 
 
 class TrainingEta:

@@ -2,7 +2,6 @@
 
 from absl.testing import absltest
 from absl.testing import parameterized
-import numpy as np
 
 from rtrbm_jax import progress
 
@@ -29,19 +28,6 @@ class ProgressTest(parameterized.TestCase):
     self.assertEqual(counter.eta(), 14.0)
     self.assertIn("work: 3/10 items", counter.line())
     self.assertIn("ETA 0:00:14", counter.line())
-
-  def test_map_chunks_equals_one_call_and_compiles_one_shape(self):
-    shapes = []
-
-    def double(rows, chunk):
-      shapes.append((rows.shape, chunk))
-      return {"twice": 2 * rows, "sum": rows.sum(axis=1)}
-
-    rows = np.arange(21.0).reshape(7, 3)
-    result = progress.map_chunks(double, (rows,), 3, "doubling")
-    np.testing.assert_array_equal(result["twice"], 2 * rows)
-    np.testing.assert_array_equal(result["sum"], rows.sum(axis=1))
-    self.assertEqual(shapes, [((3, 3), 0), ((3, 3), 1), ((3, 3), 2)])
 
   def test_training_eta_counts_updates_and_evaluations_but_not_compilation(self):
     eta = progress.TrainingEta(pretrain_steps=100, total_steps=300, eval_every=100,
