@@ -30,8 +30,8 @@ import ml_collections
 
 from configs import chorales
 from rtrbm_jax.data import polyphonic
+from rtrbm_jax.models import registry
 
-MODELS = ("rtrbm", "rnnrbm")
 # Per set: (frames per training window, updates of the temporal model, windows of
 # the valid split evaluated during training). JSB's shortest training chorale has
 # 25 frames, so its windows are 24 frames long and no chorale is left out; the
@@ -51,11 +51,11 @@ _REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def get_config(config_string: str = "jsb_chorales,rtrbm"
                ) -> ml_collections.ConfigDict:
   data_set, _, model = config_string.partition(",")
-  if data_set not in polyphonic.DATA_SETS or model not in MODELS:
+  if data_set not in polyphonic.DATA_SETS or model not in registry.MODEL_KINDS:
     raise ValueError(
         f"config string {config_string!r} is not accepted: SET,MODEL with SET one "
-        f"of {tuple(polyphonic.DATA_SETS)} and MODEL one of {MODELS}, e.g. "
-        "jsb_chorales,rnnrbm.")
+        f"of {tuple(polyphonic.DATA_SETS)} and MODEL one of "
+        f"{registry.MODEL_KINDS}, e.g. jsb_chorales,rnnrbm.")
   num_frames, num_steps, num_eval_windows = _SETTINGS[data_set]
   config = chorales.get_config()
   config.model.kind = model

@@ -10,14 +10,16 @@ behind the README's chorale rows.
 """
 
 from configs import chorales
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import temporal
 
 
 def get_config(recipe: str = "rtrbm_prediction"):
   kind, _, chain_start = recipe.partition("_")
-  if kind not in ("rtrbm", "rnnrbm") or chain_start not in ("data", "prediction",
-                                                            "persistent"):
+  if kind not in registry.MODEL_KINDS or chain_start not in temporal.CHAIN_STARTS:
     raise ValueError(f"recipe={recipe!r} is not accepted: KIND_CHAIN with KIND in "
-                     "rtrbm, rnnrbm and CHAIN in data, prediction, persistent.")
+                     f"{', '.join(registry.MODEL_KINDS)} and CHAIN in "
+                     f"{', '.join(temporal.CHAIN_STARTS)}.")
   config = chorales.get_config()
   config.model.kind = kind
   config.train.chain_start = chain_start

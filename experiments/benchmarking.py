@@ -25,14 +25,16 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import rtrbm
-from rtrbm_jax import sweep
-from rtrbm_jax import train
-from rtrbm_jax import validation
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import datasets
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import rtrbm
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import schema
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import sweep
 
 Array = jax.Array
 
@@ -381,7 +383,7 @@ def benchmark_data(config: ml_collections.ConfigDict,
         "trains on bouncing balls of resolution^2 == num_visible pixels.")
   frames = bouncing_balls.generate(config.seed, num_sequences,
                                    config.data.num_frames, resolution)
-  return datasets.Dataset(frames, frames[:1], rbm.BINARY)
+  return datasets.Dataset(frames, frames[:1], rbm.BINARY, "video")
 
 
 def _chunk_length(seconds_per_step: float, chunk_seconds: float,
@@ -407,13 +409,14 @@ def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
                           dataset: datasets.Dataset, train_step,
                           num_steps: int):
   """A compiled chunk of the vmapped train step over `swept`'s points, its state."""
-  model = models.from_config(swept)
-  optimizer = train.make_optimizer(swept.optimizer, swept.train.num_steps)
+  model = registry.from_config(swept)
+  optimizer = optimizers.make_optimizer(swept.optimizer, swept.train.num_steps)
   stacked = sweep.init_sweep_state(
-      swept, train.Setup(swept, dataset, model, optimizer,
-                         train.make_pretrain_optimizer(swept.pretrain)),
+      swept, loop.Setup(swept, dataset, model, optimizer,
+                        optimizers.make_pretrain_optimizer(
+                            swept.pretrain.learning_rate, swept.pretrain.momentum)),
       sweep.sweep_points(swept))
-  run_sweep = train.make_run_steps(train_step, swept.train.batch_size, swept=True)
+  run_sweep = steps.make_run_steps(train_step, swept.train.batch_size, swept=True)
   return run_sweep.lower(stacked, jnp.asarray(dataset.train),
                          num_steps).compile(), stacked
 
@@ -455,7 +458,7 @@ class _TrainChunk(NamedTuple):
     compile_seconds: tracing, lowering and compiling a chunk of one update.
   """
   run: Callable[..., Any]
-  state: train.TrainState
+  state: steps.TrainState
   data: Array
   train_step: Callable[..., Any]
   num_steps: int
@@ -467,7 +470,7 @@ def _constant_cd_config(config: ml_collections.ConfigDict
   """A validated copy of `config` whose train step runs its CD-k throughout."""
   config = ml_collections.ConfigDict(config.to_dict())
   config.train.gibbs_schedule = ()
-  validation.validate_config(config)
+  schema.validate_config(config)
   return config
 
 
@@ -480,12 +483,13 @@ def _compile_train_chunk(config: ml_collections.ConfigDict,
   once; its time sets the chunk length, whose chunk is then compiled too.
   """
   data = jnp.asarray(dataset.train)
-  model = models.from_config(config)
-  optimizer = train.make_optimizer(config.optimizer, config.train.num_steps)
-  pretrain_optimizer = train.make_pretrain_optimizer(config.pretrain)
-  state = train.init_state(config, model, optimizer, pretrain_optimizer)
-  train_step = train.make_train_step(model, optimizer, config)
-  run_steps = train.make_run_steps(train_step, config.train.batch_size)
+  model = registry.from_config(config)
+  optimizer = optimizers.make_optimizer(config.optimizer, config.train.num_steps)
+  pretrain_optimizer = optimizers.make_pretrain_optimizer(
+      config.pretrain.learning_rate, config.pretrain.momentum)
+  state = loop.initial_state(config, model, optimizer, pretrain_optimizer)
+  train_step = steps.make_train_step(model, optimizer, config.pretrain.num_steps)
+  run_steps = steps.make_run_steps(train_step, config.train.batch_size)
   log("compiling the train step")
   start = time.perf_counter()
   run_one = run_steps.lower(state, data, 1).compile()
@@ -569,7 +573,7 @@ def benchmark_config(name: str, config: ml_collections.ConfigDict, repeats: int 
 
   Args:
     name: what the row is called.
-    config: a training config (`validation.validate_config` must accept it).
+    config: a training config (`schema.validate_config` must accept it).
     repeats: timed repeats of each measurement.
     sweep_points: points of the sweep (seeds, and two learning rates if even).
     chunk_seconds: about how long a timed chunk of the train step should take.

@@ -4,7 +4,7 @@
 
 The classic example of backpropagation through time: an RNN reads two 8-bit
 numbers bit by bit, least significant first, and writes their sum. It is trained
-with optax on the gradient of `rtrbm_jax.rnn.gradient` (the same reverse scan as
+with optax on the gradient of `rtrbm_jax.models.rnn.gradient` (the same reverse scan as
 the RTRBM's) and evaluated on pairs it never saw; it exits with status 1 unless
 every held-out sum is right.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 from experiments import common
-from rtrbm_jax import rnn
+from rtrbm_jax.models import rnn
 
 _NUM_BITS = flags.DEFINE_integer("num_bits", 8, "Bits per number and per sum.")
 _NUM_HIDDEN = flags.DEFINE_integer("num_hidden", 16, "Hidden units of the RNN.")

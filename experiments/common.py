@@ -15,9 +15,9 @@ from absl import logging
 import jax
 import ml_collections
 
-from rtrbm_jax import checkpoints
 from rtrbm_jax import progress
-from rtrbm_jax import validation
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import schema
 
 _MULTIHOST = flags.DEFINE_bool(
     "multihost", False,
@@ -164,7 +164,7 @@ def run_or_exit(function, *args):
     os._exit(1)  # pylint: disable=protected-access
   except KeyboardInterrupt as error:
     _exit_with(str(error) or "interrupted.", 130)
-  except validation.MissingFieldError as error:
+  except schema.MissingFieldError as error:
     config_file = _config_file(sys.argv)
     _exit_with(f"{config_file}: {error}" if config_file else str(error))
   except ValueError as error:

@@ -8,12 +8,12 @@
 Writes DIR/eval_test.json and DIR/eval_samples_test.png (the split, point and step
 name the files: eval_train_point2_step100.json) and the figures to the run's
 TensorBoard events (`eval/test/...`); prints one summary line (see
-`rtrbm_jax.run_evaluation`).
+`rtrbm_jax.runs.evaluate`).
 The AIS defaults take a minute or two on 2 CPU cores but overestimate the
 log-likelihood of a JSB-sized model (88 x 150) by about 0.2 nats per frame; for
 publishable log-likelihoods pass --num_temperatures=1000 --num_chains=64 (there
 within 0.015 nats of 1000 x 16 and 300 x 64, AIS standard error 0.002; measured,
-see `run_evaluation`).
+see `rtrbm_jax.runs.evaluate`).
 """
 
 import functools
@@ -22,7 +22,7 @@ from absl import app
 from absl import flags
 
 from experiments import common
-from rtrbm_jax import run_evaluation
+from rtrbm_jax.runs import evaluate
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a finished run.")
 _SPLIT = flags.DEFINE_string("split", "test", "Data split to evaluate on.")
@@ -30,17 +30,17 @@ _SEED = flags.DEFINE_integer("seed", 0, "Seed of the evaluation's randomness.")
 _GIBBS_STEPS = flags.DEFINE_integer("num_gibbs_steps", 50,
                                     "Gibbs steps per predicted frame.")
 _LOG_LIKELIHOOD = flags.DEFINE_enum(
-    "log_likelihood", "auto", run_evaluation.LOG_LIKELIHOOD_METHODS,
+    "log_likelihood", "auto", evaluate.LOG_LIKELIHOOD_METHODS,
     "How to compute log-likelihoods: exact, AIS, auto (exact when possible).")
 _PREDICTION_CHAINS = flags.DEFINE_integer(
     "num_prediction_chains", 10,
     "Chains averaged per predicted frame by the second next-frame figure "
     "(next_frame_error_chain_average); the papers' figure uses one.")
 _TEMPERATURES = flags.DEFINE_integer(
-    "num_temperatures", run_evaluation.DEFAULT_NUM_TEMPERATURES,
+    "num_temperatures", evaluate.DEFAULT_NUM_TEMPERATURES,
     "AIS temperatures (more: smaller bias and error, proportionally slower).")
 _CHAINS = flags.DEFINE_integer(
-    "num_chains", run_evaluation.DEFAULT_NUM_CHAINS,
+    "num_chains", evaluate.DEFAULT_NUM_CHAINS,
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
 _NUM_SAMPLES = flags.DEFINE_integer(
     "num_samples", None,
@@ -74,14 +74,14 @@ def main(argv):
   common.start(argv)
   step = common.run_or_exit(_step, _STEP.value)
   results = common.run_or_exit(functools.partial(
-      run_evaluation.evaluate_workdir, _WORKDIR.value, split=_SPLIT.value,
+      evaluate.evaluate_workdir, _WORKDIR.value, split=_SPLIT.value,
       seed=_SEED.value, num_gibbs_steps=_GIBBS_STEPS.value,
       log_likelihood=_LOG_LIKELIHOOD.value,
       num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
       num_prediction_chains=_PREDICTION_CHAINS.value, step=step,
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
       prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
-  print(run_evaluation.summary_line(results))
+  print(evaluate.summary_line(results))
   print(f"Results: {results['files'][-1]}; samples: {results['files'][0]}")
 
 

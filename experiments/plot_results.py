@@ -9,12 +9,11 @@ the run began (wall clock, evaluations included; the first record's time is
 counted from its own chunk's rate); a sweep's workdir gives one curve per point.
 The title and units come from the runs' own config (the task they share).
 Dashed: the copy-last-frame and extrapolation baselines on the same sequences
-(`evaluation.baseline_predictions`); dotted: published figures, by default only
+(`prediction.baseline_predictions`); dotted: published figures, by default only
 where the runs' task is the published one (30 x 30 bouncing balls, 100 frames);
 `--published=label:value,...` names others, `--published=` none.
 """
 
-import json
 import os
 
 from absl import app
@@ -24,11 +23,11 @@ import matplotlib
 import ml_collections
 
 from experiments import common
-from rtrbm_jax import evaluation
 from rtrbm_jax import files
-from rtrbm_jax import sweep
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.training import sweep
+from rtrbm_jax.training import workdirs
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -49,12 +48,10 @@ PUBLISHED = (("RTRBM (Sutskever et al. 2008) 3.88", 3.88),
 
 def run_config(workdir: str) -> ml_collections.ConfigDict:
   """The run's (or sweep's) `config.json`."""
-  path = os.path.join(workdir, workdirs.CONFIG_FILE)
-  if not os.path.exists(path):
-    raise ValueError(f"--runs: {workdir!r} has no config.json: name the workdir "
-                     "of a run or sweep.")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  try:
+    return workdirs.read_config(workdir)
+  except ValueError as error:
+    raise ValueError(f"--runs: {error}") from None
 
 
 def task(config: ml_collections.ConfigDict) -> str:
@@ -81,8 +78,8 @@ def baseline_errors(workdir: str) -> dict[str, float]:
   config = run_config(workdir)
   frames = jnp.asarray(
       datasets.load_dataset(config.data).test[:config.eval.num_sequences])
-  return {name: float(evaluation.prediction_error(prediction, frames).mean)
-          for name, prediction in evaluation.baseline_predictions(frames).items()
+  return {name: float(prediction.prediction_error(prediction, frames).mean)
+          for name, prediction in prediction.baseline_predictions(frames).items()
           if name in ("copy_last_frame", "extrapolation")}
 
 

@@ -2,7 +2,8 @@
 
   python -m experiments.sweep --config=configs/sweep_tiny.py --workdir=DIR
 
-The config's `sweep` section names the swept values (see `rtrbm_jax.sweep`). A
+The config's `sweep` section names the swept values (see
+`rtrbm_jax.training.sweep`; the sweepable fields are `training/schema.py`'s). A
 workdir that holds a checkpoint is resumed. Prints the table of points sorted by
 held-out next-frame error.
 """
@@ -12,7 +13,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import common
-from rtrbm_jax import sweep
+from rtrbm_jax.training import sweep
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the sweep.")
 config_flags.DEFINE_config_file("config", None, "Sweep config file.",

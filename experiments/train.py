@@ -3,8 +3,8 @@
   python -m experiments.train --config=configs/bouncing_balls.py --workdir=DIR \
       --config.optimizer.learning_rate=0.01 --config.model.num_hidden=200
 
-Intentionally short: the logic lives in `rtrbm_jax.train`, which is tested. A
-workdir that holds a checkpoint is resumed.
+Intentionally short: the logic lives in `rtrbm_jax.training.loop`, which is
+tested. A workdir that holds a checkpoint is resumed.
 """
 
 from absl import app
@@ -12,7 +12,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from experiments import common
-from rtrbm_jax import train
+from rtrbm_jax.training import loop
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory of the run.")
 _ALLOW_CONFIG_CHANGE = flags.DEFINE_bool(
@@ -28,7 +28,7 @@ common.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   common.start(argv)
-  common.run_or_exit(train.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
+  common.run_or_exit(loop.train_and_evaluate, flags.FLAGS.config, _WORKDIR.value,
                      _ALLOW_CONFIG_CHANGE.value)
   print(f"Done. Plots and samples: {_WORKDIR.value}/curves.png, "
         f"{_WORKDIR.value}/samples.png; parameters: {_WORKDIR.value}/params.npz")

@@ -1,47 +1,34 @@
 """rtrbm_jax: Recurrent Temporal RBMs and their relatives in JAX.
 
-`import rtrbm_jax as rj` gives the RTRBM's public API at the top level; the RBM
-layer (`rj.rbm`), the RNN-RBM (`rj.rnnrbm`) and the input checks (`rj.checks`) are
-modules of their own. Runs: `rj.train(config, workdir)` trains (as
-`experiments.train` or `experiments.sweep` do) and `rj.load_run(workdir, step=None,
-point=None)` loads one for a notebook; `rj.get_config("tiny")` is configs/tiny.py's
-config from any working directory (`rj.config_names()` lists them).
+    import rtrbm_jax as rj
+
+    model = rj.get_model("rtrbm")            # or "rnnrbm": pure functions, bundled
+    params = model.init_params(key, num_visible, num_hidden)
+    grads, aux = model.cd_gradient(params, v, key, num_gibbs_steps)
+    c, r = rj.rtrbm.forward_scan(params, v)  # a model's own functions: its module
+
+    config = rj.get_config("tiny")           # configs/tiny.py, from anywhere
+    rj.train(config, workdir)                # as experiments.train / .sweep do
+    run = rj.load_run(workdir)               # config, model, params, step
+
+The package's layers are its folders (README, "What is where"): `models/` (the
+math), `data/`, `evaluation/`, `outputs/` (what a run writes), `training/` and
+`runs/` (a workdir from outside).
 """
 
-import types
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import rnnrbm
+from rtrbm_jax.models import rtrbm
+from rtrbm_jax.models import temporal
+from rtrbm_jax.models.registry import MODEL_KINDS
+from rtrbm_jax.models.registry import get_model
+from rtrbm_jax.runs.api import Run
+from rtrbm_jax.runs.api import config_names
+from rtrbm_jax.runs.api import get_config
+from rtrbm_jax.runs.api import load_run
+from rtrbm_jax.runs.api import train
 
-from rtrbm_jax import ais
-from rtrbm_jax import checks
-from rtrbm_jax import rbm
-from rtrbm_jax import rnnrbm
-from rtrbm_jax.evaluation import ais_log_likelihood
-from rtrbm_jax.rbm import gibbs_chain
-from rtrbm_jax.rtrbm import CDAux
-from rtrbm_jax.rtrbm import Params
-from rtrbm_jax.rtrbm import cd_gradient
-from rtrbm_jax.rtrbm import exact_gradient
-from rtrbm_jax.rtrbm import exact_log_likelihood
-from rtrbm_jax.rtrbm import forward_scan
-from rtrbm_jax.rtrbm import gradient_from_statistics
-from rtrbm_jax.rtrbm import init_params
-from rtrbm_jax.rtrbm import reverse_scan
-from rtrbm_jax import runs
-from rtrbm_jax.runs import Run
-from rtrbm_jax.runs import config_names
-from rtrbm_jax.runs import get_config
-from rtrbm_jax.runs import load_run
-from rtrbm_jax import train
-
-
-class _CallableModule(types.ModuleType):
-  """`rtrbm_jax.train` stays the training module, and `rj.train(config, workdir)`
-  calls `runs.train` (the module cannot be replaced by a function: the package
-  imports it by name)."""
-
-  def __call__(self, config, workdir):
-    return runs.train(config, workdir)
-
-
-train.__class__ = _CallableModule
+__all__ = ["MODEL_KINDS", "Run", "config_names", "get_config", "get_model",
+           "load_run", "rbm", "rnnrbm", "rtrbm", "temporal", "train"]
 
 __version__ = "0.1.0"

@@ -19,6 +19,10 @@ from experiments import benchmarking
 import rtrbm_jax as rj
 from tests import helpers
 
+
+# The RTRBM's functions with only its parts bound (`helpers.RTRBM`).
+RTRBM = helpers.RTRBM
+
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -68,10 +72,10 @@ class FlopCountTest(chex.TestCase):
     whose inner jaxpr holds the products; the count must see through it.
     """
     batch_size, num_frames, num_visible, num_hidden, num_gibbs_steps = 2, 3, 5, 4, 2
-    params = rj.init_params(jax.random.key(0), num_visible, num_hidden)
+    params = rj.rtrbm.init_params(jax.random.key(0), num_visible, num_hidden)
     v = jnp.zeros((batch_size, num_frames, num_visible))
     traced = benchmarking.count_dot_flops(
-        self.variant(lambda params, v, key: rj.cd_gradient(params, v, key,
+        self.variant(lambda params, v, key: RTRBM.cd_gradient(params, v, key,
                                                            num_gibbs_steps)),
         params, v, jax.random.key(1))
     count = benchmarking.cd_gradient_flops(batch_size, num_frames, num_visible,
@@ -113,7 +117,7 @@ class NaivePortTest(chex.TestCase):
       self, batch_size, num_frames, num_visible, num_hidden):
     with helpers.float64():
       params = helpers.randomize(
-          rj.init_params(jax.random.key(0), num_visible, num_hidden),
+          rj.rtrbm.init_params(jax.random.key(0), num_visible, num_hidden),
           jax.random.key(1), 0.8, jnp.float64)
       v = helpers.random_binary(jax.random.key(2),
                                 (batch_size, num_frames, num_visible), jnp.float64)
@@ -122,13 +126,13 @@ class NaivePortTest(chex.TestCase):
                                        static_argnames="negative_phase")
       naive = naive_cd_gradient(params, v, jax.random.key(3), 1,
                                 negative_phase=benchmarking.exact_negative_phase)
-      error = helpers.relative_error(naive, jax.jit(rj.exact_gradient)(params, v))
-      print(f"naive port (exact statistics) vs rj.exact_gradient: {error:.2e}")
+      error = helpers.relative_error(naive, jax.jit(RTRBM.exact_gradient)(params, v))
+      print(f"naive port (exact statistics) vs RTRBM.exact_gradient: {error:.2e}")
       self.assertLess(error, 1e-10)
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_naive_cd_gradient_is_a_finite_gradient_of_the_parameters_form(self):
-    params = helpers.randomize(rj.init_params(jax.random.key(0), 6, 4),
+    params = helpers.randomize(rj.rtrbm.init_params(jax.random.key(0), 6, 4),
                                jax.random.key(1))
     v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
     naive_cd_gradient = self.variant(benchmarking.naive_cd_gradient,
@@ -139,7 +143,7 @@ class NaivePortTest(chex.TestCase):
       chex.assert_tree_all_finite(gradient)
 
   def test_naive_cd_gradient_rejects_a_chain_it_cannot_unroll(self):
-    params = rj.init_params(jax.random.key(0), 4, 3)
+    params = rj.rtrbm.init_params(jax.random.key(0), 4, 3)
     with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be a Python int"):
       benchmarking.naive_cd_gradient(params, jnp.zeros((1, 2, 4)),
                                      jax.random.key(1), 0)

@@ -9,9 +9,9 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import ml_collections
 
-from rtrbm_jax import train
-from rtrbm_jax import validation
 from rtrbm_jax.data import datasets
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import schema
 from tests import helpers
 
 _CONFIGS = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(
@@ -35,7 +35,7 @@ class ConfigsTest(parameterized.TestCase):
   @parameterized.parameters(*_CONFIGS)
   def test_config_is_valid(self, name):
     config = importlib.import_module(f"configs.{name}").get_config()
-    validation.validate_config(config)
+    schema.validate_config(config)
     for field in ("seed", "model.num_hidden", "optimizer.name",
                   "optimizer.learning_rate", "train.num_steps", "train.batch_size"):
       value = config
@@ -82,7 +82,7 @@ class ConfigsTest(parameterized.TestCase):
     polyphonic = importlib.import_module("configs.polyphonic")
     for model in ("rtrbm", "rnnrbm"):
       config = polyphonic.get_config(f"{data_set},{model}")
-      validation.validate_config(config)
+      schema.validate_config(config)
       self.assertEqual((config.model.kind, config.model.num_visible,
                         config.model.num_hidden), (model, 88, 150))
       self.assertEqual(config.model.num_recurrent,
@@ -100,7 +100,7 @@ class ConfigsTest(parameterized.TestCase):
         self.create_tempdir().full_path, num_pieces=6, notes_per_frame=3,
         lowest_note=60, num_notes=12, lengths=(12, 20), num_hidden=12)
     config.data.window_stride = 2
-    state = train.train_and_evaluate(config, self.create_tempdir().full_path)
+    state = loop.train_and_evaluate(config, self.create_tempdir().full_path)
     self.assertEqual(state.params.w_vh.shape, (88, 12))
 
 

@@ -13,31 +13,29 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import rtrbm_jax as rj
-from rtrbm_jax import ais
-from rtrbm_jax import evaluation
-from rtrbm_jax import metric_writers
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import run_evaluation
-from rtrbm_jax import train
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
+from rtrbm_jax.evaluation import likelihood
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import ais
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import registry
+from rtrbm_jax.runs import evaluate
+from rtrbm_jax.training import loop
 from tests import helpers
-from tests import test_train
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _tiny_model(num_visible=6, num_hidden=4, seed=0, sampler="uniform"):
-  model = models.get_model("rtrbm", sampler=sampler)
+  model = registry.get_model("rtrbm", sampler=sampler)
   params = model.init_params(jax.random.key(seed), num_visible, num_hidden)
   return model, helpers.randomize(params, jax.random.key(seed + 1), 0.8)
 
 
 def _frame_values(model, params, v, key, *args, **kwargs):
   """`frame_log_likelihoods` as arrays (per frame, standard error), jittable."""
-  estimate = evaluation.frame_log_likelihoods(model, params, v, key, *args,
+  estimate = likelihood.frame_log_likelihoods(model, params, v, key, *args,
                                               **kwargs)
   return estimate.per_frame, estimate.standard_error
 
@@ -49,9 +47,9 @@ class PredictionTest(chex.TestCase):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (3, 5, 6))
     key = jax.random.key(3)
-    error = self.variant(evaluation.next_frame_prediction_error,
+    error = self.variant(prediction.next_frame_prediction_error,
                          static_argnums=(0, 4))(model, params, v, key, 7)
-    predictions = evaluation.predict_next_frames(model, params, v, key, 7)
+    predictions = prediction.predict_next_frames(model, params, v, key, 7)
     chex.assert_shape(predictions, (3, 4, 6))
     chex.assert_shape(error.per_frame, (3, 4))
     np.testing.assert_allclose(
@@ -68,7 +66,7 @@ class PredictionTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(2), (1, 6, 6))
     changed = v.at[:, 4:].set(1 - v[:, 4:])
     key = jax.random.key(3)
-    predict = self.variant(evaluation.predict_next_frames, static_argnums=(0, 4))
+    predict = self.variant(prediction.predict_next_frames, static_argnums=(0, 4))
     original = predict(model, params, v, key, 5)
     modified = predict(model, params, changed, key, 5)
     np.testing.assert_array_equal(original[:, :3], modified[:, :3])
@@ -89,7 +87,7 @@ class PredictionTest(chex.TestCase):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (2, 5, 6))
     key = jax.random.key(3)
-    predict = self.variant(evaluation.predict_next_frames,
+    predict = self.variant(prediction.predict_next_frames,
                            static_argnums=(0, 4, 5))
     average = predict(model, params, v, key, 4, 3)
     singles = [predict(model, params, v, chain_key, 4, 1)
@@ -102,7 +100,7 @@ class PredictionTest(chex.TestCase):
     model, params = _tiny_model(num_visible=16, num_hidden=8)
     v = helpers.random_binary(jax.random.key(2), (8, 10, 16))
     key = jax.random.key(3)
-    prediction_error = self.variant(evaluation.next_frame_prediction_error,
+    prediction_error = self.variant(prediction.next_frame_prediction_error,
                                     static_argnums=(0, 4, 5))
     one = prediction_error(model, params, v, key, 5, 1)
     average = prediction_error(model, params, v, key, 5, 16)
@@ -115,26 +113,26 @@ class PredictionTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(2), (3, 6, 16))
     key = jax.random.key(3)
     chain_lengths = (1, 3, 50)
-    by_length = self.variant(evaluation.next_frame_errors_by_chain_length,
+    by_length = self.variant(prediction.next_frame_errors_by_chain_length,
                              static_argnums=(0, 4))(model, params, v, key,
                                                     chain_lengths)
     chex.assert_shape(by_length, (3, 3, 5))
     for index, num_gibbs_steps in enumerate(chain_lengths):
       # The papers' protocol (50 steps by default) with the same key.
       np.testing.assert_allclose(
-          by_length[index], evaluation.next_frame_prediction_error(
+          by_length[index], prediction.next_frame_prediction_error(
               model, params, v, key, num_gibbs_steps).per_frame,
           rtol=1e-5, atol=1e-6)
     self.assertFalse(np.allclose(by_length[0], by_length[2]))
     with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be"):
-      evaluation.next_frame_errors_by_chain_length(model, params, v, key, (5, 0))
+      prediction.next_frame_errors_by_chain_length(model, params, v, key, (5, 0))
 
   def test_error_by_frame_averaged_with_its_counts_is_the_overall_mean(self):
     per_frame = np.random.default_rng(0).random((4, 5))
     mask = np.ones((4, 5), bool)
     mask[0, 3:] = mask[2, 1:] = False
     mask[:, 4] = False
-    by_frame = evaluation.error_by_frame(per_frame, mask)
+    by_frame = prediction.error_by_frame(per_frame, mask)
     self.assertEqual(by_frame["frame_index"], [2, 3, 4, 5, 6])
     self.assertEqual(by_frame["num_sequences"], [4, 3, 3, 2, 0])
     self.assertIsNone(by_frame["mean"][4])
@@ -142,14 +140,14 @@ class PredictionTest(chex.TestCase):
     counts = np.array(by_frame["num_sequences"][:4])
     self.assertAlmostEqual(
         float(np.dot(by_frame["mean"][:4], counts) / counts.sum()),
-        evaluation.error_summary(per_frame, mask)["mean"])
+        prediction.error_summary(per_frame, mask)["mean"])
 
   def test_prediction_rejects_bad_chain_counts(self):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (1, 3, 6))
     for bad in (0, -1, 2.5):
       with self.assertRaisesRegex(ValueError, "num_chains"):
-        evaluation.predict_next_frames(model, params, v, jax.random.key(0), 3, bad)
+        prediction.predict_next_frames(model, params, v, jax.random.key(0), 3, bad)
 
 
 class BaselineTest(chex.TestCase):
@@ -158,9 +156,10 @@ class BaselineTest(chex.TestCase):
   def test_baselines_predict_what_they_say(self):
     v = jnp.asarray([[[0., 0., 1.], [0., 1., 1.], [1., 1., 0.]]])
     mean_frame = jnp.asarray([0.25, 0.5, 0.75])
-    predictions = self.variant(evaluation.baseline_predictions,
+    predictions = self.variant(prediction.baseline_predictions,
                                static_argnums=1)(v, "binary", mean_frame)
-    self.assertEqual(set(predictions), set(evaluation.BASELINES))
+    self.assertEqual(set(predictions), {"copy_last_frame", "extrapolation",
+                                        "blank_frame", "mean_frame"})
     np.testing.assert_array_equal(predictions["copy_last_frame"], v[:, :2])
     # t = 2 copies v_1; t = 3 is clip(2 v_2 - v_1) = clip([0, 2, 1]).
     np.testing.assert_array_equal(predictions["extrapolation"],
@@ -172,7 +171,7 @@ class BaselineTest(chex.TestCase):
   def test_extrapolation_of_real_values_is_not_clipped(self):
     v = jnp.asarray([[[0.], [1.5]]]).reshape(1, 2, 1)
     v = jnp.concatenate([v, jnp.asarray([[[2.0]]])], axis=1)
-    predictions = self.variant(evaluation.baseline_predictions,
+    predictions = self.variant(prediction.baseline_predictions,
                                static_argnums=1)(v, "gaussian")
     np.testing.assert_allclose(predictions["extrapolation"][0, 1], [3.0])
     self.assertNotIn("mean_frame", predictions)
@@ -180,7 +179,7 @@ class BaselineTest(chex.TestCase):
   def test_error_summary_spreads_over_frames_and_sequences(self):
     per_frame = np.asarray([[1., 3., 100.], [5., 7., 9.]])
     mask = np.asarray([[True, True, False], [True, True, True]])
-    summary = evaluation.error_summary(per_frame, mask)
+    summary = prediction.error_summary(per_frame, mask)
     values = np.asarray([1., 3., 5., 7., 9.])
     self.assertAlmostEqual(summary["mean"], 5.0)
     self.assertAlmostEqual(summary["standard_error"],
@@ -196,21 +195,21 @@ class BaselineTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_next_frame_error_summary_counts_only_the_real_predicted_frames(self):
     v = jnp.asarray([[[0.], [1.], [1.]], [[1.], [0.], [0.]]])
-    predictions = self.variant(evaluation.baseline_predictions, static_argnums=1)(
+    predictions = self.variant(prediction.baseline_predictions, static_argnums=1)(
         v, "binary")["copy_last_frame"]
     mask = np.asarray([[True, True, True], [True, True, False]])
     # Squared errors [[1, 0], [1, (padding) 0]]; the padded frame is not counted.
-    summary = evaluation.next_frame_error_summary(predictions, v, mask)
+    summary = prediction.next_frame_error_summary(predictions, v, mask)
     self.assertAlmostEqual(summary["mean"], 2 / 3)
     self.assertEqual(summary["num_predicted_frames"], 3)
     self.assertEqual(
-        evaluation.next_frame_error_summary(predictions, v)["num_predicted_frames"],
+        prediction.next_frame_error_summary(predictions, v)["num_predicted_frames"],
         4)
 
   def test_mean_frame_is_the_mean_over_every_frame_of_every_sequence(self):
     sequences = [np.asarray([[1., 0.]], np.float32),
                  np.asarray([[0., 0.], [1., 1.], [1., 0.]], np.float32)]
-    np.testing.assert_allclose(evaluation.mean_frame(sequences), [0.75, 0.25])
+    np.testing.assert_allclose(prediction.mean_frame(sequences), [0.75, 0.25])
 
   def test_independent_bernoulli_likelihood_uses_smoothed_unit_frequencies(self):
     train_frames = np.asarray([[1., 0.], [1., 0.], [0., 0.]])
@@ -218,7 +217,7 @@ class BaselineTest(chex.TestCase):
     v = np.asarray([[[1., 1.], [0., 0.]]])
     expected = [[np.log(probability).sum(), np.log1p(-probability).sum()]]
     np.testing.assert_allclose(
-        evaluation.independent_bernoulli_log_likelihood(train_frames, v), expected)
+        likelihood.independent_bernoulli_log_likelihood(train_frames, v), expected)
 
 
 class LogLikelihoodTest(chex.TestCase):
@@ -229,12 +228,12 @@ class LogLikelihoodTest(chex.TestCase):
   def test_exact_frame_likelihoods_sum_to_the_sequence_likelihood(self):
     model, params = _tiny_model()
     v = helpers.random_binary(jax.random.key(2), (3, 5, 6))
-    self.assertEqual(evaluation.frame_log_likelihoods(
+    self.assertEqual(likelihood.frame_log_likelihoods(
         model, params, v, jax.random.key(0)).method, "exact")
     per_frame, standard_error = self.variant(_frame_values, static_argnums=0)(
         model, params, v, jax.random.key(0))
     np.testing.assert_allclose(jnp.sum(per_frame, axis=1),
-                               rj.exact_log_likelihood(params, v), rtol=1e-5)
+                               helpers.RTRBM.exact_log_likelihood(params, v), rtol=1e-5)
     np.testing.assert_array_equal(standard_error, 0.0)
 
   @chex.variants(with_jit=True, without_jit=True)
@@ -245,7 +244,7 @@ class LogLikelihoodTest(chex.TestCase):
         _frame_values, static_argnums=0,
         static_argnames=("num_temperatures", "num_chains", "method"))
     exact, _ = frame_values(model, params, v, jax.random.key(0), method="exact")
-    self.assertEqual(evaluation.frame_log_likelihoods(
+    self.assertEqual(likelihood.frame_log_likelihoods(
         model, params, v, jax.random.key(1), num_temperatures=2, num_chains=2,
         method="ais").method, "ais")
     per_frame, standard_error = frame_values(
@@ -260,7 +259,7 @@ class LogLikelihoodTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
     key = jax.random.key(5)
     log_likelihood, standard_error = self.variant(
-        evaluation.sequence_log_likelihoods, static_argnums=0,
+        likelihood.sequence_log_likelihoods, static_argnums=0,
         static_argnames=("num_temperatures", "num_chains", "method"))(
             model, params, v, key, num_temperatures=10, num_chains=4,
             method="ais")
@@ -275,8 +274,8 @@ class LogLikelihoodTest(chex.TestCase):
     per_frame = np.asarray([[-1., -3., -100.], [-5., -7., -9.]], np.float32)
     errors = np.asarray([[0.1, 0.2, 9.], [0.3, 0.4, 0.5]], np.float32)
     mask = np.asarray([[True, True, False], [True, True, True]])
-    summary = evaluation.log_likelihood_summary(
-        evaluation.FrameLogLikelihoods(per_frame, errors, "ais"), mask)
+    summary = likelihood.log_likelihood_summary(
+        likelihood.FrameLogLikelihoods(per_frame, errors, "ais"), mask)
     values, value_errors = per_frame[mask], errors[mask]
     self.assertEqual(summary["method"], "ais")
     self.assertAlmostEqual(summary["mean"], -5.0, places=6)
@@ -297,11 +296,11 @@ class SamplerTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
     key = jax.random.key(3)
     for run_chains in (
-        lambda: evaluation.predict_next_frames(model, params, v, key, 3),
-        lambda: evaluation.next_frame_prediction_error(model, params, v, key, 3, 2),
-        lambda: evaluation.frame_log_likelihoods(model, params, v, key, 10, 4,
+        lambda: prediction.predict_next_frames(model, params, v, key, 3),
+        lambda: prediction.next_frame_prediction_error(model, params, v, key, 3, 2),
+        lambda: likelihood.frame_log_likelihoods(model, params, v, key, 10, 4,
                                                  method="ais"),
-        lambda: evaluation.sequence_log_likelihoods(model, params, v, key, 10, 4,
+        lambda: likelihood.sequence_log_likelihoods(model, params, v, key, 10, 4,
                                                     method="ais")):
       with self.assertRaisesRegex(ValueError,
                                   "sampler must be one of .*'no_such_sampler'"):
@@ -312,7 +311,7 @@ class SamplerTest(chex.TestCase):
     model, params = _tiny_model(sampler="fused_threefry")
     v = helpers.random_binary(jax.random.key(2), (2, 4, 6))
     key = jax.random.key(3)
-    predictions = self.variant(evaluation.predict_next_frames,
+    predictions = self.variant(prediction.predict_next_frames,
                                static_argnums=(0, 4))(model, params, v, key, 3)
     frames = model.frame_rbms(params, v)
     hidden_bias = frames.hidden_bias[:, 1:].reshape(-1, 4)
@@ -350,33 +349,33 @@ class FrameAccuracyTest(parameterized.TestCase):
     # Frame 2: TP 1 (70), FP 3. Total TP 3, FP 4, FN 2 -> 3 / 9.
     # (Averaging per frame would give (2/4 + 0 + 1/4) / 3 = 0.25 instead.)
     predicted, target = self._case()
-    self.assertAlmostEqual(evaluation.frame_accuracy(predicted, target), 3 / 9)
+    self.assertAlmostEqual(prediction.frame_accuracy(predicted, target), 3 / 9)
 
   def test_frame_accuracy_ignores_masked_frames(self):
     predicted, target = self._case()
     # [B=1, T=3, 88]; masking frame 2 leaves TP 2, FP 1, FN 2 -> 2 / 5.
-    self.assertAlmostEqual(evaluation.frame_accuracy(
+    self.assertAlmostEqual(prediction.frame_accuracy(
         predicted[None], target[None], mask=np.array([[1, 1, 0]])), 0.4)
 
   def test_frame_accuracy_perfect_and_silent_cases(self):
     _, target = self._case()
-    self.assertEqual(evaluation.frame_accuracy(target, target), 1.0)
+    self.assertEqual(prediction.frame_accuracy(target, target), 1.0)
     silent = np.zeros((4, 88))
     # TP + FP + FN = 0 is defined as 1.
-    self.assertEqual(evaluation.frame_accuracy(silent, silent), 1.0)
+    self.assertEqual(prediction.frame_accuracy(silent, silent), 1.0)
     self.assertEqual(
-        evaluation.frame_accuracy(silent, target[:1].repeat(4, 0)), 0.0)
+        prediction.frame_accuracy(silent, target[:1].repeat(4, 0)), 0.0)
 
   def test_frame_accuracy_rejects_non_binary_and_mismatched_inputs(self):
     predicted, target = self._case()
     with self.assertRaisesRegex(ValueError, "predicted has non-binary value 0.7"):
-      evaluation.frame_accuracy(predicted * 0.7, target)
+      prediction.frame_accuracy(predicted * 0.7, target)
     with self.assertRaisesRegex(ValueError, r"target has shape \(2, 88\)"):
-      evaluation.frame_accuracy(predicted, target[:2])
+      prediction.frame_accuracy(predicted, target[:2])
     with self.assertRaisesRegex(ValueError, r"mask has shape \(2,\); expected"):
-      evaluation.frame_accuracy(predicted, target, mask=np.ones(2))
+      prediction.frame_accuracy(predicted, target, mask=np.ones(2))
     with self.assertRaisesRegex(ValueError, "mask is all zeros"):
-      evaluation.frame_accuracy(predicted, target, mask=np.zeros(3))
+      prediction.frame_accuracy(predicted, target, mask=np.zeros(3))
 
 
 class RunEvaluationTest(absltest.TestCase):
@@ -387,8 +386,8 @@ class RunEvaluationTest(absltest.TestCase):
 
   def test_evaluating_a_bouncing_balls_run_writes_eval_json(self):
     workdir = self.create_tempdir().full_path
-    train.train_and_evaluate(test_train.small_config(), workdir)
-    results = run_evaluation.evaluate_workdir(workdir, num_gibbs_steps=5,
+    loop.train_and_evaluate(helpers.small_config(), workdir)
+    results = evaluate.evaluate_workdir(workdir, num_gibbs_steps=5,
                                               generate_frames=4,
                                               chain_lengths=(1, 5, 20))
     with open(os.path.join(workdir, "eval_test.json")) as f:
@@ -412,7 +411,7 @@ class RunEvaluationTest(absltest.TestCase):
     self.assertEqual(results["generation"]["num_sequences"], 2)
     self.assertEqual(results["generation"]["generated_frames"], 4)
     # Another split writes its own files, next to the test split's.
-    on_train = run_evaluation.evaluate_workdir(
+    on_train = evaluate.evaluate_workdir(
         workdir, split="train", num_gibbs_steps=2, num_prediction_chains=2,
         log_likelihood="none")
     self.assertEqual(on_train["split"], "train")
@@ -421,10 +420,10 @@ class RunEvaluationTest(absltest.TestCase):
     for name in ("eval_train.json", "eval_samples_train.png"):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
     self.assertRegex(
-        run_evaluation.summary_line(results),
+        evaluate.summary_line(results),
         r"^test split, step 80: next-frame error [0-9.]+ \+- [0-9.e-]+ \(mean of "
         r"10 chains [0-9.]+\); best baseline extrapolation [0-9.]+$")
-    scalars = metric_writers.read_scalars(workdir)
+    scalars = helpers.read_scalars(workdir)
     self.assertAlmostEqual(scalars["eval/test/next_frame_error"][0][1],
                            results["next_frame_error"]["mean"], places=5)
     self.assertEqual(scalars["eval/train/next_frame_error"][0][0], 80)
@@ -436,9 +435,11 @@ class RunEvaluationTest(absltest.TestCase):
                     "standard_error_over_sequences"):
         self.assertGreaterEqual(results[figure][field], 0)
     self.assertEqual(results["next_frame_error_chain_average"]["num_chains"], 10)
-    self.assertEqual(set(results["baselines"]), set(evaluation.BASELINES))
+    self.assertEqual(set(results["baselines"]),
+                     {"copy_last_frame", "extrapolation", "blank_frame",
+                      "mean_frame"})
     frames = np.stack(datasets.load_sequences(
-        test_train.small_config().data, "test"))
+        helpers.small_config().data, "test"))
     copy_last = np.sum(np.square(frames[:, 1:] - frames[:, :-1]), axis=-1)
     self.assertAlmostEqual(
         results["baselines"]["copy_last_frame"]["next_frame_error"]["mean"],
@@ -453,8 +454,8 @@ class RunEvaluationTest(absltest.TestCase):
         num_hidden=10)  # small enough to enumerate 2^10 hidden states
     config.eval.num_sequences = 5
     workdir = self.create_tempdir().full_path
-    train.train_and_evaluate(config, workdir)
-    results = run_evaluation.evaluate_workdir(workdir, num_gibbs_steps=5)
+    loop.train_and_evaluate(config, workdir)
+    results = evaluate.evaluate_workdir(workdir, num_gibbs_steps=5)
     lengths = [len(piece) for piece in pieces["test"]]
     self.assertEqual(results["num_frames"], sum(lengths))
     self.assertEqual(results["next_frame_error"]["num_predicted_frames"],

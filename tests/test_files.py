@@ -6,9 +6,9 @@ from unittest import mock
 from absl.testing import absltest
 import numpy as np
 
-from rtrbm_jax import checkpoints
 from rtrbm_jax import files
-from rtrbm_jax import rtrbm
+from rtrbm_jax.models import rtrbm
+from rtrbm_jax.training import checkpoints
 
 
 class AtomicWriteTest(absltest.TestCase):

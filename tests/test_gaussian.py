@@ -12,18 +12,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import evaluation
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import rtrbm
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import rtrbm
 from tests import helpers
+
+
+# The RTRBM's functions with only its parts bound (`helpers.RTRBM`).
+RTRBM = helpers.RTRBM
 
 GAUSSIAN = rbm.GAUSSIAN
 
 
 def _random_model(seed, num_visible, num_hidden, kind="rtrbm", scale=0.5,
                   dtype=jnp.float32):
-  params = models.get_model(kind).init_params(jax.random.key(seed), num_visible,
+  params = registry.get_model(kind).init_params(jax.random.key(seed), num_visible,
                                               num_hidden, 0.01)
   return helpers.randomize(params, jax.random.key(seed + 1), scale, dtype)
 
@@ -60,7 +64,7 @@ class ExactTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.product(
-      kind=models.MODEL_KINDS,
+      kind=registry.MODEL_KINDS,
       shape=[dict(num_visible=1, num_hidden=3, num_frames=1),
              dict(num_visible=1, num_hidden=3, num_frames=2),
              dict(num_visible=2, num_hidden=2, num_frames=1),
@@ -69,7 +73,7 @@ class ExactTest(chex.TestCase):
   def test_exact_density_integrates_to_one(self, kind, shape):
     num_visible, num_frames = shape["num_visible"], shape["num_frames"]
     with helpers.float64():
-      model = models.get_model(kind, visible_type=GAUSSIAN)
+      model = registry.get_model(kind, visible_type=GAUSSIAN)
       params = _random_model(0, num_visible, shape["num_hidden"], kind, scale=0.8,
                              dtype=jnp.float64)
       nodes, weights = _gauss_hermite_grid(30 if num_visible * num_frames <= 2
@@ -93,8 +97,8 @@ class ExactTest(chex.TestCase):
                              dtype=jnp.float64)
       v = jax.random.normal(jax.random.key(2), (batch_size, num_frames, num_visible),
                             jnp.float64)
-      loss = lambda params: -jnp.mean(rtrbm.exact_log_likelihood(params, v, GAUSSIAN))
-      hand_written = self.variant(rtrbm.exact_gradient, static_argnums=2)(
+      loss = lambda params: -jnp.mean(RTRBM.exact_log_likelihood(params, v, GAUSSIAN))
+      hand_written = self.variant(RTRBM.exact_gradient, static_argnums=2)(
           params, v, GAUSSIAN)
       reference = jax.jit(jax.grad(loss))(params)
       chex.assert_trees_all_equal_dtypes(hand_written, params)
@@ -115,7 +119,7 @@ class ExactTest(chex.TestCase):
     """
     params = _random_model(5, 3, 3, scale=0.5)
     v = jax.random.normal(jax.random.key(6), (1, 4, 3))
-    exact = rtrbm.exact_gradient(params, v, GAUSSIAN)
+    exact = RTRBM.exact_gradient(params, v, GAUSSIAN)
     copies = jnp.broadcast_to(v, (2048,) + v.shape[1:])
 
     # One vmapped call runs the 16 replicates: the same keys, so the same chains,
@@ -123,7 +127,7 @@ class ExactTest(chex.TestCase):
     @self.variant
     @jax.vmap
     def replicate(key):
-      return rtrbm.cd_gradient(params, copies, key, 30, visible_type=GAUSSIAN)[0]
+      return RTRBM.cd_gradient(params, copies, key, 30, visible_type=GAUSSIAN)[0]
 
     stacked = replicate(jax.random.split(jax.random.key(7), 16))
     mean = jax.tree.map(lambda x: jnp.mean(x, axis=0), stacked)
@@ -169,12 +173,12 @@ class ReverseScanTest(chex.TestCase):
 class SamplingTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
-  @parameterized.parameters(*models.MODEL_KINDS)
+  @parameterized.parameters(*registry.MODEL_KINDS)
   def test_generation_and_next_frame_prediction_give_finite_real_frames(self, kind):
-    model = models.get_model(kind, visible_type=GAUSSIAN)
+    model = registry.get_model(kind, visible_type=GAUSSIAN)
     params = _random_model(0, 6, 4, kind, scale=0.3)
     v = 2.0 * jax.random.normal(jax.random.key(1), (3, 5, 6))
-    predictions = self.variant(evaluation.predict_next_frames,
+    predictions = self.variant(prediction.predict_next_frames,
                                static_argnums=(0, 4))(model, params, v,
                                                       jax.random.key(2), 5)
     chex.assert_shape(predictions, (3, 4, 6))
@@ -186,10 +190,10 @@ class SamplingTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   def test_a_model_without_weights_predicts_its_visible_bias(self):
     """With w_vh = 0 the visible mean E[v | h] is b_v, whatever the hiddens."""
-    model = models.get_model("rtrbm", visible_type=GAUSSIAN)
+    model = registry.get_model("rtrbm", visible_type=GAUSSIAN)
     params = _random_model(0, 4, 3)._replace(w_vh=jnp.zeros((4, 3)))
     v = jax.random.normal(jax.random.key(1), (2, 3, 4))
-    predictions = self.variant(evaluation.predict_next_frames,
+    predictions = self.variant(prediction.predict_next_frames,
                                static_argnums=(0, 4))(model, params, v,
                                                       jax.random.key(2), 3)
     chex.assert_trees_all_close(predictions,
@@ -200,11 +204,11 @@ class SamplingTest(chex.TestCase):
   def test_real_valued_data_outside_the_unit_interval_is_accepted(self):
     params = _random_model(0, 4, 3)
     v = 5.0 * jax.random.normal(jax.random.key(1), (2, 3, 4))
-    grads, _ = self.variant(functools.partial(rtrbm.cd_gradient,
+    grads, _ = self.variant(functools.partial(RTRBM.cd_gradient,
                                               visible_type=GAUSSIAN),
                             static_argnums=3)(params, v, jax.random.key(2), 1)
     chex.assert_tree_all_finite(grads)
-    log_likelihood = self.variant(rtrbm.exact_log_likelihood, static_argnums=2)(
+    log_likelihood = self.variant(RTRBM.exact_log_likelihood, static_argnums=2)(
         params, v, GAUSSIAN)
     chex.assert_shape(log_likelihood, (2,))
 

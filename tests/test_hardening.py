@@ -23,15 +23,16 @@ import orbax.checkpoint as ocp
 
 from configs import tiny
 import rtrbm_jax as rj
-from rtrbm_jax import checkpoints
+from rtrbm_jax import config_fields
 from rtrbm_jax import files
 from rtrbm_jax import progress
-from rtrbm_jax import run_evaluation
-from rtrbm_jax import runs
-from rtrbm_jax import sweep
-from rtrbm_jax import train
-from rtrbm_jax import validation
-from rtrbm_jax import workdirs
+from rtrbm_jax.runs import api
+from rtrbm_jax.runs import evaluate
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import schema
+from rtrbm_jax.training import sweep
+from rtrbm_jax.training import workdirs
 from tests import helpers
 from tests import test_train
 
@@ -66,7 +67,7 @@ class FinishedRunTest(parameterized.TestCase):
     cls.cache_dir = os.path.join(cls.root, "cache")
     os.environ["RTRBM_JAX_CACHE"] = cls.cache_dir
     cls.finished = os.path.join(cls.root, "finished")
-    train.train_and_evaluate(test_train.small_config(), cls.finished)
+    loop.train_and_evaluate(helpers.small_config(), cls.finished)
 
   @classmethod
   def tearDownClass(cls):
@@ -84,12 +85,12 @@ class FinishedRunTest(parameterized.TestCase):
 
   def test_extending_a_finished_run_removes_its_params_npz(self):
     workdir = self.copy()
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.train.num_steps = 100
     # Stopped as soon as the extension has restored its checkpoint.
-    with mock.patch.object(train, "make_programs", side_effect=_Stop):
+    with mock.patch.object(loop, "make_programs", side_effect=_Stop):
       with self.assertRaises(_Stop):
-        train.train_and_evaluate(config, workdir, allow_config_change=True)
+        loop.train_and_evaluate(config, workdir, allow_config_change=True)
     self.assertFalse(os.path.exists(os.path.join(workdir, "params.npz")))
 
   def test_a_stale_params_npz_is_not_labelled_with_the_extended_run_s_step(self):
@@ -104,16 +105,16 @@ class FinishedRunTest(parameterized.TestCase):
       stored["train"]["num_steps"] = 100
       with open(path, "w") as f:
         json.dump(stored, f)
-    self.assertEqual(runs.load_run(workdir).step, 80)
-    results = run_evaluation.evaluate_workdir(
+    self.assertEqual(api.load_run(workdir).step, 80)
+    results = evaluate.evaluate_workdir(
         workdir, log_likelihood="none", num_gibbs_steps=2, num_prediction_chains=2)
     self.assertEqual(results["step"], 80)
     # A newer checkpoint wins over params.npz.
     shutil.copytree(os.path.join(workdir, "checkpoints", "60"),
                     os.path.join(workdir, "checkpoints", "100"))
-    run = runs.load_run(workdir)
+    run = api.load_run(workdir)
     self.assertEqual(run.step, 100)
-    at_60 = runs.load_run(workdir, step=60)
+    at_60 = api.load_run(workdir, step=60)
     np.testing.assert_array_equal(run.params.w_vh, at_60.params.w_vh)
 
   def test_an_unfinished_run_whose_newest_checkpoint_is_damaged_loads_an_older_one(
@@ -122,7 +123,7 @@ class FinishedRunTest(parameterized.TestCase):
     os.remove(os.path.join(workdir, "params.npz"))
     shutil.rmtree(os.path.join(workdir, "checkpoints", "80", "default"))
     with self.assertLogs(level="WARNING") as logs:
-      run = runs.load_run(workdir)
+      run = api.load_run(workdir)
     self.assertEqual(run.step, 60)
     self.assertIn("The checkpoint at step 80 does not restore", logs.output[0])
 
@@ -130,7 +131,7 @@ class FinishedRunTest(parameterized.TestCase):
   def test_load_run_names_a_step_that_is_not_an_integer(self, step):
     with self.assertRaisesRegex(ValueError, "step=.* is not accepted: None .* or "
                                 "the integer update of a checkpoint"):
-      runs.load_run(self.finished, step=step)
+      api.load_run(self.finished, step=step)
 
   @parameterized.named_parameters(
       ("clip_norm_on", "optimizer.clip_norm", 1.0, "optimizer.clip_norm 0.0 -> 1.0"),
@@ -142,28 +143,28 @@ class FinishedRunTest(parameterized.TestCase):
   def test_a_change_the_checkpoint_cannot_take_is_named(self, field, value,
                                                         expected):
     workdir = self.copy()
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.train.num_steps = 100
     section, name = field.split(".")
     config[section][name] = value
     with self.assertRaisesRegex(ValueError, f"cannot take .*{expected}"):
-      train.train_and_evaluate(config, workdir, allow_config_change=True)
+      loop.train_and_evaluate(config, workdir, allow_config_change=True)
 
   def test_an_unfinished_run_can_be_stopped_where_it_is(self):
     workdir = self.copy()
     os.remove(os.path.join(workdir, "params.npz"))
     shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.train.num_steps = 40  # 20 + 40 = the 60 updates done
     config.optimizer.learning_rate = 0.05
     with self.assertRaisesRegex(ValueError, "config.train.num_steps=40 stops the "
                                 "run .* at update 60, where it is: no update would "
                                 "use optimizer.learning_rate"):
-      train.train_and_evaluate(config, workdir, allow_config_change=True)
+      loop.train_and_evaluate(config, workdir, allow_config_change=True)
     config.optimizer.learning_rate = 0.01
-    state = train.train_and_evaluate(config, workdir, allow_config_change=True)
+    state = loop.train_and_evaluate(config, workdir, allow_config_change=True)
     self.assertEqual(int(state.step), 60)
-    self.assertEqual(runs.load_run(workdir).step, 60)
+    self.assertEqual(api.load_run(workdir).step, 60)
 
   @parameterized.named_parameters(("deleted", None), ("null", "null"),
                                   ("list", "[1, 2]"), ("torn", '{"seed": '))
@@ -174,12 +175,12 @@ class FinishedRunTest(parameterized.TestCase):
     if content is not None:
       with open(path, "w") as f:
         f.write(content)
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.seed = 1
     with self.assertRaisesRegex(ValueError, "cannot take a change of seed"):
-      train.train_and_evaluate(config, workdir, allow_config_change=True)
+      loop.train_and_evaluate(config, workdir, allow_config_change=True)
     with self.assertLogs(level="WARNING") as logs:
-      train.train_and_evaluate(test_train.small_config(), workdir)
+      loop.train_and_evaluate(helpers.small_config(), workdir)
     self.assertTrue(any("missing or damaged; resuming with the config kept with "
                         "the checkpoints" in line for line in logs.output))
     with open(path) as f:
@@ -198,7 +199,7 @@ class FinishedRunTest(parameterized.TestCase):
     expected = "is missing, and the run's checkpoints keep no copy" if (
         content is None) else "config.json is damaged \\(a JSON NoneType, not an"
     with self.assertRaisesRegex(ValueError, expected):
-      train.train_and_evaluate(test_train.small_config(), workdir)
+      loop.train_and_evaluate(helpers.small_config(), workdir)
 
   def test_evaluate_refuses_zero_prediction_chains_before_any_work(self):
     workdir = self.copy()
@@ -230,11 +231,11 @@ class FinishedRunTest(parameterized.TestCase):
     stale = os.path.join(workdir, "params.npz.0123456789abcdef0123456789abcdef.tmp")
     with open(stale, "wb") as f:
       f.write(b"half a file")
-    train.train_and_evaluate(test_train.small_config(), workdir)
+    loop.train_and_evaluate(helpers.small_config(), workdir)
     self.assertFalse(os.path.exists(stale))
 
   def test_ctrl_c_saves_the_last_recorded_update(self):
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.pretrain.num_steps = 40
     config.train.checkpoint_every = 40  # no checkpoint before update 40
     workdir = self.create_tempdir().full_path
@@ -249,19 +250,19 @@ class FinishedRunTest(parameterized.TestCase):
 
     with mock.patch.object(progress.TrainingEta, "record_chunk",
                            interrupt_at_the_third_chunk):
-      with self.assertRaisesRegex(train.Interrupted, "interrupted at update 20, "
+      with self.assertRaisesRegex(loop.Interrupted, "interrupted at update 20, "
                                   "whose checkpoint is saved"):
-        train.train_and_evaluate(config, workdir)
+        loop.train_and_evaluate(config, workdir)
     self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
                      ["20", "config.json"])
     steps = [record["step"] for record in files.read_records(
         workdirs.metrics_path(workdir))]
     self.assertEqual(steps, [10, 20])
     # The resume takes it, as any checkpoint (tested bit for bit elsewhere).
-    setup_ = train.setup(config)
-    initial = train.init_state(config, setup_.model, setup_.optimizer,
+    setup_ = loop.setup(config)
+    initial = loop.initial_state(config, setup_.model, setup_.optimizer,
                                setup_.pretrain_optimizer)
-    manager, restored, step = train.restore_checkpoint(
+    manager, restored, step = checkpoints.restore_newest(
         workdir, checkpoints.manager_options(3), initial)
     manager.close()
     self.assertEqual((step, int(restored.step)), (20, 20))
@@ -330,17 +331,8 @@ class ConfigFilesTest(parameterized.TestCase):
 
   def test_the_required_fields_are_those_of_the_default_config(self):
     from configs import default  # pylint: disable=g-import-not-at-top
-
-    def fields(tree, prefix=""):
-      for name, value in tree.items():
-        if isinstance(value, dict):
-          yield from fields(value, f"{prefix}{name}.")
-        else:
-          yield prefix + name
-
-    self.assertEqual(set(validation.REQUIRED_FIELDS)
-                     | set(validation.OPTIONAL_FIELDS),
-                     set(fields(default.get_config().to_dict())))
+    self.assertEqual(set(schema.REQUIRED_FIELDS) | set(schema.OPTIONAL_FIELDS),
+                     set(config_fields.flatten(default.get_config())))
 
 
 class PlotResultsTest(absltest.TestCase):
@@ -393,7 +385,7 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     workdir = self.create_tempdir().full_path
     command = [sys.executable, "-m", "experiments.train",
                "--config=configs/tiny.py", f"--workdir={workdir}",
-               *_overrides(test_train.small_config()),
+               *_overrides(helpers.small_config()),
                "--config.pretrain.num_steps=400",
                "--config.train.checkpoint_every=480"]
     process = subprocess.Popen(
@@ -427,14 +419,14 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
         raise OSError(28, "No space left on device")
       return save(manager, *args, **kwargs)
 
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.pretrain.num_steps = 40  # saves at 20 and 40, before any CD update
     workdir = self.create_tempdir().full_path
     with mock.patch.object(ocp.CheckpointManager, "save", fail_the_second_save):
       with self.assertRaisesRegex(checkpoints.SaveError, "a checkpoint could not "
                                   "be written in .*checkpoints \\(No space left "
                                   "on device\\); the run stopped"):
-        train.train_and_evaluate(config, workdir)
+        loop.train_and_evaluate(config, workdir)
     self.assertEqual(sorted(os.listdir(checkpoints.directory(workdir))),
                      ["20", "config.json"])
     self.assertEqual(files.read_records(workdirs.metrics_path(workdir))[-1]["step"],
@@ -452,7 +444,7 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
     self.addCleanup(subprocess.run, ["umount", directory], capture_output=True)
     command = [sys.executable, "-m", "experiments.train",
                "--config=configs/tiny.py", f"--workdir={workdir}",
-               *_overrides(test_train.small_config()),
+               *_overrides(helpers.small_config()),
                "--config.train.num_steps=200"]
     process = subprocess.Popen(
         command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
@@ -488,16 +480,16 @@ class DivergedSweepTest(absltest.TestCase):
     table = sweep.results_table(workdirs.metrics_path(workdir))
     self.assertEqual([(row["point"], row.get("diverged", False)) for row in table],
                      [(0, False), (1, True)])
-    divergence = run_evaluation._divergence(  # pylint: disable=protected-access
+    divergence = evaluate._divergence(  # pylint: disable=protected-access
         workdir, 1)
     self.assertEqual(divergence["diverged"]["first_step"], 20)
     self.assertEqual(
-        run_evaluation._divergence(workdir, 0), {})  # pylint: disable=protected-access
+        evaluate._divergence(workdir, 0), {})  # pylint: disable=protected-access
 
   @helpers.slow  # A sweep and two evaluations; the test above is the quick one.
   def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
     os.environ["RTRBM_JAX_CACHE"] = self.create_tempdir("cache").full_path
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.pretrain.num_steps = 10
     config.train.update(num_steps=30, gibbs_schedule=())
     config.sweep = dict(learning_rate=(0.01, 1e38))
@@ -516,11 +508,11 @@ class DivergedSweepTest(absltest.TestCase):
       rows = f.read().splitlines()
     self.assertTrue(rows[-1].split()[0] == "1" and rows[-1].endswith("diverged"),
                     rows)
-    results = run_evaluation.evaluate_workdir(
+    results = evaluate.evaluate_workdir(
         workdir, point=1, log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2)
     self.assertEqual(results["diverged"]["first_step"], 20)
-    self.assertNotIn("diverged", run_evaluation.evaluate_workdir(
+    self.assertNotIn("diverged", evaluate.evaluate_workdir(
         workdir, point=0, log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2))
 
@@ -554,18 +546,18 @@ class LibraryMisuseTest(parameterized.TestCase):
 
   @parameterized.parameters("bfloat16", "float16", "int32")
   def test_parameters_of_another_dtype_are_named(self, dtype):
-    params = rj.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
+    params = rj.rtrbm.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
     params = jax.tree.map(lambda leaf: leaf.astype(dtype), params)
     v = jnp.zeros((2, 5, 4))
     with self.assertRaisesRegex(ValueError, f"params.w_.* has dtype {dtype}, not "
                                 "accepted: one of \\('float32', 'float64'\\)"):
-      rj.cd_gradient(params, v, jax.random.key(1), num_gibbs_steps=2)
+      helpers.RTRBM.cd_gradient(params, v, jax.random.key(1), num_gibbs_steps=2)
 
   def test_frames_as_a_python_list_are_named(self):
-    params = rj.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
+    params = rj.rtrbm.init_params(jax.random.key(0), num_visible=4, num_hidden=3)
     with self.assertRaisesRegex(ValueError, "v must be an array of shape "
                                 "\\[batch, time, 4\\] .*got a list"):
-      rj.forward_scan(params, np.zeros((2, 5, 4)).tolist())
+      rj.rtrbm.forward_scan(params, np.zeros((2, 5, 4)).tolist())
 
 
 class SweepValuesTest(parameterized.TestCase):
@@ -580,7 +572,7 @@ class SweepValuesTest(parameterized.TestCase):
   )
   def test_a_swept_value_of_the_wrong_type_is_refused(self, name, values,
                                                       expected):
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.sweep = {name: values}
     with self.assertRaisesRegex(ValueError,
                                 f"config.sweep.{name}=.* is not accepted: "
@@ -588,7 +580,7 @@ class SweepValuesTest(parameterized.TestCase):
       sweep.sweep_points(config)
 
   def test_a_swept_value_out_of_range_is_refused_naming_its_point(self):
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.sweep = dict(seed=(0, -1))
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(ValueError, "point 1 of config.sweep .*config.seed"
@@ -597,7 +589,7 @@ class SweepValuesTest(parameterized.TestCase):
     self.assertFalse(os.path.exists(workdir))
 
   def test_a_single_run_refuses_a_sweep_config_and_a_sweep_a_single_config(self):
-    config = test_train.small_config()
+    config = helpers.small_config()
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(ValueError, "config.sweep=None is not accepted: .*"
                                 "for a single run use experiments.train"):
@@ -605,12 +597,12 @@ class SweepValuesTest(parameterized.TestCase):
     config.sweep = dict(seed=(0, 1))
     with self.assertRaisesRegex(ValueError, "config.sweep is set: .*"
                                 "experiments.sweep"):
-      train.train_and_evaluate(config, workdir)
+      loop.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
 
   def test_a_resumed_sweep_with_a_changed_field_is_not_told_a_missing_flag(self):
     workdir = self.create_tempdir().full_path
-    config = test_train.small_config()
+    config = helpers.small_config()
     config.sweep = dict(seed=(0, 1))
     with open(os.path.join(workdir, workdirs.CONFIG_FILE), "w") as f:
       f.write(config.to_json())

@@ -12,12 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import rtrbm_jax as rj
-from rtrbm_jax import evaluation
-from rtrbm_jax import models
-from rtrbm_jax import run_evaluation
-from rtrbm_jax import train
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import likelihood
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import registry
+from rtrbm_jax.runs import evaluate
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import workdirs
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,23 +38,23 @@ class HeldOutEvaluationTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_one_pass_gives_the_error_and_the_frame_accuracy_of_its_predictions(self):
-    model = models.get_model("rnnrbm")
+    model = registry.get_model("rnnrbm")
     params, v = _random_model_and_frames(model, (2, 4, 6), num_hidden=4)
     key = jax.random.key(3)
-    heldout = self.variant(evaluation.heldout_evaluation, static_argnums=(0, 4))(
+    heldout = self.variant(prediction.heldout_evaluation, static_argnums=(0, 4))(
         model, params, v, key, 5)
-    predictions = evaluation.predict_next_frames(model, params, v, key, 5)
-    error = evaluation.prediction_error(predictions, v)
+    predictions = prediction.predict_next_frames(model, params, v, key, 5)
+    error = prediction.prediction_error(predictions, v)
     chex.assert_trees_all_close((heldout.mean, heldout.standard_error),
                                 (error.mean, error.standard_error), rtol=1e-6)
     np.testing.assert_allclose(
         heldout.frame_accuracy,
-        evaluation.frame_accuracy(np.asarray(predictions) > 0.5,
+        prediction.frame_accuracy(np.asarray(predictions) > 0.5,
                                   np.asarray(v[:, 1:])), rtol=1e-6)
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_accuracy_of_counts_is_tp_over_tp_fp_fn_and_one_without_positives(self):
-    accuracy = self.variant(evaluation.frame_accuracy_of_counts)
+    accuracy = self.variant(prediction.frame_accuracy_of_counts)
     predicted = jnp.asarray([[1, 1, 0, 0], [0, 1, 0, 1]])
     target = jnp.asarray([[1, 0, 1, 0], [0, 1, 0, 0]])
     # TP 2, FP 2, FN 1.
@@ -64,14 +65,14 @@ class HeldOutEvaluationTest(chex.TestCase):
 class ChunksByLengthTest(absltest.TestCase):
 
   def test_chunks_cut_after_their_longest_sequence_change_no_value(self):
-    model = models.get_model("rtrbm")
+    model = registry.get_model("rtrbm")
     params, _ = _random_model_and_frames(model, (1, 1, 5), num_hidden=4)
     rng = np.random.default_rng(1)
     lengths = [3, 70, 1, 40, 33, 2, 9, 64, 5, 12, 70]
     sequences = [(rng.random((length, 5)) < 0.5).astype(np.float32)
                  for length in lengths]
     frames, mask = datasets.pad_sequences(sequences)
-    exact = jax.jit(lambda v: evaluation.frame_log_likelihoods(
+    exact = jax.jit(lambda v: likelihood.frame_log_likelihoods(
         model, params, v, jax.random.key(2), method="exact").per_frame)
     whole = exact(jnp.asarray(frames))
     calls = []
@@ -80,7 +81,7 @@ class ChunksByLengthTest(absltest.TestCase):
       calls.append((chunk, chunk_frames.shape[1]))
       return exact(jnp.asarray(chunk_frames))
 
-    chunked = run_evaluation._map_by_length(likelihoods, frames, mask, "test")
+    chunked = evaluate._map_by_length(likelihoods, frames, mask, "test")
     np.testing.assert_allclose(chunked[mask], np.asarray(whole)[mask], rtol=1e-5)
     self.assertEqual(chunked.shape, mask.shape)
     # Longest first, 8 per chunk: 70 frames, then the three shortest up to 3 -> 32.
@@ -100,7 +101,7 @@ def _music_run(directory, workdir):
   config.eval.num_sequences = 6
   config.train.checkpoint_every = 10
   config.train.keep_checkpoints = 100
-  train.train_and_evaluate(config, workdir)
+  loop.train_and_evaluate(config, workdir)
   return config
 
 
@@ -115,7 +116,7 @@ class BestParamsTest(absltest.TestCase):
     self.assertLen(records, 3)
     accuracies = [record["heldout_frame_accuracy"] for record in records]
     best_record = records[int(np.argmax(accuracies))]
-    with np.load(os.path.join(workdir, train.BEST_PARAMS_FILE)) as stored:
+    with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
       self.assertEqual(int(stored["step"]), best_record["step"])
       self.assertAlmostEqual(float(stored["frame_accuracy"]), max(accuracies),
                              places=6)
@@ -124,7 +125,7 @@ class BestParamsTest(absltest.TestCase):
     checkpoint = rj.load_run(workdir, step=best_record["step"])
     chex.assert_trees_all_equal(best.params, checkpoint.params)
 
-    results = run_evaluation.evaluate_workdir(
+    results = evaluate.evaluate_workdir(
         workdir, step="best", log_likelihood="none", num_gibbs_steps=2,
         num_prediction_chains=2, prime_frames=2, generate_frames=2)
     self.assertEqual(results["step"], best_record["step"])
@@ -132,7 +133,7 @@ class BestParamsTest(absltest.TestCase):
     for name in ("frame_accuracy", "frame_accuracy_chain_average"):
       self.assertBetween(results[name], 0.0, 1.0)
 
-    os.remove(os.path.join(workdir, train.BEST_PARAMS_FILE))
+    os.remove(os.path.join(workdir, workdirs.BEST_PARAMS_FILE))
     with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "
                                 ".* has no best_params.npz"):
       rj.load_run(workdir, step="best")
@@ -140,23 +141,23 @@ class BestParamsTest(absltest.TestCase):
   def test_a_resumed_run_keeps_the_best_before_its_checkpoint_and_no_later_one(
       self):
     workdir = self.create_tempdir().full_path
-    params = models.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
-    better = evaluation.HeldOutEvaluation(0.0, 0.0, np.float32(0.5))
-    worse = evaluation.HeldOutEvaluation(0.0, 0.0, np.float32(0.25))
-    path = os.path.join(workdir, train.BEST_PARAMS_FILE)
-    best = train._BestParams(workdir, 0)
+    params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
+    better = prediction.HeldOutEvaluation(0.0, 0.0, np.float32(0.5))
+    worse = prediction.HeldOutEvaluation(0.0, 0.0, np.float32(0.25))
+    path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+    best = loop._BestParams(workdir, 0)
     best.update(40, params, better)
     best.update(50, params, None)  # no evaluation at this step
-    resumed = train._BestParams(workdir, 60)
+    resumed = loop._BestParams(workdir, 60)
     resumed.update(70, params, worse)
     with np.load(path) as stored:
       self.assertEqual((int(stored["step"]), float(stored["frame_accuracy"])),
                        (40, 0.5))
     # Resumed from the checkpoint of update 30: update 40 is redone.
-    train._BestParams(workdir, 30)
+    loop._BestParams(workdir, 30)
     self.assertFalse(os.path.exists(path))
-    train._BestParams(workdir, 0).update(40, params, better)
-    train._BestParams(workdir, 0)  # a fresh run
+    loop._BestParams(workdir, 0).update(40, params, better)
+    loop._BestParams(workdir, 0)  # a fresh run
     self.assertFalse(os.path.exists(path))
 
   def test_a_step_that_is_neither_a_number_nor_best_is_one_line(self):

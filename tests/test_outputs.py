@@ -9,11 +9,11 @@ import jax
 import numpy as np
 from PIL import Image
 
-from rtrbm_jax import midi
-from rtrbm_jax import models
-from rtrbm_jax import outputs
-from rtrbm_jax import plotting
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.models import registry
+from rtrbm_jax.outputs import midi
+from rtrbm_jax.outputs import plotting
+from rtrbm_jax.outputs import samples
 
 
 def _piano_roll(rng, num_frames):
@@ -57,15 +57,16 @@ class MidiTest(absltest.TestCase):
 
 class PicturesTest(absltest.TestCase):
 
-  def _write(self, prime, generated):
+  def _write(self, prime, generated, kind):
     workdir = self.create_tempdir().full_path
-    written = outputs.write_samples(workdir, "samples", prime, generated, step=5)
+    written = samples.write_samples(workdir, "samples", kind, prime, generated,
+                                    step=5)
     return workdir, [os.path.basename(path) for path in written]
 
   def test_videos_wrap_into_rows_and_get_a_gif(self):
     rng = np.random.default_rng(0)
     prime, generated = rng.random((3, 10, 900)), rng.random((3, 90, 900))
-    workdir, written = self._write(prime, generated)
+    workdir, written = self._write(prime, generated, "video")
     self.assertEqual(written, ["samples.png", "samples.gif"])
     with Image.open(os.path.join(workdir, "samples.png")) as picture:
       # 100 frames of 30 x 30 in one strip would be over 3000 px wide.
@@ -77,30 +78,33 @@ class PicturesTest(absltest.TestCase):
   def test_piano_rolls_get_a_picture_and_midi(self):
     rng = np.random.default_rng(0)
     prime = np.stack([_piano_roll(rng, 8) for _ in range(2)])
-    _, written = self._write(prime, rng.random((2, 24, 88)))
+    _, written = self._write(prime, rng.random((2, 24, 88)), "music")
     self.assertEqual(written, ["samples.png", "samples.mid"])
 
   def test_real_valued_frames_are_drawn_as_lines(self):
     rng = np.random.default_rng(0)
-    self.assertEqual(plotting.sample_kind(rng.normal(size=(2, 5, 20))),
-                     "trajectories")
-    _, written = self._write(rng.normal(size=(2, 5, 20)), rng.normal(size=(2, 9, 20)))
+    _, written = self._write(rng.normal(size=(2, 5, 20)),
+                             rng.normal(size=(2, 9, 20)), "real_valued")
     self.assertEqual(written, ["samples.png"])
 
+  def test_an_unknown_kind_is_named(self):
+    with self.assertRaisesRegex(ValueError, "kind must be one of"):
+      self._write(np.zeros((1, 2, 4)), np.zeros((1, 2, 4)), "piano_roll")
+
   def test_generated_samples_are_the_models_and_are_drawn_in_data_units(self):
-    model = models.get_model("rtrbm", "gaussian")
+    model = registry.get_model("rtrbm", "gaussian")
     params = model.init_params(jax.random.key(0), 20, 6)
     prime = np.random.default_rng(0).normal(size=(2, 5, 20)).astype(np.float32)
     standardizer = real_valued.Standardizer(mean=np.full(20, 3.0),
                                             scale=np.full(20, 2.0))
     workdir = self.create_tempdir().full_path
-    samples = outputs.write_generated_samples(
-        workdir, "eval_samples", model, params, jax.random.key(1), prime, 4, 3,
-        7, standardizer)
+    written = samples.write_generated_samples(
+        workdir, "eval_samples", "real_valued", model, params, jax.random.key(1),
+        prime, 4, 3, 7, standardizer)
     np.testing.assert_array_equal(
-        samples.generated, model.generate(params, jax.random.key(1), prime, 4, 3))
-    self.assertEqual(samples.files, [os.path.join(workdir, "eval_samples.png")])
-    self.assertTrue(os.path.exists(samples.files[0]))
+        written.generated, model.generate(params, jax.random.key(1), prime, 4, 3))
+    self.assertEqual(written.files, [os.path.join(workdir, "eval_samples.png")])
+    self.assertTrue(os.path.exists(written.files[0]))
 
   def test_curves_mark_the_end_of_pretraining_and_each_cd_k_change(self):
     config = {"pretrain": {"num_steps": 100}, "train": {"gibbs_schedule": [[50, 5],
@@ -111,9 +115,8 @@ class PicturesTest(absltest.TestCase):
 
   def test_sweep_curves_are_labelled_by_the_swept_values(self):
     workdir = self.create_tempdir().full_path
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      json.dump({"sweep": {"learning_rate": [0.01, 0.1]},
-                 "pretrain": {"num_steps": 0}, "train": {"gibbs_schedule": []}}, f)
+    config = {"sweep": {"learning_rate": [0.01, 0.1]},
+              "pretrain": {"num_steps": 0}, "train": {"gibbs_schedule": []}}
     with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
       for point, rate in enumerate((0.01, 0.1)):
         for step in (10, 20):
@@ -124,7 +127,7 @@ class PicturesTest(absltest.TestCase):
     self.assertEqual(plotting._point_label({"point": 1, "learning_rate": 0.1},
                                            ["learning_rate"]), "learning_rate=0.1")
     plotting.write_sweep_curves(os.path.join(workdir, "metrics.jsonl"),
-                                os.path.join(workdir, "curves.png"))
+                                os.path.join(workdir, "curves.png"), config)
     self.assertTrue(os.path.exists(os.path.join(workdir, "curves.png")))
 
 

@@ -21,25 +21,26 @@ _SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {repo!r})
     import jax, jax.numpy as jnp, numpy as np
-    from rtrbm_jax import train
-    from tests import test_train
+    from rtrbm_jax.training import loop
+    from tests import helpers
+from tests import test_train
     assert jax.device_count() == 4, jax.devices()
 
     def first_update(parallelism):
-      config = test_train.small_config()
+      config = helpers.small_config()
       config.pretrain.num_steps = 0
       config.train.parallelism = parallelism
-      setup_ = train.setup(config)
-      state = train.init_state(config, setup_.model, setup_.optimizer,
+      setup_ = loop.setup(config)
+      state = loop.initial_state(config, setup_.model, setup_.optimizer,
                                setup_.pretrain_optimizer)
-      batch_sharding, state_sharding = train._mesh_shardings(config)
-      programs = train.make_programs(setup_, False, batch_sharding)
+      batch_sharding, state_sharding = loop._mesh_shardings(config)
+      programs = loop.make_programs(setup_, False, batch_sharding)
       data = jnp.asarray(setup_.dataset.train)
       key = jax.random.split(jax.random.wrap_key_data(state.key))[1]
-      batch = jax.jit(lambda data: train.sample_batch(data, key, 7, 4)
+      batch = jax.jit(lambda data: steps.sample_batch(data, key, 7, 4)
                       if batch_sharding is None else
                       jax.lax.with_sharding_constraint(
-                          train.sample_batch(data, key, 7, 4), batch_sharding))(data)
+                          steps.sample_batch(data, key, 7, 4), batch_sharding))(data)
       state, metrics = programs.run_train(jax.device_put(state, state_sharding),
                                           data, 1)
       return np.asarray(batch), state.params, metrics

@@ -9,8 +9,8 @@ from absl.testing import absltest
 
 from experiments import plot_results
 import rtrbm_jax as rj
-from rtrbm_jax import train
-from tests import test_train
+from rtrbm_jax.training import loop
+from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,7 +68,7 @@ class PlotResultsTest(absltest.TestCase):
     cache = self.create_tempdir("cache").full_path
     os.environ["RTRBM_JAX_CACHE"] = cache
     workdir = self.create_tempdir().full_path
-    train.train_and_evaluate(test_train.small_config(), workdir)
+    loop.train_and_evaluate(helpers.small_config(), workdir)
     baselines = plot_results.baseline_errors(workdir)
     self.assertEqual(set(baselines), {"copy_last_frame", "extrapolation"})
     output = os.path.join(self.create_tempdir().full_path, "plot.png")

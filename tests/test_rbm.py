@@ -6,7 +6,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from rtrbm_jax import rbm
+from rtrbm_jax.models import rbm
 from tests import helpers
 
 _NUM_VISIBLE, _NUM_HIDDEN, _NUM_ROWS = 6, 4, 5

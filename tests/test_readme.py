@@ -39,10 +39,11 @@ class ReadmeTest(absltest.TestCase):
 
   def test_the_module_map_names_every_module_and_only_real_ones(self):
     section = _readme().split("## What is where")[1].split("\n## ")[0]
-    named = set(re.findall(r"`(rtrbm_jax/[a-z_/]+\.py)`", section))
-    named |= {f"rtrbm_jax/data/{name}.py"
-              for name in re.findall(r"`([a-z_]+)`", section.split(
-                  "`rtrbm_jax/data/`")[1].split("\n")[0])}
+    # One row per folder; its last cell names the folder's modules as `name.py`.
+    named = {f"{folder}{module}"
+             for folder, modules in re.findall(
+                 r"^\| `(rtrbm_jax/(?:[a-z_]+/)?)` \|.*\|(.*)\|$", section, re.M)
+             for module in re.findall(r"`([a-z_]+\.py)`", modules)}
     modules = {os.path.relpath(os.path.join(root, name), _REPO)
                for root, _, names in os.walk(os.path.join(_REPO, "rtrbm_jax"))
                for name in names

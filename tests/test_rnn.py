@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import rnn
+from rtrbm_jax.models import rnn
 from tests import helpers
 
 _REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -10,12 +10,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import evaluation
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import rnnrbm
-from rtrbm_jax import temporal
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import rnnrbm
+from rtrbm_jax.models import temporal
 from tests import helpers
+
+
+# The RNN-RBM's functions with only its parts bound (`helpers.RNNRBM`).
+RNNRBM = helpers.RNNRBM
 
 
 def _random_model(seed, num_visible, num_hidden, num_recurrent=None, scale=0.5,
@@ -57,7 +61,7 @@ _surrogate_gradient = jax.jit(jax.grad(_surrogate_loss), static_argnums=3)
 @functools.partial(jax.jit, static_argnums=(3, 4))
 def _chain(params, v, key, num_gibbs_steps, visible_type):
   """The CD chain that `cd_gradient` runs, rebuilt from the public pieces."""
-  frames = rnnrbm.frame_rbms(params, v)
+  frames = RNNRBM.frame_rbms(params, v)
   visible_rows, hidden_rows = frames.row_biases()
   data_hidden = rbm.hidden_probabilities(params.w_vh, hidden_rows, temporal.rows(v))
   return rbm.gibbs_chain(key, params.w_vh, visible_rows, hidden_rows, data_hidden,
@@ -125,7 +129,7 @@ class ReverseScanTest(chex.TestCase):
     params = _random_model(3, 8, 5, num_recurrent=6)
     v = jax.random.uniform(jax.random.key(4), (3, 6, 8))
     key = jax.random.key(5)
-    grads, aux = self.variant(rnnrbm.cd_gradient, static_argnums=3)(params, v, key, 2)
+    grads, aux = self.variant(RNNRBM.cd_gradient, static_argnums=3)(params, v, key, 2)
     chain = _chain(params, v, key, 2, rbm.BINARY)
     reference = _surrogate_gradient(params, v, chain.visible_sample, rbm.BINARY)
     self.assertLess(helpers.relative_error(grads, reference), 1e-5)
@@ -148,7 +152,7 @@ class ExactTest(chex.TestCase):
     sequences = jnp.asarray(list(itertools.product(
         [0.0, 1.0], repeat=num_visible * num_frames))).reshape(
             -1, num_frames, num_visible)
-    log_likelihood = self.variant(rnnrbm.exact_log_likelihood)(params, sequences)
+    log_likelihood = self.variant(RNNRBM.exact_log_likelihood)(params, sequences)
     chex.assert_shape(log_likelihood, (2 ** (num_visible * num_frames),))
     self.assertAlmostEqual(float(jnp.sum(jnp.exp(log_likelihood))), 1.0, places=5)
 
@@ -172,8 +176,8 @@ class ExactTest(chex.TestCase):
       else:
         v = helpers.random_binary(jax.random.key(2), shape, jnp.float64)
       loss = lambda params: -jnp.mean(
-          rnnrbm.exact_log_likelihood(params, v, visible_type))
-      hand_written = self.variant(rnnrbm.exact_gradient, static_argnums=2)(
+          RNNRBM.exact_log_likelihood(params, v, visible_type))
+      hand_written = self.variant(RNNRBM.exact_gradient, static_argnums=2)(
           params, v, visible_type)
       reference = jax.jit(jax.grad(loss))(params)
       chex.assert_trees_all_equal_dtypes(hand_written, params)
@@ -187,13 +191,13 @@ class ModelBundleTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_num_recurrent_is_bound_into_init_params(self):
-    model = models.get_model("rnnrbm", num_recurrent=7)
+    model = registry.get_model("rnnrbm", num_recurrent=7)
     params = self.variant(model.init_params, static_argnums=(1, 2, 3))(
         jax.random.key(0), 5, 3, 0.01)
     chex.assert_shape([params.w_uu, params.w_vu, params.w_uv, params.w_uh,
                        params.b_u, params.u_0], [(7, 7), (5, 7), (7, 5), (7, 3),
                                                  (7,), (7,)])
-    default = models.get_model("rnnrbm").init_params(jax.random.key(0), 5, 3, 0.01)
+    default = registry.get_model("rnnrbm").init_params(jax.random.key(0), 5, 3, 0.01)
     chex.assert_shape(default.w_uu, (3, 3))
 
   @parameterized.named_parameters(
@@ -203,7 +207,7 @@ class ModelBundleTest(chex.TestCase):
   )
   def test_every_public_function_names_a_parameter_of_the_wrong_shape(
       self, field, shape, message):
-    model = models.get_model("rnnrbm", num_recurrent=7)
+    model = registry.get_model("rnnrbm", num_recurrent=7)
     params = model.init_params(jax.random.key(0), 5, 3, 0.01)
     params = params._replace(**{field: jnp.zeros(shape)})
     v = jnp.zeros((2, 4, 5))
@@ -214,7 +218,7 @@ class ModelBundleTest(chex.TestCase):
         "exact_gradient": lambda: model.exact_gradient(params, v),
         "exact_log_likelihood": lambda: model.exact_log_likelihood(params, v),
         "generate": lambda: model.generate(params, key, v, 2, 1),
-        "next_frame_error": lambda: evaluation.next_frame_prediction_error(
+        "next_frame_error": lambda: prediction.next_frame_prediction_error(
             model, params, v, key, 1),
     }
     for name, call in calls.items():
@@ -223,26 +227,26 @@ class ModelBundleTest(chex.TestCase):
 
   @parameterized.parameters(0, -1, 10**10)
   def test_prediction_rejects_bad_num_gibbs_steps(self, num_gibbs_steps):
-    model = models.get_model("rnnrbm")
+    model = registry.get_model("rnnrbm")
     params = model.init_params(jax.random.key(0), 5, 3, 0.01)
     with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be an integer"):
-      evaluation.predict_next_frames(model, params, jnp.zeros((2, 4, 5)),
+      prediction.predict_next_frames(model, params, jnp.zeros((2, 4, 5)),
                                      jax.random.key(1), num_gibbs_steps)
 
   def test_rtrbm_rejects_num_recurrent(self):
-    with self.assertRaisesRegex(ValueError, "num_recurrent applies to model kind "
-                                "'rnnrbm' only"):
-      models.get_model("rtrbm", num_recurrent=4)
+    with self.assertRaisesRegex(ValueError, "num_recurrent does not apply to "
+                                "model kind 'rtrbm'"):
+      registry.get_model("rtrbm", num_recurrent=4)
 
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters(rbm.BINARY, rbm.GAUSSIAN)
   def test_next_frame_prediction_and_generation_run_through_the_bundle(
       self, visible_type):
-    model = models.get_model("rnnrbm", visible_type=visible_type, num_recurrent=6)
+    model = registry.get_model("rnnrbm", visible_type=visible_type, num_recurrent=6)
     params = helpers.randomize(model.init_params(jax.random.key(0), 8, 5, 0.01),
                                jax.random.key(1), 0.3)
     v = _random_frames(jax.random.key(2), (3, 6, 8), visible_type)
-    error = self.variant(evaluation.next_frame_prediction_error,
+    error = self.variant(prediction.next_frame_prediction_error,
                          static_argnums=(0, 4))(model, params, v,
                                                 jax.random.key(3), 5)
     chex.assert_shape(error.per_frame, (3, 5))
@@ -261,7 +265,7 @@ class ModelBundleTest(chex.TestCase):
     params = _random_model(0, 6, 4, num_recurrent=5)
     prime = jax.random.uniform(jax.random.key(1), (2, 3, 6))
     key = jax.random.key(2)
-    generated = self.variant(rnnrbm.generate, static_argnums=(3, 4))(
+    generated = self.variant(RNNRBM.generate, static_argnums=(3, 4))(
         params, key, prime, 1, 1)
     _, _, u = rnnrbm.forward_scan(params, prime)
     hidden_bias = params.b_h + u[:, -1] @ params.w_uh
@@ -282,11 +286,11 @@ class BadInputTest(parameterized.TestCase):
   def test_cd_gradient_rejects_frames_of_the_wrong_width(self):
     params = _random_model(0, 4, 3)
     with self.assertRaisesRegex(ValueError, "num_visible=4"):
-      rnnrbm.cd_gradient(params, jnp.zeros((2, 3, 5)), jax.random.key(1), 1)
+      RNNRBM.cd_gradient(params, jnp.zeros((2, 3, 5)), jax.random.key(1), 1)
 
   def test_exact_functions_reject_non_binary_data(self):
     params = _random_model(0, 4, 3)
-    for function in (rnnrbm.exact_log_likelihood, rnnrbm.exact_gradient):
+    for function in (RNNRBM.exact_log_likelihood, RNNRBM.exact_gradient):
       with self.assertRaisesRegex(ValueError, "must be binary"):
         function(params, jnp.full((2, 3, 4), 0.5))
 

@@ -11,13 +11,17 @@ import jax.numpy as jnp
 import numpy as np
 
 import rtrbm_jax as rj
-from rtrbm_jax import rbm
-from rtrbm_jax import rtrbm
+from rtrbm_jax.evaluation import likelihood
+from rtrbm_jax.models import rbm
 from tests import helpers
 
 
+# The RTRBM's functions with only its parts bound (`helpers.RTRBM`).
+RTRBM = helpers.RTRBM
+
+
 def _random_model(seed, num_visible, num_hidden, scale=0.5, dtype=jnp.float32):
-  params = rj.init_params(jax.random.key(seed), num_visible, num_hidden)
+  params = rj.rtrbm.init_params(jax.random.key(seed), num_visible, num_hidden)
   return helpers.randomize(params, jax.random.key(seed + 1), scale, dtype)
 
 
@@ -28,7 +32,7 @@ def _surrogate_loss(params, v, negative_visible):
   and the negative term both depend on the parameters through c_t, so `jax.grad`
   backpropagates through the forward scan exactly as the reverse scan should.
   """
-  c, _ = rj.forward_scan(params, v)
+  c, _ = rj.rtrbm.forward_scan(params, v)
   rows = c.reshape(-1, c.shape[-1])
   data = rbm.free_energy(params.w_vh, params.b_v, rows, v.reshape(rows.shape[0], -1))
   negative = rbm.free_energy(params.w_vh, params.b_v, rows,
@@ -42,7 +46,7 @@ class ForwardScanTest(chex.TestCase):
   def test_forward_scan_matches_the_recursion_written_as_a_loop(self):
     params = _random_model(0, 6, 4)
     v = jax.random.uniform(jax.random.key(2), (3, 5, 6))
-    c, r = self.variant(rj.forward_scan)(params, v)
+    c, r = self.variant(rj.rtrbm.forward_scan)(params, v)
     chex.assert_shape([c, r], (3, 5, 4))
     bias = jnp.broadcast_to(params.b_init, (3, 4))
     for t in range(5):
@@ -66,7 +70,7 @@ class ReverseScanTest(chex.TestCase):
                                                       num_visible, num_hidden):
     params = _random_model(batch_size + num_frames, num_visible, num_hidden)
     v = jax.random.uniform(jax.random.key(7), (batch_size, num_frames, num_visible))
-    c, r = rj.forward_scan(params, v)
+    c, r = rj.rtrbm.forward_scan(params, v)
     rows = c.reshape(-1, num_hidden)
     chain = rbm.gibbs_chain(jax.random.key(8), params.w_vh, params.b_v, rows,
                             r.reshape(-1, num_hidden), 3)
@@ -74,8 +78,8 @@ class ReverseScanTest(chex.TestCase):
 
     @self.variant
     def both_gradients(params, v, negative_visible):
-      _, r = rj.forward_scan(params, v)
-      hand_written = rj.gradient_from_statistics(params, v, r, negative)
+      _, r = rj.rtrbm.forward_scan(params, v)
+      hand_written = rj.rtrbm.gradient_from_statistics(params, v, r, negative)
       reference = jax.grad(_surrogate_loss)(params, v, negative_visible)
       return hand_written, reference
 
@@ -91,8 +95,8 @@ class ReverseScanTest(chex.TestCase):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (3, 6, 8))
     key = jax.random.key(5)
-    grads, aux = self.variant(rj.cd_gradient, static_argnums=3)(params, v, key, 2)
-    c, r = rj.forward_scan(params, v)
+    grads, aux = self.variant(RTRBM.cd_gradient, static_argnums=3)(params, v, key, 2)
+    c, r = rj.rtrbm.forward_scan(params, v)
     chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, c.reshape(-1, 5),
                             r.reshape(-1, 5), 2)
     reference = jax.grad(_surrogate_loss)(params, v, chain.visible_sample)
@@ -107,8 +111,8 @@ class ReverseScanTest(chex.TestCase):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 8))
     key = jax.random.key(5)
-    static, _ = self.variant(rj.cd_gradient, static_argnums=3)(params, v, key, 4)
-    traced, _ = jax.jit(rj.cd_gradient)(params, v, key, jnp.int32(4))
+    static, _ = self.variant(RTRBM.cd_gradient, static_argnums=3)(params, v, key, 4)
+    traced, _ = jax.jit(RTRBM.cd_gradient)(params, v, key, jnp.int32(4))
     chex.assert_trees_all_close(static, traced, rtol=1e-5, atol=1e-7)
 
   @chex.variants(with_jit=True, without_jit=True)
@@ -117,9 +121,10 @@ class ReverseScanTest(chex.TestCase):
     stacked = jax.tree.map(lambda *leaves: jnp.stack(leaves), *models)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 6))
     key = jax.random.key(5)
-    batched, _ = self.variant(jax.vmap(rj.cd_gradient, in_axes=(0, None, None, None)),
-                              static_argnums=3)(stacked, v, key, 2)
-    single_gradient = self.variant(rj.cd_gradient, static_argnums=3)
+    batched, _ = self.variant(
+        jax.vmap(RTRBM.cd_gradient, in_axes=(0, None, None, None)),
+        static_argnums=3)(stacked, v, key, 2)
+    single_gradient = self.variant(RTRBM.cd_gradient, static_argnums=3)
     for index, params in enumerate(models):
       single, _ = single_gradient(params, v, key, 2)
       chex.assert_trees_all_close(jax.tree.map(lambda x: x[index], batched), single,
@@ -129,10 +134,10 @@ class ReverseScanTest(chex.TestCase):
   def test_fused_threefry_sampler_gives_the_same_gradient_as_uniform(self):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (2, 3, 8))
-    fused, _ = self.variant(functools.partial(rj.cd_gradient,
+    fused, _ = self.variant(functools.partial(RTRBM.cd_gradient,
                                               sampler="fused_threefry"),
                             static_argnums=3)(params, v, jax.random.key(1), 2)
-    uniform, _ = rj.cd_gradient(params, v, jax.random.key(1), 2)
+    uniform, _ = RTRBM.cd_gradient(params, v, jax.random.key(1), 2)
     chex.assert_trees_all_close(fused, uniform, rtol=1e-6, atol=1e-7)
 
 
@@ -144,10 +149,10 @@ class ChainStartTest(chex.TestCase):
     params = _random_model(3, 8, 5)
     v = jax.random.uniform(jax.random.key(4), (3, 6, 8))
     key = jax.random.key(5)
-    grads, aux = self.variant(functools.partial(rj.cd_gradient,
+    grads, aux = self.variant(functools.partial(RTRBM.cd_gradient,
                                                 chain_start="prediction"),
                               static_argnums=3)(params, v, key, 2)
-    c, _ = rj.forward_scan(params, v)
+    c, _ = rj.rtrbm.forward_scan(params, v)
     rows = c.reshape(-1, 5)
     chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, rows,
                             jax.nn.sigmoid(rows), 2)
@@ -161,9 +166,9 @@ class ChainStartTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(4), (3, 6, 8))
     key = jax.random.key(5)
     persistent, persistent_aux = self.variant(
-        functools.partial(rj.cd_gradient, chain_start="persistent"),
+        functools.partial(RTRBM.cd_gradient, chain_start="persistent"),
         static_argnums=3)(params, v, key, 2, persistent_visible=v.reshape(-1, 8))
-    contrastive, contrastive_aux = rj.cd_gradient(params, v, key, 2)
+    contrastive, contrastive_aux = RTRBM.cd_gradient(params, v, key, 2)
     chex.assert_trees_all_close(persistent, contrastive, rtol=1e-5, atol=1e-6)
     chex.assert_shape(persistent_aux.chain_visible, (18, 8))
     np.testing.assert_array_equal(persistent_aux.chain_visible,
@@ -175,11 +180,11 @@ class ChainStartTest(chex.TestCase):
     v = helpers.random_binary(jax.random.key(4), (2, 3, 8))
     key = jax.random.key(5)
     states = helpers.random_binary(jax.random.key(6), (6, 8))
-    grads, _ = self.variant(functools.partial(rj.cd_gradient,
+    grads, _ = self.variant(functools.partial(RTRBM.cd_gradient,
                                               chain_start="persistent"),
                             static_argnums=3)(params, v, key, 3,
                                               persistent_visible=states)
-    c, _ = rj.forward_scan(params, v)
+    c, _ = rj.rtrbm.forward_scan(params, v)
     rows = c.reshape(-1, 5)
     chain = rbm.gibbs_chain(key, params.w_vh, params.b_v, rows,
                             rbm.hidden_probabilities(params.w_vh, rows, states), 3)
@@ -190,9 +195,9 @@ class ChainStartTest(chex.TestCase):
     params = _random_model(3, 8, 5)
     v = helpers.random_binary(jax.random.key(4), (2, 3, 8))
     with self.assertRaisesRegex(ValueError, "chain_start must be one of"):
-      rj.cd_gradient(params, v, jax.random.key(0), 2, chain_start="model")
+      RTRBM.cd_gradient(params, v, jax.random.key(0), 2, chain_start="model")
     with self.assertRaisesRegex(ValueError, "needs persistent_visible"):
-      rj.cd_gradient(params, v, jax.random.key(0), 2, chain_start="persistent")
+      RTRBM.cd_gradient(params, v, jax.random.key(0), 2, chain_start="persistent")
 
 
 class ExactTest(chex.TestCase):
@@ -209,7 +214,7 @@ class ExactTest(chex.TestCase):
     sequences = jnp.asarray(list(itertools.product(
         [0.0, 1.0], repeat=num_visible * num_frames))).reshape(
             -1, num_frames, num_visible)
-    log_likelihood = self.variant(rj.exact_log_likelihood)(params, sequences)
+    log_likelihood = self.variant(RTRBM.exact_log_likelihood)(params, sequences)
     chex.assert_shape(log_likelihood, (2 ** (num_visible * num_frames),))
     total = float(jnp.sum(jnp.exp(log_likelihood)))
     self.assertAlmostEqual(total, 1.0, places=5)
@@ -227,8 +232,8 @@ class ExactTest(chex.TestCase):
                              dtype=jnp.float64)
       v = helpers.random_binary(jax.random.key(2),
                                 (batch_size, num_frames, num_visible), jnp.float64)
-      loss = lambda params: -jnp.mean(rj.exact_log_likelihood(params, v))
-      hand_written = self.variant(rj.exact_gradient)(params, v)
+      loss = lambda params: -jnp.mean(RTRBM.exact_log_likelihood(params, v))
+      hand_written = self.variant(RTRBM.exact_gradient)(params, v)
       reference = jax.grad(loss)(params)
       chex.assert_trees_all_equal_dtypes(hand_written, params)
       error = helpers.relative_error(hand_written, reference)
@@ -240,9 +245,9 @@ class ExactTest(chex.TestCase):
     with helpers.float64():
       params = _random_model(3, 4, 3, scale=0.8, dtype=jnp.float64)
       v = helpers.random_binary(jax.random.key(4), (2, 4, 4), jnp.float64)
-      loss = jax.jit(lambda params: -jnp.mean(rj.exact_log_likelihood(params, v)))
+      loss = jax.jit(lambda params: -jnp.mean(RTRBM.exact_log_likelihood(params, v)))
       numerical = helpers.central_differences(loss, params)
-      error = helpers.relative_error(self.variant(rj.exact_gradient)(params, v),
+      error = helpers.relative_error(self.variant(RTRBM.exact_gradient)(params, v),
                                      numerical)
       print(f"exact gradient vs central differences (float64): relative error "
             f"{error:.2e}")
@@ -259,7 +264,7 @@ class ExactTest(chex.TestCase):
     """
     params = _random_model(5, 4, 3, scale=0.5)
     v = helpers.random_binary(jax.random.key(6), (1, 4, 4))
-    exact = rj.exact_gradient(params, v)
+    exact = RTRBM.exact_gradient(params, v)
     copies = jnp.broadcast_to(v, (4096,) + v.shape[1:])
 
     # One vmapped call runs the 16 replicates: the same keys, so the same chains,
@@ -267,7 +272,7 @@ class ExactTest(chex.TestCase):
     @self.variant
     @jax.vmap
     def replicate(key):
-      return rj.cd_gradient(params, copies, key, 30)[0]
+      return RTRBM.cd_gradient(params, copies, key, 30)[0]
 
     stacked = replicate(jax.random.split(jax.random.key(7), 16))
     mean = jax.tree.map(lambda x: jnp.mean(x, axis=0), stacked)
@@ -303,29 +308,29 @@ class BadInputTest(parameterized.TestCase):
   )
   def test_cd_gradient_rejects_bad_frames(self, v, message):
     with self.assertRaisesRegex(ValueError, message):
-      rj.cd_gradient(self.params, jnp.asarray(v, jnp.float32), self.key, 1)
+      RTRBM.cd_gradient(self.params, jnp.asarray(v, jnp.float32), self.key, 1)
 
   @parameterized.parameters(0, -1, 2.5, 10**10)
   def test_cd_gradient_rejects_bad_num_gibbs_steps(self, num_gibbs_steps):
     with self.assertRaisesRegex(ValueError,
                                 r"num_gibbs_steps must be an integer in \[1, "):
-      rj.cd_gradient(self.params, self.v, self.key, num_gibbs_steps)
+      RTRBM.cd_gradient(self.params, self.v, self.key, num_gibbs_steps)
 
   def test_exact_functions_reject_non_binary_data(self):
     soft = jnp.full((2, 3, 4), 0.5)
-    for function in (rj.exact_log_likelihood, rj.exact_gradient):
+    for function in (RTRBM.exact_log_likelihood, RTRBM.exact_gradient):
       with self.assertRaisesRegex(ValueError, "must be binary"):
         function(self.params, soft)
 
   def test_exact_functions_reject_nan(self):
     bad = self.v.at[1, 2, 3].set(jnp.nan)
     with self.assertRaisesRegex(ValueError, r"NaN or inf \(first at index \(1, 2, 3\)"):
-      rj.exact_log_likelihood(self.params, bad)
+      RTRBM.exact_log_likelihood(self.params, bad)
 
   def test_exact_functions_reject_a_model_too_large_to_enumerate(self):
-    too_large = rj.init_params(jax.random.key(0), 30, 25)
+    too_large = rj.rtrbm.init_params(jax.random.key(0), 30, 25)
     v = jnp.zeros((1, 2, 30))
-    for function in (rj.exact_log_likelihood, rj.exact_gradient):
+    for function in (RTRBM.exact_log_likelihood, RTRBM.exact_gradient):
       with self.assertRaisesRegex(ValueError, "at most 20 units"):
         function(too_large, v)
 
@@ -338,7 +343,7 @@ class BadInputTest(parameterized.TestCase):
   def test_init_params_rejects_bad_sizes_and_scales(self, num_visible, num_hidden,
                                                     weight_scale, message):
     with self.assertRaisesRegex(ValueError, message):
-      rj.init_params(self.key, num_visible, num_hidden, weight_scale)
+      rj.rtrbm.init_params(self.key, num_visible, num_hidden, weight_scale)
 
   @parameterized.named_parameters(
       ("w_hh", "w_hh", (2, 2), r"params.w_hh has shape \[2, 2\], expected \[3, 3\]"),
@@ -351,14 +356,14 @@ class BadInputTest(parameterized.TestCase):
       self, field, shape, message):
     params = self.params._replace(**{field: jnp.zeros(shape)})
     calls = {
-        "forward_scan": lambda: rj.forward_scan(params, self.v),
-        "cd_gradient": lambda: rj.cd_gradient(params, self.v, self.key, 1),
-        "exact_gradient": lambda: rj.exact_gradient(params, self.v),
-        "exact_log_likelihood": lambda: rj.exact_log_likelihood(params, self.v),
-        "ais_log_likelihood": lambda: rj.ais_log_likelihood(params, self.v,
-                                                            self.key, 3, 2),
-        "generate": lambda: rtrbm.generate(params, self.key, self.v, 2, 1),
-        "frame_rbms": lambda: rtrbm.frame_rbms(params, self.v),
+        "forward_scan": lambda: rj.rtrbm.forward_scan(params, self.v),
+        "cd_gradient": lambda: RTRBM.cd_gradient(params, self.v, self.key, 1),
+        "exact_gradient": lambda: RTRBM.exact_gradient(params, self.v),
+        "exact_log_likelihood": lambda: RTRBM.exact_log_likelihood(params, self.v),
+        "sequence_log_likelihoods": lambda: likelihood.sequence_log_likelihoods(
+            rj.get_model("rtrbm"), params, self.v, self.key, 3, 2, method="ais"),
+        "generate": lambda: RTRBM.generate(params, self.key, self.v, 2, 1),
+        "frame_rbms": lambda: RTRBM.frame_rbms(params, self.v),
     }
     for name, call in calls.items():
       with self.subTest(name), self.assertRaisesRegex(ValueError, message):
@@ -368,7 +373,7 @@ class BadInputTest(parameterized.TestCase):
     params = self.params._replace(w_hh=self.params.w_hh.at[1, 2].set(jnp.nan))
     with self.assertRaisesRegex(ValueError, r"params.w_hh contains NaN or inf "
                                 r"\(first at index \(1, 2\)\)"):
-      rj.cd_gradient(params, self.v, self.key, 1)
+      RTRBM.cd_gradient(params, self.v, self.key, 1)
 
   @parameterized.named_parameters(
       ("width", np.zeros((2, 3, 5)), "num_visible=4"),
@@ -377,31 +382,31 @@ class BadInputTest(parameterized.TestCase):
   )
   def test_forward_scan_checks_its_frames(self, v, message):
     with self.assertRaisesRegex(ValueError, message):
-      rj.forward_scan(self.params, jnp.asarray(v, jnp.float32))
+      rj.rtrbm.forward_scan(self.params, jnp.asarray(v, jnp.float32))
 
   def test_reverse_scan_names_mismatched_shapes(self):
     r = jnp.zeros((2, 3, 3))
     with self.assertRaisesRegex(ValueError, r"bias_gradient has shape \[2, 3, 4\]"):
-      rj.reverse_scan(self.params.w_hh, r, jnp.zeros((2, 3, 4)))
+      rj.rtrbm.reverse_scan(self.params.w_hh, r, jnp.zeros((2, 3, 4)))
     with self.assertRaisesRegex(ValueError, r"r has shape \[2, 3, 5\]"):
-      rj.reverse_scan(self.params.w_hh, jnp.zeros((2, 3, 5)), r)
+      rj.rtrbm.reverse_scan(self.params.w_hh, jnp.zeros((2, 3, 5)), r)
 
   def test_generate_rejects_bad_lengths_and_gibbs_steps(self):
     with self.assertRaisesRegex(ValueError, "num_frames must be an integer >= 1"):
-      rtrbm.generate(self.params, self.key, self.v, -3, 1)
+      RTRBM.generate(self.params, self.key, self.v, -3, 1)
     with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be an integer"):
-      rtrbm.generate(self.params, self.key, self.v, 2, 0)
+      RTRBM.generate(self.params, self.key, self.v, 2, 0)
 
   def test_a_traced_num_gibbs_steps_is_not_checked(self):
     # Documented: under jit a traced k has no value to check; a k < 1 then runs
     # one Gibbs step (with other random numbers than k = 1). Entry points check
     # k while it is still a number.
-    run = jax.jit(lambda k: rj.cd_gradient(self.params, self.v, self.key, k)[0])
+    run = jax.jit(lambda k: RTRBM.cd_gradient(self.params, self.v, self.key, k)[0])
     chex.assert_tree_all_finite(run(0))
 
   def test_bad_sampler_is_named(self):
     with self.assertRaisesRegex(ValueError, "sampler must be one of"):
-      rj.cd_gradient(self.params, self.v, self.key, 1, sampler="fast")
+      RTRBM.cd_gradient(self.params, self.v, self.key, 1, sampler="fast")
 
 
 if __name__ == "__main__":

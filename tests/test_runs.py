@@ -15,11 +15,10 @@ import jax
 import numpy as np
 
 import rtrbm_jax as rj
-from rtrbm_jax import metric_writers
-from rtrbm_jax import run_evaluation
-from rtrbm_jax import sweep
+from rtrbm_jax.runs import evaluate
+from rtrbm_jax.training import sweep
+from tests import helpers
 from tests import test_sweep
-from tests import test_train
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,7 +34,7 @@ class RunsTest(absltest.TestCase):
     # Outside absl's app.run, as in a notebook: rj.train still shows progress.
     cls.train_output = io.StringIO()
     with contextlib.redirect_stderr(cls.train_output):
-      cls.state = rj.train(test_train.small_config(), cls.run_dir)
+      cls.state = rj.train(helpers.small_config(), cls.run_dir)
     config = test_sweep.sweep_config()
     config.sweep = dict(learning_rate=(0.01, 0.05), seed=(0, 7))
     cls.sweep_config = config
@@ -88,7 +87,7 @@ class RunsTest(absltest.TestCase):
       rj.load_run(self.run_dir, point=0)
 
   def test_evaluate_a_sweep_point_writes_its_own_files(self):
-    results = run_evaluation.evaluate_workdir(self.sweep_dir, num_gibbs_steps=2,
+    results = evaluate.evaluate_workdir(self.sweep_dir, num_gibbs_steps=2,
                                               generate_frames=3, point=2)
     self.assertEqual(results["point"], 2)
     with open(os.path.join(self.sweep_dir, "eval_test_point2.json")) as f:
@@ -98,7 +97,7 @@ class RunsTest(absltest.TestCase):
       self.assertTrue(os.path.exists(os.path.join(self.sweep_dir, name)), name)
 
   def test_event_files_parse_with_every_record_and_the_samples_picture(self):
-    scalars = metric_writers.read_scalars(self.run_dir)
+    scalars = helpers.read_scalars(self.run_dir)
     with open(os.path.join(self.run_dir, "metrics.jsonl")) as f:
       records = [json.loads(line) for line in f]
     self.assertEqual([step for step, _ in scalars["train/reconstruction_error"]],
@@ -111,7 +110,7 @@ class RunsTest(absltest.TestCase):
     self.assertNotIn("train/time", scalars)
     self.assertTrue(all(tag.startswith(("train/", "eval/")) for tag in scalars),
                     sorted(scalars))
-    events = metric_writers.read_events(self.run_dir)
+    events = helpers.read_events(self.run_dir)
     tags = {value.tag for event in events for value in event.summary.value}
     self.assertIn("train/samples", tags)
     self.assertIn("_hparams_/experiment", tags)
@@ -137,7 +136,7 @@ class RunsTest(absltest.TestCase):
     before = os.stat(samples).st_mtime_ns
     output = io.StringIO()
     with contextlib.redirect_stderr(output):
-      state = rj.train(test_train.small_config(), self.run_dir)
+      state = rj.train(helpers.small_config(), self.run_dir)
     self.assertIn("is finished (all 80 updates done): nothing to do",
                   output.getvalue())
     self.assertEqual(os.stat(samples).st_mtime_ns, before)
@@ -164,7 +163,7 @@ class RunsTest(absltest.TestCase):
                                    "point_1_learning_rate=0.01_seed=7",
                                    "point_2_learning_rate=0.05_seed=0",
                                    "point_3_learning_rate=0.05_seed=7"])
-    scalars = metric_writers.read_scalars(os.path.join(self.sweep_dir,
+    scalars = helpers.read_scalars(os.path.join(self.sweep_dir,
                                                        directories[3]))
     self.assertEqual(scalars["train/reconstruction_error"][-1][0], 80)
     self.assertNotIn("train/learning_rate", scalars)
@@ -185,7 +184,7 @@ class RunsTest(absltest.TestCase):
     self.assertRegex(finished.stdout,
                      r"^test split, step 60, point 0: next-frame error .*; best "
                      r"baseline [a-z_]+ [0-9.]+\nResults: " + path)
-    scalars = metric_writers.read_scalars(
+    scalars = helpers.read_scalars(
         os.path.join(self.sweep_dir, "point_0_learning_rate=0.01_seed=0"))
     self.assertEqual(scalars["eval/test/next_frame_error"][-1][0], 60)
     failed = evaluate("--point=9")

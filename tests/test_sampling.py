@@ -10,9 +10,9 @@ import numpy as np
 
 import rtrbm_jax as rj
 from configs import tiny
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import validation
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import registry
+from rtrbm_jax.training import schema
 from tests import helpers
 
 _PROBABILITIES = (0.0, 1e-3, 0.1, 0.5, 0.9, 1.0 - 1e-3, 1.0)
@@ -122,7 +122,7 @@ class SelectionTest(chex.TestCase):
 
   def setUp(self):
     super().setUp()
-    params = rj.init_params(jax.random.key(0), 6, 4)
+    params = rj.rtrbm.init_params(jax.random.key(0), 6, 4)
     self.params = helpers.randomize(params, jax.random.key(1))
     self.v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
 
@@ -133,7 +133,7 @@ class SelectionTest(chex.TestCase):
     gradients = {}
     for sampler in rbm.BERNOULLI_SAMPLERS:
       cd_gradient = self.variant(
-          models.get_model("rtrbm", sampler=sampler).cd_gradient, static_argnums=3)
+          registry.get_model("rtrbm", sampler=sampler).cd_gradient, static_argnums=3)
       gradients[sampler], _ = cd_gradient(self.params, self.v, jax.random.key(3), 2)
       if sampler == "fused_threefry":
         with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
@@ -146,17 +146,17 @@ class SelectionTest(chex.TestCase):
     config = tiny.get_config()
     config.model.kind = "rtrbm"  # the model of self.params
     config.model.sampler = "fused_threefry"
-    validation.validate_config(config)
+    schema.validate_config(config)
     with self.assertRaisesRegex(ValueError, "needs a threefry2x32 key"):
-      jax.jit(models.from_config(config).cd_gradient, static_argnums=3)(
+      jax.jit(registry.from_config(config).cd_gradient, static_argnums=3)(
           self.params, self.v, jax.random.key(3, impl="rbg"), 1)
     config.model.sampler = "bits8"
     with self.assertRaisesRegex(ValueError, "config.model.sampler='bits8'"):
-      validation.validate_config(config)
+      schema.validate_config(config)
 
   def test_get_model_rejects_an_unknown_sampler(self):
     with self.assertRaisesRegex(ValueError, "sampler must be one of"):
-      models.get_model("rtrbm", sampler="bits8")
+      registry.get_model("rtrbm", sampler="bits8")
 
 
 if __name__ == "__main__":

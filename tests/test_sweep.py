@@ -11,16 +11,17 @@ import chex
 import jax
 import numpy as np
 
-from rtrbm_jax import sweep
-from rtrbm_jax import train
 from rtrbm_jax.data import datasets
-from tests import test_train
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import sweep
+from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def sweep_config():
-  config = test_train.small_config()
+  config = helpers.small_config()
   config.sweep = dict(learning_rate=(0.01, 0.05), num_gibbs_steps=(1, 3),
                       seed=(0, 7))
   return config
@@ -58,7 +59,7 @@ class SweepTest(chex.TestCase):
     swept = sweep.run_sweep(config, workdir)
     points = sweep.sweep_points(config)
     for index in (0, 5, 7):
-      single = train.train_and_evaluate(sweep.point_config(config, points[index]),
+      single = loop.train_and_evaluate(sweep.point_config(config, points[index]),
                                         self.create_tempdir().full_path)
       jax.tree.map(
           lambda a, b: np.testing.assert_allclose(a[index], b, rtol=2e-4,
@@ -77,12 +78,13 @@ class SweepTest(chex.TestCase):
     # Not a chex variant: make_run_steps returns a jitted program either way.
     config = sweep_config()
     points = sweep.sweep_points(config)
-    setup_ = train.setup(sweep.point_config(config, points[0]))
+    setup_ = loop.setup(sweep.point_config(config, points[0]))
     stacked = sweep.init_sweep_state(config, setup_, points)
-    step = train.make_train_step(setup_.model, setup_.optimizer, config)
+    step = steps.make_train_step(setup_.model, setup_.optimizer,
+                                 config.pretrain.num_steps)
     data = jax.numpy.asarray(setup_.dataset.train)
-    together, _ = train.make_run_steps(step, 4, swept=True)(stacked, data, 5)
-    grouped, _ = train.make_run_steps(step, 4, swept=True, sweep_group_size=3)(
+    together, _ = steps.make_run_steps(step, 4, swept=True)(stacked, data, 5)
+    grouped, _ = steps.make_run_steps(step, 4, swept=True, sweep_group_size=3)(
         stacked, data, 5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                  grouped.params, together.params)
@@ -92,15 +94,16 @@ class SweepTest(chex.TestCase):
     config.data.train_source = "simulator"
     config.sweep = dict(seed=(0, 7))
     points = sweep.sweep_points(config)
-    setup_ = train.setup(sweep.point_config(config, points[0]))
-    step = train.make_train_step(setup_.model, setup_.optimizer, config)
+    setup_ = loop.setup(sweep.point_config(config, points[0]))
+    step = steps.make_train_step(setup_.model, setup_.optimizer,
+                                 config.pretrain.num_steps)
     sampler = datasets.fresh_batch_sampler(config.data, 4)
-    stacked, _ = train.make_run_steps(step, 4, swept=True, fresh_batches=sampler)(
+    stacked, _ = steps.make_run_steps(step, 4, swept=True, fresh_batches=sampler)(
         sweep.init_sweep_state(config, setup_, points), None, 5)
-    run_single = train.make_run_steps(step, 4, fresh_batches=sampler)
+    run_single = steps.make_run_steps(step, 4, fresh_batches=sampler)
     for index, point in enumerate(points):
       single_config = sweep.point_config(config, point)
-      single, _ = run_single(train.init_state(
+      single, _ = run_single(loop.initial_state(
           single_config, setup_.model, setup_.optimizer,
           setup_.pretrain_optimizer), None, 5)
       jax.tree.map(lambda a, b, index=index: np.testing.assert_allclose(
@@ -110,7 +113,7 @@ class SweepTest(chex.TestCase):
   def test_the_vmapped_train_step_takes_each_points_single_run_step(self):
     config = sweep_config()
     points = sweep.sweep_points(config)
-    setup_ = train.setup_validated(config)
+    setup_ = loop.setup_validated(config)
     # The first update of the temporal model, where the schedule's k is in force.
     after_pretraining = lambda state: state._replace(
         step=state.step + config.pretrain.num_steps)
@@ -118,18 +121,20 @@ class SweepTest(chex.TestCase):
     batch = jax.numpy.asarray(setup_.dataset.train[:4])
     key = jax.random.key(3)
     swept_step = jax.vmap(
-        train.make_train_step(setup_.model, setup_.optimizer, config),
+        steps.make_train_step(setup_.model, setup_.optimizer,
+                              config.pretrain.num_steps),
         in_axes=(0, None, None))
     swept, swept_metrics = self.variant(swept_step)(stacked, batch, key)
     # Points 0 and 7 differ in every swept value.
     for index in (0, 7):
       single_config = sweep.point_config(config, points[index])
-      single_setup = train.setup(single_config)
-      state = after_pretraining(train.init_state(
+      single_setup = loop.setup(single_config)
+      state = after_pretraining(loop.initial_state(
           single_config, single_setup.model, single_setup.optimizer,
           single_setup.pretrain_optimizer))
-      single, single_metrics = self.variant(train.make_train_step(
-          single_setup.model, single_setup.optimizer, single_config))(
+      single, single_metrics = self.variant(steps.make_train_step(
+          single_setup.model, single_setup.optimizer,
+          single_config.pretrain.num_steps))(
               state, batch, key)
       jax.tree.map(
           lambda a, b: np.testing.assert_allclose(a[index], b, rtol=2e-4,
@@ -147,7 +152,7 @@ class SweepTest(chex.TestCase):
 
     workdir = self.create_tempdir().full_path
     points = sweep.sweep_points(config)
-    setup_ = train.setup_validated(config)
+    setup_ = loop.setup_validated(config)
 
     def describe_then_stop(step, phase, metrics, error):
       if step == 50:
@@ -155,7 +160,7 @@ class SweepTest(chex.TestCase):
       return []
 
     with self.assertRaises(_Interrupt):
-      train.run_loop(setup_, workdir,
+      loop.run_loop(setup_, workdir,
                      sweep.init_sweep_state(config, setup_, points),
                      describe_then_stop, swept=True)
     self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
@@ -168,13 +173,13 @@ _SHARDED_SCRIPT = textwrap.dedent("""
     import os, sys
     import jax, numpy as np
     sys.path.insert(0, {repo!r})
-    from rtrbm_jax import sweep, train
+    from rtrbm_jax.training import sweep, train
     from tests import test_sweep, test_train
     assert jax.device_count() == 4, jax.devices()
-    base = test_train.small_config()
-    reference = train.train_and_evaluate(base, os.path.join({tmp!r}, "one"))
+    base = helpers.small_config()
+    reference = loop.train_and_evaluate(base, os.path.join({tmp!r}, "one"))
     base.train.parallelism = "data"
-    sharded = train.train_and_evaluate(base, os.path.join({tmp!r}, "data"))
+    sharded = loop.train_and_evaluate(base, os.path.join({tmp!r}, "data"))
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4,
                                                          atol=1e-6),
                  sharded.params, reference.params)

@@ -23,48 +23,22 @@ import jax.numpy as jnp
 import numpy as np
 import orbax.checkpoint as ocp
 
-from configs import tiny
-from rtrbm_jax import checkpoints
-from rtrbm_jax import evaluation
-from rtrbm_jax import train
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import workdirs
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def small_config():
-  """tiny.py made smaller still: an RTRBM trained by CD on 6 x 6 pixels, 8 frames."""
-  config = tiny.get_config()
-  config.model.kind = "rtrbm"
-  config.train.chain_start = "data"
-  config.optimizer.learning_rate = 0.01
-  config.model.num_visible = 36
-  config.model.num_hidden = 16
-  config.data.resolution = 6
-  config.data.num_frames = 8
-  config.data.num_train = 40
-  config.data.num_test = 6
-  config.train.num_steps = 60
-  config.train.batch_size = 4
-  config.train.gibbs_schedule = ((20, 3),)
-  config.train.log_every = 10
-  config.train.checkpoint_every = 20
-  config.pretrain.num_steps = 20
-  config.pretrain.batch_size = 4
-  config.eval.every = 40
-  config.eval.num_sequences = 6
-  config.eval.num_gibbs_steps = 5
-  config.eval.num_samples = 2
-  config.eval.prime_frames = 3
-  config.eval.generate_frames = 4
-  return config
-
-
 def _cli(workdir, cache_dir, *overrides, wait=True):
   command = [sys.executable, "-m", "experiments.train", "--config=configs/tiny.py",
-             f"--workdir={workdir}"] + _overrides(small_config()) + list(overrides)
+             f"--workdir={workdir}"] + _overrides(helpers.small_config())
+  command += list(overrides)
   env = dict(os.environ, RTRBM_JAX_CACHE=str(cache_dir))
   if wait:
     return subprocess.run(command, cwd=_REPO, env=env, capture_output=True,
@@ -129,7 +103,7 @@ class TrainLoopTest(parameterized.TestCase):
 
   def test_a_run_leaves_its_workdir_complete(self):
     workdir = self.create_tempdir().full_path
-    state = train.train_and_evaluate(small_config(), workdir)
+    state = loop.train_and_evaluate(helpers.small_config(), workdir)
     self.assertEqual(int(state.step), 80)
     for name in ("config.json", "metrics.jsonl", "params.npz", "curves.png",
                  "samples.png"):
@@ -150,52 +124,53 @@ class TrainLoopTest(parameterized.TestCase):
     with open(os.path.join(workdir, "config.json")) as f:
       self.assertEqual(json.load(f)["model"]["num_hidden"], 16)
 
-  def test_a_checkpoint_from_before_the_gibbs_schedule_still_resumes(self):
-    config = small_config()
-    config.train.num_steps = 40  # Checkpoints at 20, 40 and 60; CD-3 from 40 on.
+  def test_a_checkpoint_from_before_the_gibbs_schedule_is_refused(self):
+    # Checkpoints of the code before `GibbsSchedule` hold the k values alone; they
+    # do not resume (README), and the error says so instead of training anew.
+    config = helpers.small_config()
+    config.train.num_steps = 40
     finished = self.create_tempdir().full_path
-    first = train.train_and_evaluate(config, finished)
-    # What a run of the code before `GibbsSchedule` leaves when killed after its
-    # checkpoint at 40: that checkpoint in the old layout (k values alone).
+    loop.train_and_evaluate(config, finished)
+    options = checkpoints.manager_options(config.train.keep_checkpoints)
+    setup_ = loop.setup(config)
+    initial = loop.initial_state(config, setup_.model, setup_.optimizer,
+                                 setup_.pretrain_optimizer)
+    manager, at_40 = _restore_step(finished, options, initial, 40)
+    manager.close()
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     shutil.copytree(finished, workdir)
     os.remove(os.path.join(workdir, "params.npz"))
-    options = checkpoints.manager_options(config.train.keep_checkpoints)
-    setup_ = train.setup(config)
-    initial = train.init_state(config, setup_.model, setup_.optimizer,
-                               setup_.pretrain_optimizer)
-    manager, at_40 = _restore_step(finished, options, initial, 40)
-    manager.close()
     shutil.rmtree(checkpoints.directory(workdir))
-    old_layout = train.StateBeforeSchedule(
-        *at_40[:5], at_40.gibbs_schedule.num_gibbs_steps, at_40.chains)
+    old_layout = {**at_40._asdict(),
+                  "gibbs_steps": at_40.gibbs_schedule.num_gibbs_steps}
+    del old_layout["gibbs_schedule"]
     with checkpoints.closing(ocp.CheckpointManager(
         checkpoints.directory(workdir), options=options)) as manager:
       checkpoints.save(manager, 40, old_layout)
-    second = train.train_and_evaluate(config, workdir)
-    jax.tree.map(np.testing.assert_array_equal, first, second)
+    with self.assertRaisesRegex(ValueError, "no checkpoint in .* restores"):
+      loop.train_and_evaluate(config, workdir)
 
   @helpers.slow  # Two whole runs; the resume tests compare runs bit for bit too.
   def test_same_config_and_seed_give_the_same_parameters(self):
-    first = train.train_and_evaluate(small_config(),
+    first = loop.train_and_evaluate(helpers.small_config(),
                                      self.create_tempdir().full_path)
-    second = train.train_and_evaluate(small_config(),
+    second = loop.train_and_evaluate(helpers.small_config(),
                                       self.create_tempdir().full_path)
     jax.tree.map(np.testing.assert_array_equal, first.params, second.params)
 
   @parameterized.parameters("prediction", "persistent")
   def test_other_chain_starts_train_and_resume_bit_identically(self, chain_start):
-    config = small_config()
+    config = helpers.small_config()
     config.train.chain_start = chain_start
     finished = self.create_tempdir().full_path
-    first = train.train_and_evaluate(config, finished)
+    first = loop.train_and_evaluate(config, finished)
     # What a run killed after its checkpoint at 60 leaves; it resumes from there.
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     shutil.copytree(finished, workdir)
     shutil.rmtree(os.path.join(workdir, "checkpoints", "80"))
     os.remove(os.path.join(workdir, "params.npz"))
     with _compilations("run") as compiled:
-      second = train.train_and_evaluate(config, workdir)
+      second = loop.train_and_evaluate(config, workdir)
     jax.tree.map(np.testing.assert_array_equal, first, second)
     # The restored state is placed as a fresh one is, so the two chunks after
     # the restore share one program (they compiled twice when it was not).
@@ -209,12 +184,12 @@ class TrainLoopTest(parameterized.TestCase):
 
   @parameterized.parameters("rtrbm", "rnnrbm")
   def test_fresh_simulated_data_train_and_resume_bit_identically(self, kind):
-    config = small_config()
+    config = helpers.small_config()
     config.model.kind = kind
     config.data.train_source = "simulator"
     config.train.num_steps = 20  # checkpoints at 20 and 40
     finished = self.create_tempdir().full_path
-    first = train.train_and_evaluate(config, finished)
+    first = loop.train_and_evaluate(config, finished)
     # The training split was never built: every batch came from the simulator.
     self.assertEqual([name for name in os.listdir(self.cache_dir)
                       if name.startswith("bouncing_balls_train")], [])
@@ -222,16 +197,16 @@ class TrainLoopTest(parameterized.TestCase):
     shutil.copytree(finished, workdir)
     shutil.rmtree(os.path.join(workdir, "checkpoints", "40"))
     os.remove(os.path.join(workdir, "params.npz"))
-    second = train.train_and_evaluate(config, workdir)
+    second = loop.train_and_evaluate(config, workdir)
     jax.tree.map(np.testing.assert_array_equal, first, second)
 
   def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(self):
-    config = small_config()
+    config = helpers.small_config()
     config.optimizer.learning_rate = 1e38  # the first temporal update overflows
     workdir = self.create_tempdir().full_path
-    with self.assertRaisesRegex(train.NonFiniteError,
+    with self.assertRaisesRegex(loop.NonFiniteError,
                                 "NaN or inf.*checkpoint \\(20\\)"):
-      train.train_and_evaluate(config, workdir)
+      loop.train_and_evaluate(config, workdir)
     self.assertEqual(sorted(os.listdir(os.path.join(workdir, "checkpoints"))),
                      ["20", "config.json"])
 
@@ -261,31 +236,31 @@ class TrainLoopTest(parameterized.TestCase):
       ("train_source", "data.train_source", "online", "one of \\('fixed', "),
   )
   def test_bad_config_values_are_named(self, field, value, accepted):
-    config = small_config()
+    config = helpers.small_config()
     section, _, name = field.rpartition(".")
     with config.unlocked(), config.ignore_type():
       (config[section] if section else config)[name] = value
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(ValueError, f"config.{field}=.*{accepted}"):
-      train.train_and_evaluate(config, workdir)
+      loop.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
 
   def test_sizes_that_cannot_fit_in_memory_are_refused_before_allocating(self):
-    config = small_config()
+    config = helpers.small_config()
     config.model.num_hidden = 200_000
     with self.assertRaisesRegex(ValueError, "config.model.num_hidden=200000 needs "
                                 "about .* GiB .* out of memory"):
-      train.train_and_evaluate(config, self.create_tempdir().full_path)
+      loop.train_and_evaluate(config, self.create_tempdir().full_path)
 
   def test_apply_config_puts_the_new_hyperparameters_into_a_restored_state(self):
-    config = small_config()
-    setup_ = train.setup(config)
-    state = train.init_state(config, setup_.model, setup_.optimizer,
+    config = helpers.small_config()
+    setup_ = loop.setup(config)
+    state = loop.initial_state(config, setup_.model, setup_.optimizer,
                              setup_.pretrain_optimizer)
     config.optimizer.learning_rate = 0.05
     config.optimizer.momentum = 0.5
     config.train.gibbs_schedule = ((20, 7),)
-    changed = train.apply_config(state, config)
+    changed = loop.apply_config(state, config)
     self.assertAlmostEqual(
         float(changed.opt_state.hyperparams["learning_rate"]), 0.05)
     self.assertAlmostEqual(float(changed.opt_state.hyperparams["momentum"]), 0.5)
@@ -293,7 +268,7 @@ class TrainLoopTest(parameterized.TestCase):
     np.testing.assert_array_equal(changed.gibbs_schedule.starts, [0, 20])
     config.train.gibbs_schedule = ((20, 7), (30, 9))
     with self.assertRaisesRegex(ValueError, "must keep its 1 entries"):
-      train.apply_config(state, config)
+      loop.apply_config(state, config)
 
   def test_a_torn_last_metrics_line_is_dropped_and_others_are_named(self):
     path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
@@ -321,7 +296,7 @@ class TrainLoopTest(parameterized.TestCase):
     config.eval.update(every=20, num_sequences=4, num_gibbs_steps=5, prime_frames=3,
                        generate_frames=4)
     workdir = self.create_tempdir().full_path
-    state = train.train_and_evaluate(config, workdir)
+    state = loop.train_and_evaluate(config, workdir)
     self.assertEqual(state.params.w_uu.shape, (8, 8))
     standardizer = np.load(os.path.join(workdir, "standardizer.npz"))
     self.assertEqual(standardizer["mean"].shape, (20,))
@@ -332,30 +307,31 @@ class TrainLoopTest(parameterized.TestCase):
   @parameterized.parameters("fixed", "simulator")
   def test_the_train_figure_is_the_held_out_protocol_on_training_sequences(
       self, train_source):
-    config = small_config()
+    config = helpers.small_config()
     config.data.train_source = train_source
-    setup_ = train.setup(config)
-    params = train.init_state(config, setup_.model, setup_.optimizer,
+    setup_ = loop.setup(config)
+    params = loop.initial_state(config, setup_.model, setup_.optimizer,
                               setup_.pretrain_optimizer).params
-    error = train.make_programs(setup_, swept=False).evaluate(params)
-    expected = evaluation.next_frame_prediction_error(
+    error = loop.make_programs(setup_, swept=False).evaluate(params)
+    expected = prediction.next_frame_prediction_error(
         setup_.model, params, jnp.asarray(setup_.dataset.train[:6]),
         jax.random.key(config.seed + 1), config.eval.num_gibbs_steps)
     np.testing.assert_allclose(error["train"].per_frame, expected.per_frame,
                                rtol=1e-5)
-    record = train.evaluation_record(error)
+    record = loop.evaluation_record(error)
     self.assertEqual(record["train_next_frame_error"], float(error["train"].mean))
     self.assertNotEqual(record["train_next_frame_error"],
                         record["heldout_next_frame_error"])
 
   def test_a_run_from_before_train_source_resumes_and_a_switch_needs_the_flag(self):
     workdir = self.create_tempdir().full_path
-    stored = json.loads(small_config().to_json())
+    stored = json.loads(helpers.small_config().to_json())
     del stored["data"]["train_source"]  # config.json of a run before the field
     with open(os.path.join(workdir, "config.json"), "w") as f:
       json.dump(stored, f)
-    self.assertEqual(workdirs.check_resume(workdir, small_config(), 40, False), {})
-    config = small_config()
+    self.assertEqual(
+        workdirs.check_resume(workdir, helpers.small_config(), 40, False), {})
+    config = helpers.small_config()
     config.data.train_source = "simulator"
     with self.assertRaisesRegex(ValueError, "made with another config: "
                                 "data.train_source 'fixed' -> 'simulator'"):
@@ -364,22 +340,22 @@ class TrainLoopTest(parameterized.TestCase):
                      {"data.train_source": ("fixed", "simulator")})
 
   def test_the_simulator_is_refused_for_data_it_cannot_draw(self):
-    config = small_config()
+    config = helpers.small_config()
     config.data.name = "arm"
     config.data.train_source = "simulator"
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(
         ValueError, "config.data.train_source='simulator' is not accepted: 'fixed' "
         "for data.name='arm' \\(the simulator draws bouncing balls only\\)\\.$"):
-      train.train_and_evaluate(config, workdir)
+      loop.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
 
   def test_data_of_the_wrong_width_is_rejected_before_anything_is_written(self):
-    config = small_config()
+    config = helpers.small_config()
     config.model.num_visible = 100
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(ValueError, "config.model.num_visible=100.*36 units"):
-      train.train_and_evaluate(config, workdir)
+      loop.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
 
 
@@ -681,11 +657,11 @@ class OptimizerTest(chex.TestCase):
   @chex.variants(with_jit=True, without_jit=True)
   @parameterized.parameters("sgd", "adam")
   def test_every_optimizer_builds_and_takes_a_step(self, name):
-    config = small_config()
+    config = helpers.small_config()
     config.optimizer.name = name
     config.optimizer.weight_decay = 1e-3
     config.optimizer.clip_norm = 1.0
-    optimizer = train.make_optimizer(config.optimizer, 100)
+    optimizer = optimizers.make_optimizer(config.optimizer, 100)
     params = {"w": jnp.ones((2, 2)), "b": jnp.ones((2,))}
     updates, _ = self.variant(optimizer.update)(
         jax.tree.map(jnp.zeros_like, params), optimizer.init(params), params)
@@ -695,10 +671,10 @@ class OptimizerTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_linear_schedule_decays_to_zero_after_warmup(self):
-    config = small_config().optimizer
+    config = helpers.small_config().optimizer
     config.schedule = "linear"
     config.warmup_steps = 10
-    schedule = self.variant(train.learning_rate_schedule(config, 110))
+    schedule = self.variant(optimizers.learning_rate_schedule(config, 110))
     self.assertAlmostEqual(float(schedule(0)), 0.0)
     self.assertAlmostEqual(float(schedule(10)), config.learning_rate)
     self.assertAlmostEqual(float(schedule(60)), config.learning_rate / 2, places=6)
@@ -706,29 +682,29 @@ class OptimizerTest(chex.TestCase):
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_gibbs_schedule_switches_at_the_given_updates(self):
-    config = small_config().train
+    config = helpers.small_config().train
     config.num_gibbs_steps = 5
     config.gibbs_schedule = ((100, 10), (1000, 25))
-    schedule = train.gibbs_schedule(config)
+    schedule = steps.gibbs_schedule(config.num_gibbs_steps, config.gibbs_schedule)
     np.testing.assert_array_equal(schedule.starts, [0, 100, 1000])
     np.testing.assert_array_equal(schedule.num_gibbs_steps, [5, 10, 25])
-    gibbs_steps_at = self.variant(train.gibbs_steps_at)
-    steps = [int(gibbs_steps_at(schedule, jnp.int32(u)))
-             for u in (0, 99, 100, 999, 1000, 5000)]
-    self.assertEqual(steps, [5, 5, 10, 10, 25, 25])
+    gibbs_steps_at = self.variant(steps.gibbs_steps_at)
+    values = [int(gibbs_steps_at(schedule, jnp.int32(u)))
+              for u in (0, 99, 100, 999, 1000, 5000)]
+    self.assertEqual(values, [5, 5, 10, 10, 25, 25])
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_a_run_without_a_schedule_keeps_its_k(self):
-    config = small_config().train
+    config = helpers.small_config().train
     config.num_gibbs_steps = 4
     config.gibbs_schedule = ()
-    schedule = train.gibbs_schedule(config)
-    gibbs_steps_at = self.variant(train.gibbs_steps_at)
+    schedule = steps.gibbs_schedule(config.num_gibbs_steps, config.gibbs_schedule)
+    gibbs_steps_at = self.variant(steps.gibbs_steps_at)
     self.assertEqual([int(gibbs_steps_at(schedule, jnp.int32(u)))
                       for u in (0, 1, 10**6)], [4, 4, 4])
 
   def test_fresh_batches_differ_between_updates_and_repeat_for_the_same_update(self):
-    config = small_config()
+    config = helpers.small_config()
     config.data.train_source = "simulator"
     sampler = datasets.fresh_batch_sampler(config.data, 4)
 
@@ -739,10 +715,10 @@ class OptimizerTest(chex.TestCase):
       return state._replace(step=state.step + 1), {
           "checksum": jnp.sum(weights * batch), "finite": jnp.float32(1)}
 
-    run_steps = train.make_run_steps(checksum_step, 4, fresh_batches=sampler)
+    run_steps = steps.make_run_steps(checksum_step, 4, fresh_batches=sampler)
 
     def checksum(seed, update):
-      state = train.TrainState(
+      state = steps.TrainState(
           step=jnp.int32(update), params=None, opt_state=None,
           pretrain_opt_state=None, key=jax.random.key_data(jax.random.key(seed)),
           gibbs_schedule=None, chains=None)
@@ -751,13 +727,13 @@ class OptimizerTest(chex.TestCase):
     self.assertEqual(checksum(0, 5), checksum(0, 5))
     self.assertNotEqual(checksum(0, 5), checksum(0, 6))
     self.assertNotEqual(checksum(0, 5), checksum(1, 5))
-    self.assertIsNone(datasets.fresh_batch_sampler(small_config().data, 4))
+    self.assertIsNone(datasets.fresh_batch_sampler(helpers.small_config().data, 4))
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_every_epoch_visits_each_sequence_once(self):
     data = jnp.arange(12.0).reshape(12, 1, 1)
     key = jax.random.key(0)
-    sample_batch = self.variant(train.sample_batch, static_argnums=3)
+    sample_batch = self.variant(steps.sample_batch, static_argnums=3)
     for epoch in range(2):
       seen = jnp.concatenate([
           sample_batch(data, key, jnp.int32(4 * epoch + i), 3)

@@ -19,29 +19,41 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import numpy as np
 
-from rtrbm_jax import checks
-from rtrbm_jax import rbm
 from rtrbm_jax.data import ball_simulator
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import music
 from rtrbm_jax.data import polyphonic
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
 
-DATASET_NAMES = ("bouncing_balls", "bach_chorales", "piano_rolls", "arm", "arrays")
-# The piano-roll data sets: training also records their held-out frame accuracy.
-MUSIC_DATASETS = ("bach_chorales", "piano_rolls")
+# What a data set's frames are: pictures of a video, piano rolls of music
+# (training and evaluation also give their frame accuracy, pictures are piano
+# rolls with MIDI), or real-valued vectors (drawn as lines).
+DATA_KINDS = ("video", "music", "real_valued")
+# Each data set's kind; its keys are the accepted `data.name`s.
+KINDS = {"bouncing_balls": "video", "bach_chorales": "music",
+         "piano_rolls": "music", "arm": "real_valued", "arrays": "real_valued"}
+DATASET_NAMES = tuple(KINDS)
 # Fixed seeds of the generated arm data set's splits.
 ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
 # Where training sequences come from: the data set's fixed training split, or
 # fresh sequences of the JAX simulator at every update (bouncing balls only).
 TRAIN_SOURCES = ("fixed", "simulator")
+# The source of configs written before `data.train_source` existed.
+DEFAULT_TRAIN_SOURCE = "fixed"
 # Key of the simulated sample that stands for the training split in simulator mode.
 SIMULATED_SAMPLE_SEED = 2008_0017
 
 
+def data_kind(data_config) -> str:
+  """The kind (`DATA_KINDS`) of the data set named by `data_config.name`."""
+  return KINDS[data_config.name]
+
+
 def train_source(data_config) -> str:
   """`data_config.train_source`; "fixed" for configs written before the field."""
-  return data_config.get("train_source", "fixed")
+  return data_config.get("train_source", DEFAULT_TRAIN_SOURCE)
 
 
 def fresh_batch_sampler(data_config,
@@ -71,6 +83,7 @@ class Dataset(NamedTuple):
       `heldout_split` of the data set ("valid" for the published polyphonic
       sets, else "test").
     visible_type: the visible units the data are for ("binary" or "gaussian").
+    kind: what the frames are, one of `DATA_KINDS`.
     standardizer: for real-valued data, the per-dimension mean and scale (fitted on
       the training split) that `train` and `test` were standardised with; None
       for binary data.
@@ -78,6 +91,7 @@ class Dataset(NamedTuple):
   train: np.ndarray
   test: np.ndarray
   visible_type: str
+  kind: str
   standardizer: Optional[real_valued.Standardizer] = None
 
   @property
@@ -164,9 +178,9 @@ def _load_splits(data_config, cache_dir):
         cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
         num_frames=data_config.num_frames, resolution=data_config.resolution)))
     return splits, rbm.BINARY, None
-  if name in ("bach_chorales", "piano_rolls"):
+  if KINDS.get(name) == "music":
     return _music_splits(data_config, cache_dir), rbm.BINARY, None
-  if name in ("arm", "arrays"):
+  if KINDS.get(name) == "real_valued":
     splits = _real_valued_splits(data_config)
     standardizer = real_valued.fit_standardizer(splits["train"])
     return ({split: real_valued.standardize(standardizer, sequences)
@@ -249,7 +263,8 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
     test = _windows(splits[heldout], data_config.num_frames,
                     data_config.num_frames if heldout == "valid"
                     else data_config.window_stride)
-  dataset = Dataset(train, test, visible_type, standardizer)
+  dataset = Dataset(train, test, visible_type, data_kind(data_config),
+                    standardizer)
   for split in ("train", "test"):
     checks.check_frames(getattr(dataset, split), dataset.num_visible,
                         name=f"{data_config.name} {split} data",

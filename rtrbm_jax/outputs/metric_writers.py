@@ -20,6 +20,8 @@ import numpy as np
 import tensorboardX
 from tensorboardX.summary import hparams as hparams_summary
 
+from rtrbm_jax import config_fields
+
 # Keys of a metrics record that label it rather than measure something; `time`
 # (Unix seconds, for plot_results' curves against wall-clock time) is no metric:
 # TensorBoard shows every event's wall time itself.
@@ -42,20 +44,9 @@ def point_directory(index: int, values: dict) -> str:
 
 def flatten_config(config: ml_collections.ConfigDict) -> dict:
   """{"optimizer.learning_rate": 0.01, ...}: scalar fields only, tuples as text."""
-  flat = {}
-
-  def visit(prefix, node):
-    for name, value in node.items():
-      key = f"{prefix}{name}"
-      if isinstance(value, (dict, ml_collections.ConfigDict)):
-        visit(key + ".", value)
-      elif isinstance(value, (bool, int, float, str)):
-        flat[key] = value
-      elif value is not None:
-        flat[key] = str(value)
-
-  visit("", config)
-  return flat
+  return {path: value if isinstance(value, (bool, int, float, str)) else str(value)
+          for path, value in config_fields.flatten(config).items()
+          if value is not None}
 
 
 class TensorBoardWriter:
@@ -140,40 +131,6 @@ class TensorBoardWriter:
   def close(self) -> None:
     for writer in self._writers.values():
       writer.close()
-
-
-def read_events(directory: str) -> list:
-  """Every event (`tensorboardX.proto.event_pb2.Event`) of `directory`'s event files.
-
-  File by file, for tests and notebooks; the TFRecord framing is read directly
-  with tensorboardX's protos, so TensorFlow is not needed.
-  """
-  from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
-  events = []
-  for name in sorted(os.listdir(directory)):
-    if name.startswith("events.out.tfevents"):
-      events.extend(_read_events(os.path.join(directory, name), event_pb2.Event))
-  return events
-
-
-def read_scalars(directory: str) -> dict:
-  """{tag: [(step, value), ...]} of the scalars in `directory`'s event files."""
-  scalars = {}
-  for event in read_events(directory):
-    for value in event.summary.value:
-      if value.HasField("simple_value"):
-        scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
-  return scalars
-
-
-def _read_events(path: str, event_type):
-  """The records of a TFRecord file: uint64 length, 4-byte CRC, data, 4-byte CRC."""
-  with open(path, "rb") as f:
-    while header := f.read(12):
-      length = int.from_bytes(header[:8], "little")
-      data = f.read(length)
-      f.read(4)
-      yield event_type.FromString(data)
 
 
 def _read_png(png_path: str) -> np.ndarray:

@@ -4,7 +4,6 @@ Generated sequences are drawn by kind: videos as wrapped strips of bordered fram
 (and an animated GIF), piano rolls with a pitch axis, real-valued frames as lines.
 """
 
-import json
 import math
 import os
 
@@ -15,6 +14,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from rtrbm_jax import files
+from rtrbm_jax.data import datasets
 
 # (metric, title, y label) of the learning curves.
 _CURVES = (
@@ -38,19 +38,8 @@ def _save(figure, path: str) -> None:
   plt.close(figure)
 
 
-def _read_run_config(metrics_path: str) -> dict:
-  """The `config.json` beside `metrics.jsonl`, or {} if there is none."""
-  path = os.path.join(os.path.dirname(os.path.abspath(metrics_path)), "config.json")
-  if not os.path.exists(path):
-    return {}
-  with open(path) as f:
-    return json.load(f)
-
-
 def _switches(config: dict) -> list[tuple[int, str]]:
   """(update, label) of the pretrain -> train switch and of each CD-k change."""
-  if not config:
-    return []
   pretrain_steps = config["pretrain"]["num_steps"]
   switches = [(pretrain_steps, "RBM pretraining ends")] if pretrain_steps else []
   switches += [(pretrain_steps + start, f"CD-{k} from here")
@@ -78,15 +67,15 @@ def _plot_curve(axis, records, name, label=None, color=None) -> None:
                       color=lines[0].get_color(), linewidth=0)
 
 
-def write_curves(metrics_path: str, path: str) -> None:
+def write_curves(metrics_path: str, path: str, config) -> None:
   """Plots the curves of `metrics.jsonl` against the update into `path` (PNG).
 
   Held-out errors carry a band of +-1 standard error; dashed lines mark the end of
-  RBM pretraining and each change of k in CD-k (from the `config.json` beside
-  `metrics.jsonl`).
+  RBM pretraining and each change of k in CD-k (from the run's `config`, a
+  ConfigDict or its dict).
   """
   records = files.read_records(metrics_path)
-  switches = _switches(_read_run_config(metrics_path))
+  switches = _switches(config)
   figure, axes = plt.subplots(1, len(_CURVES), figsize=(4.5 * len(_CURVES), 3.6))
   for axis, curve in zip(axes, _CURVES):
     _plot_curve(axis, records, curve[0], label="model")
@@ -251,36 +240,29 @@ def _write_trajectories(prime, generated, path: str) -> None:
   _save(figure, path)
 
 
-def sample_kind(prime: np.ndarray) -> str:
-  """How frames are drawn: "video" (square frames), "piano_roll" (88 binary
-  keys) or "trajectories" (anything else, e.g. real-valued joint positions)."""
-  num_units = prime.shape[-1]
-  if math.isqrt(num_units) ** 2 == num_units and num_units > 1:
-    return "video"
-  if num_units == 88 and np.all((prime == 0) | (prime == 1)):
-    return "piano_roll"
-  return "trajectories"
-
-
-def write_samples(prime: np.ndarray, generated: np.ndarray, path: str) -> list[str]:
+def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
+                  kind: str) -> list[str]:
   """Pictures of primed generation: video strips (and a GIF), piano rolls or lines.
 
   Args:
     prime: [S, T0, nv] real frames the model was primed on.
     generated: [S, T1, nv] frames it generated afterwards.
     path: output PNG; for videos an animated GIF is written beside it (.gif).
+    kind: what the frames are (`datasets.DATA_KINDS`): "video" (square frames,
+      drawn as strips), "music" (piano rolls) or "real_valued" (lines).
 
   Returns:
     The paths written.
   """
+  if kind not in datasets.DATA_KINDS:
+    raise ValueError(f"kind must be one of {datasets.DATA_KINDS}, got {kind!r}.")
   prime, generated = np.asarray(prime), np.asarray(generated)
-  kind = sample_kind(prime)
   if kind == "video":
     _write_video_strips(prime, generated, path)
     gif_path = os.path.splitext(path)[0] + ".gif"
     write_gif(prime, generated, gif_path)
     return [path, gif_path]
-  if kind == "piano_roll":
+  if kind == "music":
     _write_piano_rolls(prime, generated, path)
   else:
     _write_trajectories(prime, generated, path)
@@ -293,11 +275,11 @@ def _point_label(record: dict, swept_names) -> str:
   return ", ".join(f"{name}={record[name]:g}" for name in swept_names)
 
 
-def write_sweep_curves(metrics_path: str, path: str) -> None:
+def write_sweep_curves(metrics_path: str, path: str, config) -> None:
   """Plots every sweep point's curves (one line per point, labelled by its swept
-  values, held-out errors with +-1 standard error bands) into `path` (PNG)."""
+  values, held-out errors with +-1 standard error bands) into `path` (PNG); the
+  sweep's `config` (a ConfigDict or its dict) names the swept values."""
   records = files.read_records(metrics_path)
-  config = _read_run_config(metrics_path)
   swept_names = list(config.get("sweep", {}))
   switches = _switches(config)
   points = sorted({r["point"] for r in records})

@@ -89,6 +89,13 @@ class GibbsResult(NamedTuple):
   hidden_probabilities: Array
 
 
+def check_sampler(sampler: str) -> None:
+  """`sampler` is one of `BERNOULLI_SAMPLERS` (a ValueError naming them if not)."""
+  if sampler not in BERNOULLI_SAMPLERS:
+    raise ValueError(
+        f"sampler must be one of {BERNOULLI_SAMPLERS}, got {sampler!r}.")
+
+
 def check_visible_type(visible_type: str) -> None:
   if visible_type not in VISIBLE_TYPES:
     raise ValueError(
@@ -213,8 +220,7 @@ def sample_bernoulli(key: Array, probabilities: Array,
   elif sampler == "fused_threefry":
     uniform = fused_threefry_uniform(key, probabilities.shape, probabilities.dtype)
   else:
-    raise ValueError(
-        f"sampler must be one of {BERNOULLI_SAMPLERS}, got {sampler!r}.")
+    check_sampler(sampler)
   return (uniform < probabilities).astype(probabilities.dtype)
 
 

@@ -2,7 +2,7 @@
 and its numbers to the run's TensorBoard events (`eval/SPLIT/...`).
 
 The measures follow the papers: next-frame prediction error (the RTRBM papers'
-protocol, `evaluation.predict_next_frames`) on every predicted frame of the split,
+protocol, `prediction.predict_next_frames`) on every predicted frame of the split,
 log-likelihood per frame (exact or AIS), frame-level accuracy of the predictions for
 music (Bay et al. 2009), and free generation after priming on held-out frames.
 Sequences of different lengths (music) are zero-padded and masked: the models are
@@ -14,20 +14,20 @@ import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from rtrbm_jax import checks
-from rtrbm_jax import evaluation
 from rtrbm_jax import files
-from rtrbm_jax import metric_writers
 from rtrbm_jax import progress
-from rtrbm_jax import rbm
-from rtrbm_jax import runs
-from rtrbm_jax import sweep
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.evaluation import likelihood
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
+from rtrbm_jax.outputs import metric_writers
+from rtrbm_jax.runs import api
+from rtrbm_jax.training import sweep
+from rtrbm_jax.training import workdirs
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
 # AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
@@ -44,9 +44,9 @@ SEQUENCES_PER_CHUNK = 8
 # this many frames, so that few shapes compile.
 CHUNK_LENGTH_QUANTUM = 32
 
-_predict_next_frames = jax.jit(evaluation.predict_next_frames,
+_predict_next_frames = jax.jit(prediction.predict_next_frames,
                                static_argnums=(0, 4, 5))
-_errors_by_chain_length = jax.jit(evaluation.next_frame_errors_by_chain_length,
+_errors_by_chain_length = jax.jit(prediction.next_frame_errors_by_chain_length,
                                   static_argnums=(0, 4))
 
 
@@ -67,7 +67,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      generate_frames: int | None = None,
                      num_prediction_chains: int = 10,
                      step: int | str | None = None, point: int | None = None,
-                     chain_lengths=evaluation.CHAIN_LENGTHS) -> dict:
+                     chain_lengths=prediction.CHAIN_LENGTHS) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval_{split}.json` and
   `eval_samples_{split}.png` (`output_suffix`: `eval_test_point2_step100.json`
   for point 2's checkpoint of update 100, `eval_test_best.json` for the best
@@ -89,7 +89,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     step: evaluate the checkpoint of this update instead of the final parameters,
       or "best": the parameters of the best validation frame accuracy
       (`best_params.npz`; files `eval_test_best.json`, ...).
-    point: for a sweep, the point to evaluate (see `runs.load_run`).
+    point: for a sweep, the point to evaluate (see `api.load_run`).
     chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
       chain, the key of the one-chain figure; empty to skip).
 
@@ -105,7 +105,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                       if value is not None},
                    **{f"chain_lengths[{index}]": length
                       for index, length in enumerate(chain_lengths)})
-  run = runs.load_run(workdir, step, point)
+  run = api.load_run(workdir, step, point)
   standardizer = _read_standardizer(workdir, run.config.model.num_visible)
   generation = {name: run.config.eval[name] if value is None else value
                 for name, value in generation.items()}
@@ -140,13 +140,13 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
         num_temperatures, num_chains)
   labels = _point_labels(workdir, point)
   with metric_writers.TensorBoardWriter(
-      workdir, run.config, swept_names=list(labels or {})[1:]) as tensorboard:
+      workdir, run.config, swept_names=list(labels or {})[1:]) as events:
     results.update(_generation_results(
         workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
         min(generation["num_samples"], len(sequences)),
         generation["prime_frames"], generation["generate_frames"],
-        num_gibbs_steps, standardizer, tensorboard, labels))
-    tensorboard.write_scalars(
+        num_gibbs_steps, standardizer, events, labels))
+    events.write_scalars(
         {f"eval/{split}/{name}": value
          for name, value in scalar_figures(results).items()}, run.step, labels)
   path = os.path.join(workdir, f"eval{suffix}.json")
@@ -161,9 +161,8 @@ def _point_labels(workdir: str, point: int | None) -> dict | None:
   swept values), for its TensorBoard directory; None for a single run."""
   if point is None:
     return None
-  with open(os.path.join(workdir, workdirs.CONFIG_FILE)) as f:
-    sweep_config = ml_collections.ConfigDict(json.load(f))
-  return {"point": point, **sweep.sweep_points(sweep_config)[point]}
+  return {"point": point,
+          **sweep.sweep_points(workdirs.read_config(workdir))[point]}
 
 
 def scalar_figures(results: dict) -> dict[str, float]:
@@ -326,9 +325,9 @@ def _map_by_length(function, frames, mask, description: str):
   return outputs
 
 
-def _predict_in_chunks(run: runs.Run, frames, mask, key, num_gibbs_steps: int,
+def _predict_in_chunks(run: api.Run, frames, mask, key, num_gibbs_steps: int,
                        num_chains: int, description: str) -> jax.Array:
-  """`evaluation.predict_next_frames` over chunks of sequences, with progress."""
+  """`prediction.predict_next_frames` over chunks of sequences, with progress."""
   return jnp.asarray(_map_by_length(
       lambda chunk_frames, chunk: _predict_next_frames(
           run.model, run.params, jnp.asarray(chunk_frames),
@@ -336,7 +335,7 @@ def _predict_in_chunks(run: runs.Run, frames, mask, key, num_gibbs_steps: int,
       frames, mask, description))
 
 
-def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
+def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
                         num_prediction_chains: int) -> tuple[tuple, dict]:
   """One chain's predictions and the chain average, each `[B, T - 1, nv]`, and the
   two next-frame figures.
@@ -356,9 +355,9 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
       f"next-frame prediction, mean of {num_prediction_chains} chains")
   return (predictions, chain_average), {
       "next_frame_error": {
-          **evaluation.next_frame_error_summary(predictions, frames, mask),
-          "by_frame": evaluation.error_by_frame(
-              evaluation.prediction_error(predictions, frames).per_frame,
+          **prediction.next_frame_error_summary(predictions, frames, mask),
+          "by_frame": prediction.error_by_frame(
+              prediction.prediction_error(predictions, frames).per_frame,
               np.asarray(mask)[:, 1:]),
           "num_gibbs_steps": num_gibbs_steps,
           "protocol": "the RTRBM papers': one Gibbs chain per frame from "
@@ -366,14 +365,14 @@ def _next_frame_results(run: runs.Run, frames, mask, keys, num_gibbs_steps: int,
                       "field",
           "unit": "squared error summed over the units of a frame"},
       "next_frame_error_chain_average": {
-          **evaluation.next_frame_error_summary(chain_average, frames, mask),
+          **prediction.next_frame_error_summary(chain_average, frames, mask),
           "num_gibbs_steps": num_gibbs_steps,
           "num_chains": num_prediction_chains,
           "protocol": f"the mean of {num_prediction_chains} such chains' "
                       "predictions, an estimate of E[v_t | past]"}}
 
 
-def _train_sample_results(run: runs.Run, sequences, key,
+def _train_sample_results(run: api.Run, sequences, key,
                           num_gibbs_steps: int) -> dict:
   """The one-chain next-frame error on training sequences, beside the split's.
 
@@ -386,16 +385,16 @@ def _train_sample_results(run: runs.Run, sequences, key,
   predictions = _predict_in_chunks(run, frames, mask, key, num_gibbs_steps, 1,
                                    "next-frame prediction, training sample")
   return {"next_frame_error": {
-      **evaluation.next_frame_error_summary(predictions, jnp.asarray(frames), mask),
+      **prediction.next_frame_error_summary(predictions, jnp.asarray(frames), mask),
       "num_gibbs_steps": num_gibbs_steps,
       "source": ("fresh sequences of the simulator (the training distribution)"
                  if datasets.train_source(run.config.data) == "simulator"
                  else "the first sequences of the training split")}}
 
 
-def _chain_length_results(run: runs.Run, frames, mask, key,
+def _chain_length_results(run: api.Run, frames, mask, key,
                           chain_lengths: tuple[int, ...]) -> dict:
-  """`evaluation.next_frame_errors_by_chain_length` of the split, summarised.
+  """`prediction.next_frame_errors_by_chain_length` of the split, summarised.
 
   Chunked with the keys of the one-chain figure (`_predict_in_chunks`), so the
   value at the evaluation's `num_gibbs_steps` equals `next_frame_error`.
@@ -406,7 +405,7 @@ def _chain_length_results(run: runs.Run, frames, mask, key,
           run.model, run.params, jnp.asarray(chunk_frames),
           jax.random.fold_in(key, chunk), chain_lengths), 0, -1),
       frames, mask, "next-frame error by prediction chain length")
-  summaries = [evaluation.error_summary(per_frame[..., index],
+  summaries = [prediction.error_summary(per_frame[..., index],
                                         np.asarray(mask)[:, 1:])
                for index in range(len(chain_lengths))]
   return {"num_gibbs_steps": list(chain_lengths),
@@ -416,11 +415,11 @@ def _chain_length_results(run: runs.Run, frames, mask, key,
                       "each number of Gibbs steps"}
 
 
-def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
+def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
                             predictions, chain_average, train_sequences) -> dict:
   """`frame_accuracy` and `baselines`: the model-free figures.
 
-  Binary data other than bouncing balls (music) also get frame accuracies and the
+  Binary data of the music kind also get frame accuracies and the
   independent-Bernoulli likelihood. A unit is predicted on where the prediction
   (one chain's mean-field visible probability, or the mean of several chains'
   for `frame_accuracy_chain_average`) is above 0.5.
@@ -433,25 +432,25 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
     chain_average: [B, T - 1, nv] the mean of several chains' predictions.
     train_sequences: the training split's sequences `[T_i, nv]`.
   """
-  music_like = run.config.data.name != "bouncing_balls" and binary
-  mean_frame = evaluation.mean_frame(train_sequences)
+  music_like = run.data_kind == "music" and binary
+  mean_frame = prediction.mean_frame(train_sequences)
   target, predicted_mask = np.asarray(frames[:, 1:]), mask[:, 1:]
   results, baselines = {}, {}
-  for name, prediction in evaluation.baseline_predictions(
+  for name, baseline in prediction.baseline_predictions(
       frames, run.model.visible_type,
       jnp.asarray(mean_frame, frames.dtype)).items():
-    baselines[name] = {"next_frame_error": evaluation.next_frame_error_summary(
-        prediction, frames, mask)}
+    baselines[name] = {"next_frame_error": prediction.next_frame_error_summary(
+        baseline, frames, mask)}
     if music_like and name == "copy_last_frame":
-      baselines[name]["frame_accuracy"] = evaluation.frame_accuracy(
-          np.asarray(prediction) > 0.5, target, predicted_mask)
+      baselines[name]["frame_accuracy"] = prediction.frame_accuracy(
+          np.asarray(baseline) > 0.5, target, predicted_mask)
   if music_like:
-    results["frame_accuracy"] = evaluation.frame_accuracy(
+    results["frame_accuracy"] = prediction.frame_accuracy(
         np.asarray(predictions) > 0.5, target, predicted_mask)
-    results["frame_accuracy_chain_average"] = evaluation.frame_accuracy(
+    results["frame_accuracy_chain_average"] = prediction.frame_accuracy(
         np.asarray(chain_average) > 0.5, target, predicted_mask)
-    bernoulli = evaluation.error_summary(
-        evaluation.independent_bernoulli_log_likelihood(
+    bernoulli = prediction.error_summary(
+        likelihood.independent_bernoulli_log_likelihood(
             np.concatenate(train_sequences), np.asarray(frames)), mask)
     baselines["independent_bernoulli"] = {"log_likelihood_per_frame": {
         "mean": bernoulli["mean"], "standard_error": bernoulli["standard_error"],
@@ -460,23 +459,23 @@ def _accuracy_and_baselines(run: runs.Run, frames, mask, binary: bool,
   return results
 
 
-def _log_likelihood_results(run: runs.Run, frames, mask, binary: bool, key,
+def _log_likelihood_results(run: api.Run, frames, mask, binary: bool, key,
                             method: str, num_temperatures: int,
                             num_chains: int) -> dict | str:
-  """`evaluation.log_likelihood_summary` of the split (`binary`: every frame is
+  """`likelihood.log_likelihood_summary` of the split (`binary`: every frame is
   0/1), or why it was skipped."""
   if run.model.visible_type == rbm.BINARY and not binary:
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
   estimate = _chunked_log_likelihoods(run.model, run.params, frames, mask, key,
                                       num_temperatures, num_chains, method)
-  return {**evaluation.log_likelihood_summary(estimate, mask),
+  return {**likelihood.log_likelihood_summary(estimate, mask),
           **({"num_temperatures": num_temperatures, "num_chains": num_chains}
              if estimate.method == "ais" else {}),
           "unit": "nats per frame"}
 
 
-def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: str,
+def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str,
                         num_samples: int, prime_frames: int, generate_frames: int,
                         num_gibbs_steps: int,
                         standardizer: real_valued.Standardizer | None,
@@ -491,33 +490,33 @@ def _generation_results(workdir: str, run: runs.Run, frames, mask, key, name: st
      standardised frames), "files": the pictures written}.
   """
   # Imported here: pictures pull in matplotlib, which evaluation does not need.
-  from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-  samples = outputs.write_generated_samples(
-      workdir, name, run.model, run.params, key,
+  from rtrbm_jax.outputs import samples  # pylint: disable=g-import-not-at-top
+  written = samples.write_generated_samples(
+      workdir, name, run.data_kind, run.model, run.params, key,
       frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,
       run.step, standardizer, tensorboard, labels)
   results = {"generation": {
       "num_sequences": num_samples, "prime_frames": prime_frames,
       "generated_frames": generate_frames,
-      "mean_unit_value_generated": float(jnp.mean(samples.generated)),
+      "mean_unit_value_generated": float(jnp.mean(written.generated)),
       "mean_unit_value_data": float(np.mean(np.asarray(frames)[mask])),
       "mean_change_between_frames_generated": float(jnp.mean(jnp.sum(
-          jnp.square(jnp.diff(samples.generated, axis=1)), axis=-1))),
+          jnp.square(jnp.diff(written.generated, axis=1)), axis=-1))),
   }}
   if standardizer is not None:
     # The pictures show data units; the figures above are the model's.
     results["units"] = "standardised per dimension (see standardizer.npz)"
-  results["files"] = samples.files
+  results["files"] = written.files
   return results
 
 
 def _chunked_log_likelihoods(model, params, frames, mask, key, num_temperatures,
-                             num_chains, method) -> evaluation.FrameLogLikelihoods:
-  """`evaluation.frame_log_likelihoods` over chunks of sequences, with progress."""
+                             num_chains, method) -> likelihood.FrameLogLikelihoods:
+  """`likelihood.frame_log_likelihoods` over chunks of sequences, with progress."""
   methods = []
 
   def likelihoods(chunk_frames, chunk):
-    estimate = evaluation.frame_log_likelihoods(
+    estimate = likelihood.frame_log_likelihoods(
         model, params, jnp.asarray(chunk_frames), jax.random.fold_in(key, chunk),
         num_temperatures, num_chains, method)
     methods.append(estimate.method)
@@ -525,4 +524,4 @@ def _chunked_log_likelihoods(model, params, frames, mask, key, num_temperatures,
 
   per_frame, standard_error = _map_by_length(
       likelihoods, frames, mask, "log-likelihood (exact or AIS)")
-  return evaluation.FrameLogLikelihoods(per_frame, standard_error, methods[0])
+  return likelihood.FrameLogLikelihoods(per_frame, standard_error, methods[0])

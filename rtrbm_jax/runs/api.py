@@ -12,7 +12,6 @@
 
 import importlib
 import importlib.util
-import json
 import os
 import sys
 from typing import Any, NamedTuple, Optional
@@ -22,16 +21,17 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import orbax.checkpoint as ocp
 
-from rtrbm_jax import checkpoints
-from rtrbm_jax import models
 from rtrbm_jax import progress
-from rtrbm_jax import sweep
-from rtrbm_jax import train as training
-from rtrbm_jax import validation
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import temporal
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import schema
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import sweep
+from rtrbm_jax.training import workdirs
 
 
 class Run(NamedTuple):
@@ -39,14 +39,14 @@ class Run(NamedTuple):
 
   Attributes:
     config: the run's config (a sweep point's own single-run config).
-    model: the temporal model (`models.TemporalModel`).
+    model: the temporal model (`temporal.TemporalModel`).
     params: its parameters.
     step: the update the parameters are from.
     workdir: the run's directory.
     point: the sweep point, or None for a single run.
   """
   config: ml_collections.ConfigDict
-  model: models.TemporalModel
+  model: temporal.TemporalModel
   params: Any
   step: int
   workdir: str
@@ -59,13 +59,19 @@ class Run(NamedTuple):
             + ("" if self.point is None else f", point {self.point}")
             + f", workdir={self.workdir!r})")
 
+  @property
+  def data_kind(self) -> str:
+    """What the run's frames are (`datasets.DATA_KINDS`): "video", "music" or
+    "real_valued"."""
+    return datasets.data_kind(self.config.data)
+
   def load_data(self, split: str = "test") -> list[np.ndarray]:
     """Whole sequences `[T_i, nv]` of the run's data set (real-valued data
     standardised, as the model saw them)."""
     return datasets.load_sequences(self.config.data, split)
 
 
-def train(config: ml_collections.ConfigDict, workdir: str) -> training.TrainState:
+def train(config: ml_collections.ConfigDict, workdir: str) -> steps.TrainState:
   """Trains `config` in `workdir` (a sweep if the config has a `sweep` section),
   resuming from its last checkpoint: what `experiments.train` and
   `experiments.sweep` do, with the same progress lines (on stderr, also outside
@@ -73,7 +79,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> training.TrainStat
   with progress.progress_lines():
     if "sweep" in config:
       return sweep.run_sweep(config, workdir)
-    return training.train_and_evaluate(config, workdir)
+    return loop.train_and_evaluate(config, workdir)
 
 
 # The repository's top-level configs/ (configs are data beside the package, not
@@ -123,17 +129,14 @@ def get_config(name: str) -> ml_collections.ConfigDict:
 
 
 def _read_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, workdirs.CONFIG_FILE)
-  if not os.path.exists(path):
-    raise ValueError(f"workdir={workdir!r} has no config.json: load a run trained "
-                     "with experiments.train or experiments.sweep (rj.train).")
+  """The workdir's config, checked as a run's (a sweep's first point's)."""
+  config = workdirs.read_config(workdir)
   try:
-    with open(path) as f:
-      config = ml_collections.ConfigDict(json.load(f))
     check = (sweep.point_config(config, sweep.sweep_points(config)[0])
              if "sweep" in config else config)
-    validation.validate_config(check)
+    schema.validate_config(check)
   except (ValueError, TypeError, KeyError, AttributeError) as error:
+    path = os.path.join(workdir, workdirs.CONFIG_FILE)
     raise ValueError(f"{path} is damaged or not a run's config: "
                      f"{str(error).splitlines()[0] if str(error) else ''}") from error
   return config
@@ -141,18 +144,9 @@ def _read_config(workdir: str) -> ml_collections.ConfigDict:
 
 def _model_and_template(config):
   """The config's model and parameters of the shapes and type it trains."""
-  model = models.from_config(config)
+  model = registry.from_config(config)
   return model, model.init_params(jax.random.key(0), config.model.num_visible,
                                   config.model.num_hidden)
-
-
-def _checkpoint_steps(workdir: str) -> list[int]:
-  """The steps of the workdir's checkpoints (damaged or not), oldest first."""
-  directory = checkpoints.directory(workdir)
-  if not os.path.isdir(directory):
-    return []
-  with ocp.CheckpointManager(directory) as manager:
-    return sorted(manager.all_steps())
 
 
 def _checkpoint_params(workdir: str, step: Optional[int],
@@ -172,38 +166,20 @@ def _checkpoint_params(workdir: str, step: Optional[int],
   candidates = [step] if step is not None else steps[::-1]
   for candidate, older in zip(candidates, candidates[1:]):
     try:
-      return _restored_params(workdir, candidate), candidate
+      return checkpoints.restore_params(workdir, candidate), candidate
     except Exception as error:  # pylint: disable=broad-except
       logging.warning("The checkpoint at step %d does not restore (%s); loading "
                       "the one at step %d.", candidate, _reason(error), older)
   try:
-    return _restored_params(workdir, candidates[-1]), candidates[-1]
+    return checkpoints.restore_params(workdir, candidates[-1]), candidates[-1]
   except Exception as error:  # pylint: disable=broad-except
     raise ValueError(f"the checkpoint at step {candidates[-1]} in workdir="
                      f"{workdir!r} does not restore ({_reason(error)}).") from error
 
 
-def _restored_params(workdir: str, step: int) -> dict:
-  with ocp.CheckpointManager(checkpoints.directory(workdir)) as manager:
-    return manager.restore(step, args=ocp.args.StandardRestore())["params"]
-
-
 def _reason(error: Exception) -> str:
   first_line = str(error).splitlines()[0][:200] if str(error) else ""
   return f"{type(error).__name__}: {first_line}"
-
-
-def _final_params(params_path: str) -> dict:
-  """The arrays of a finished run's `params.npz`."""
-  try:
-    with np.load(params_path) as stored:
-      return {name: stored[name] for name in stored.files}
-  except Exception as error:  # pylint: disable=broad-except
-    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
-    raise ValueError(
-        f"{params_path} is damaged or incomplete ({type(error).__name__}"
-        f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
-        "experiments.train on the workdir to write it again.") from error
 
 
 def _sweep_point_config(workdir: str, config: ml_collections.ConfigDict,
@@ -246,18 +222,19 @@ def _params_from_arrays(workdir: str, config, template, arrays: dict,
 
 def _best_params(workdir: str) -> tuple[dict, int]:
   """The arrays of `best_params.npz` and the update they are from."""
-  path = os.path.join(workdir, training.BEST_PARAMS_FILE)
+  path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
   if not os.path.exists(path):
     raise ValueError(
         f"step='best' is not accepted: workdir={workdir!r} has no "
-        f"{training.BEST_PARAMS_FILE} (training keeps one for data sets with a "
+        f"{workdirs.BEST_PARAMS_FILE} (training keeps one for data sets with a "
         "validation split, data.name='piano_rolls', after its first held-out "
         "evaluation).")
-  arrays = _final_params(path)
+  arrays = checkpoints.load_params(path)
   if "step" not in arrays:
     raise ValueError(f"{path} is damaged: it lacks the update it is from; rerun "
                      "experiments.train on the workdir.")
   return arrays, int(arrays["step"])
+
 
 def _checked_step(step) -> Optional[int | str]:
   """`step` as an int (a Python or numpy integer), "best" or None."""
@@ -274,13 +251,13 @@ def _final_or_checkpoint_params(workdir: str, config,
                                 step: Optional[int]) -> tuple[dict, int]:
   """The arrays and update of `params.npz` or of a checkpoint (see `load_run`)."""
   params_path = os.path.join(workdir, "params.npz")
-  steps = _checkpoint_steps(workdir)
-  final_step = training.total_steps(config)
+  steps = checkpoints.all_steps(workdir)
+  final_step = loop.total_steps(config)
   # params.npz is the run's last update only while no checkpoint is newer (a run
   # extended with a larger train.num_steps and stopped part-way has newer ones).
   if (step is None and os.path.exists(params_path)
       and (not steps or steps[-1] == final_step)):
-    return _final_params(params_path), final_step
+    return checkpoints.load_params(params_path), final_step
   return _checkpoint_params(workdir, step, steps)
 
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import temporal
+from rtrbm_jax.models import temporal
 
 Array = jax.Array
 

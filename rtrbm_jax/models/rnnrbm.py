@@ -24,14 +24,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import checks
-from rtrbm_jax import rbm
-from rtrbm_jax import temporal
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import temporal
 
 Array = jax.Array
-
-CDAux = temporal.CDAux
-FrameRBMs = temporal.FrameRBMs
 
 
 class Params(NamedTuple):
@@ -217,13 +214,13 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
       u_0=jnp.sum(initial_state_gradient, axis=0))
 
 
-def _frames_and_states(params: Params, v: Array) -> tuple[FrameRBMs, Array]:
+def _frames_and_states(params: Params, v: Array) -> tuple[temporal.FrameRBMs, Array]:
   """Each frame's RBM (biases from u_{t-1}) and the states u_t, without checks."""
   visible_bias, hidden_bias, u = _forward_scan(params, v)
-  return FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
+  return temporal.FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
 
 
-def _data_hidden(frames: FrameRBMs, v: Array, u: Array) -> Array:
+def _data_hidden(frames: temporal.FrameRBMs, v: Array, u: Array) -> Array:
   """P(h_t = 1 | v_t) in each frame's RBM: `[B, T, nh]`."""
   del u  # The RNN state is not the RBM's hidden layer.
   return rbm.hidden_probabilities(frames.w_vh, frames.hidden_bias, v)
@@ -240,88 +237,15 @@ def _next_state(params: Params, u: Array, frame: Array,
   return jnp.tanh(params.b_u + u @ params.w_uu + frame @ params.w_vu)
 
 
-_PARTS = temporal.ModelParts(check_params, _frames_and_states, _data_hidden,
-                             gradient_from_statistics, _frame_biases, _next_state)
-
-
-def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
-                sampler: str = "uniform",
-                visible_type: str = rbm.BINARY, chain_start: str = "data",
-                persistent_visible: Array | None = None) -> tuple[Params, CDAux]:
-  """CD-k for every frame's RBM term plus the exact BPTT term through the RNN.
-
-  All B * T frames run as one batched Gibbs chain: given u, they are independent.
-  The data's hidden statistics are P(h_t | v_t) in frame t's RBM (the RNN state is
-  not the RBM's hidden layer), and `gradient_from_statistics` sends both bias
-  gradients back through u_{t-1}.
-
-  Args:
-    params: RNN-RBM parameters.
-    v, key, num_gibbs_steps, sampler, visible_type, chain_start,
-      persistent_visible: as in `temporal.cd_gradient`.
-
-  Returns:
-    (gradient of the loss as `Params`, the RNN's weights included; `CDAux`).
-  """
-  return temporal.cd_gradient(_PARTS, params, v, key, num_gibbs_steps, sampler,
-                              visible_type, chain_start, persistent_visible)
-
-
-def exact_log_likelihood(params: Params, v: Array,
-                         visible_type: str = rbm.BINARY) -> Array:
-  """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
-
-  Frame t's RBM, with biases b_v + u_{t-1} @ w_uv and b_h + u_{t-1} @ w_uh, is
-  normalised by exact enumeration as in `rtrbm.exact_log_likelihood`.
-
-  Args:
-    params: RNN-RBM parameters.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    visible_type: "binary" or "gaussian".
-  """
-  return temporal.exact_log_likelihood(_PARTS, params, v, visible_type)
-
-
-def exact_gradient(params: Params, v: Array,
-                   visible_type: str = rbm.BINARY) -> Params:
-  """The exact gradient of the loss: the reverse scan with exact RBM expectations.
-
-  The expectations of frame t's RBM given u_{t-1} are summed over all states,
-  then sent back through the RNN by `gradient_from_statistics`.
-
-  Args:
-    params: RNN-RBM parameters.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    visible_type: "binary" or "gaussian".
-
-  Returns:
-    The gradient of the loss as `Params`, the RNN's weights included.
-  """
-  return temporal.exact_gradient(_PARTS, params, v, visible_type)
-
-
-def generate(params: Params, key: Array, prime: Array, num_frames: int,
-             num_gibbs_steps, visible_type: str = rbm.BINARY,
-             sampler: str = "uniform") -> Array:
-  """Runs the model freely after priming it on real frames.
-
-  The state u_{T0} after the primer comes from the forward scan; each new frame is
-  drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from
-  P(h) = sigmoid(b_h^(t))), its last visible step taken as mean field; that mean is
-  the frame and drives u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu).
-
-  Args:
-    params: RNN-RBM parameters.
-    key, prime, num_frames, num_gibbs_steps, visible_type, sampler: as in
-      `temporal.generate`.
-
-  Returns:
-    [B, num_frames, nv] generated frames (visible means).
-  """
-  return temporal.generate(_PARTS, params, key, prime, num_frames, num_gibbs_steps,
-                           visible_type, sampler)
-
-
-def frame_rbms(params: Params, v: Array) -> FrameRBMs:
-  """Each frame's RBM (w_vh, b_v^(t), b_h^(t)), u_{t-1} from the true v_1..v_{t-1}."""
-  return temporal.frame_rbms(_PARTS, params, v)
+# The RNN-RBM as `temporal.make_model` takes it (`registry.get_model("rnnrbm")`);
+# `num_recurrent` (None: as many as num_hidden) may be bound into `init_params`.
+PARTS = temporal.ModelParts(
+    kind="rnnrbm",
+    init_params=init_params,
+    init_options=("num_recurrent",),
+    check_params=check_params,
+    forward_scan=_frames_and_states,
+    data_hidden=_data_hidden,
+    gradient_from_statistics=gradient_from_statistics,
+    frame_biases=_frame_biases,
+    next_state=_next_state)

@@ -1,10 +1,9 @@
-"""Evaluation of temporal models: pure functions over a model, its params and data.
+"""Next-frame prediction: pure functions over a model, its params and data.
 
 Next-frame prediction and its error (with masks for padded sequences), where that
 error is (by frame index, by the prediction chain's length), summaries with
-standard errors, frame accuracy, model-free baselines, and log-likelihoods per
-frame and per sequence (exact, or by AIS of each frame's partition function). Every
-Gibbs chain run here uses the model's own sampler (`model.sampler`).
+standard errors, frame accuracy and model-free baselines. Every Gibbs chain run
+here uses the model's own sampler (`model.sampler`).
 """
 
 from typing import NamedTuple
@@ -13,11 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import ais
-from rtrbm_jax import checks
-from rtrbm_jax import models
-from rtrbm_jax import rbm
-from rtrbm_jax import rtrbm
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import temporal
 
 Array = jax.Array
 
@@ -42,7 +39,7 @@ def _check_predictable(v: Array) -> None:
                      f"got shape {v.shape}.")
 
 
-def predict_next_frames(model: models.TemporalModel, params, v: Array,
+def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
                         key: Array, num_gibbs_steps=50,
                         num_chains: int = 1) -> Array:
   """Predicts every frame t >= 2 from the true frames before it.
@@ -97,7 +94,7 @@ def predict_next_frames(model: models.TemporalModel, params, v: Array,
   return mean.reshape(v.shape[0], v.shape[1] - 1, v.shape[2])
 
 
-def next_frame_prediction_error(model: models.TemporalModel, params, v: Array,
+def next_frame_prediction_error(model: temporal.TemporalModel, params, v: Array,
                                 key: Array, num_gibbs_steps=50,
                                 num_chains: int = 1) -> PredictionError:
   """Squared error of `predict_next_frames`, with its mean and standard error."""
@@ -121,7 +118,7 @@ class HeldOutEvaluation(NamedTuple):
   frame_accuracy: Array
 
 
-def heldout_evaluation(model: models.TemporalModel, params, v: Array, key: Array,
+def heldout_evaluation(model: temporal.TemporalModel, params, v: Array, key: Array,
                        num_gibbs_steps=50) -> HeldOutEvaluation:
   """The next-frame error and frame accuracy of one chain's predictions of `v`.
 
@@ -171,7 +168,7 @@ def prediction_error(predictions: Array, v: Array) -> PredictionError:
 CHAIN_LENGTHS = (1, 2, 5, 10, 25, 50, 100)
 
 
-def next_frame_errors_by_chain_length(model: models.TemporalModel, params,
+def next_frame_errors_by_chain_length(model: temporal.TemporalModel, params,
                                       v: Array, key: Array,
                                       chain_lengths=CHAIN_LENGTHS) -> Array:
   """Per-frame next-frame errors of one prediction chain of each length k.
@@ -290,10 +287,6 @@ def frame_accuracy(predicted, target, mask=None) -> float:
   return 1.0 if counted == 0 else true_positives / counted
 
 
-# Predictors of frame t without a model, the floor a model must beat.
-BASELINES = ("copy_last_frame", "extrapolation", "blank_frame", "mean_frame")
-
-
 def baseline_predictions(v: Array, visible_type: str = rbm.BINARY,
                          mean_frame: Array | None = None) -> dict[str, Array]:
   """Model-free predictions of the frames 2..T, each `[B, T - 1, nv]`.
@@ -358,186 +351,3 @@ def mean_frame(sequences) -> np.ndarray:
   # Summed sequence by sequence: a whole training split need not be copied.
   return (sum(sequence.sum(axis=0, dtype=np.float64) for sequence in sequences)
           / sum(len(sequence) for sequence in sequences))
-
-
-def independent_bernoulli_log_likelihood(train_frames: np.ndarray,
-                                         v: np.ndarray) -> np.ndarray:
-  """log P(v_t) of every frame `[B, T]` under independent per-unit Bernoullis.
-
-  The probabilities are the training frames' per-unit means, smoothed by one
-  pseudo-count each of on and off (so a unit never on in training costs a finite
-  amount): the simplest likelihood baseline for binary frames.
-
-  Args:
-    train_frames: [N, nv] binary training frames.
-    v: [B, T, nv] binary frames to score.
-  """
-  train_frames = np.asarray(train_frames, np.float64)
-  probability = (train_frames.sum(axis=0) + 1) / (len(train_frames) + 2)
-  v = np.asarray(v, np.float64)
-  return (v @ np.log(probability) + (1 - v) @ np.log1p(-probability))
-
-
-class FrameLogLikelihoods(NamedTuple):
-  """log P(v_t | v_1..v_{t-1}) of every frame.
-
-  Attributes:
-    per_frame: [B, T] in nats (log densities for Gaussian units).
-    standard_error: [B, T] standard error of each value (zero when exact).
-    method: "exact" or "ais".
-  """
-  per_frame: Array
-  standard_error: Array
-  method: str
-
-
-def _likelihood_method(method: str, num_visible: int, num_hidden: int,
-                       visible_type: str) -> str:
-  """"exact" or "ais": `method`, with "auto" resolved by the enumerated size."""
-  if method == "auto":
-    enumerated = (num_hidden if rbm.enumerates_hidden(num_visible, num_hidden,
-                                                      visible_type)
-                  else num_visible)
-    return "exact" if enumerated <= rbm.MAX_EXACT_UNITS else "ais"
-  if method not in ("exact", "ais"):
-    raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}.")
-  return method
-
-
-def frame_log_likelihoods(model: models.TemporalModel, params, v: Array,
-                          key: Array, num_temperatures: int = 1000,
-                          num_chains: int = 100,
-                          method: str = "auto") -> FrameLogLikelihoods:
-  """Every frame's log-likelihood under its RBM: exact when it can be enumerated.
-
-  `log P(v_t | past) = -F(v_t) - log Z_t` (`rbm.log_probability`); `log Z_t` is
-  exact by enumeration (`rbm.MAX_EXACT_UNITS`) or an AIS estimate
-  (`ais.log_partition`, with the model's sampler), all frames of all sequences in
-  one batched run.
-
-  Args:
-    model: the temporal model.
-    params: its parameters.
-    v: [B, T, nv] frames (binary 0/1 for binary units).
-    key: PRNG key (used by AIS).
-    num_temperatures, num_chains: AIS settings.
-    method: "exact", "ais", or "auto" (exact if the model is small enough).
-  """
-  frames = model.frame_rbms(params, v)
-  visible_bias, hidden_bias = frames.row_biases()
-  num_visible, num_hidden = frames.w_vh.shape
-  method = _likelihood_method(method, num_visible, num_hidden, model.visible_type)
-  if method == "exact":
-    rbm.check_exact_size(num_visible, num_hidden, model.visible_type)
-    log_z = rbm.exact_log_partition(frames.w_vh, visible_bias, hidden_bias,
-                                    model.visible_type)
-    standard_error = jnp.zeros_like(log_z)
-  else:
-    log_z, standard_error = ais.log_partition(
-        key, frames.w_vh, visible_bias, hidden_bias, num_temperatures, num_chains,
-        model.visible_type, model.sampler)
-  log_probability = rbm.log_probability(frames.w_vh, visible_bias, hidden_bias,
-                                        v.reshape(-1, num_visible), log_z,
-                                        model.visible_type)
-  return FrameLogLikelihoods(log_probability.reshape(v.shape[:2]),
-                             standard_error.reshape(v.shape[:2]), method)
-
-
-def log_likelihood_summary(estimate: FrameLogLikelihoods, mask=None) -> dict:
-  """Mean log-likelihood per frame over the frames in `mask`, with its errors.
-
-  The standard error combines the spread over frames with the AIS estimates' own
-  errors (independent, so their variances add): se^2 = s^2 / n + sum_t se_t^2 / n^2.
-
-  Args:
-    estimate: per-frame log-likelihoods `[B, T]` and their standard errors.
-    mask: [B, T] True for real frames (False for padding), or None for all.
-
-  Returns:
-    {"method", "mean", "standard_error", "ais_standard_error_of_mean"}, in nats
-    per frame.
-  """
-  per_frame = np.asarray(estimate.per_frame)
-  mask = np.ones(per_frame.shape, bool) if mask is None else np.asarray(mask, bool)
-  errors_squared = np.asarray(estimate.standard_error)[mask] ** 2
-  num_frames = int(mask.sum())
-  spread = error_summary(per_frame, mask)["standard_error"]
-  return {"method": estimate.method,
-          "mean": float(per_frame[mask].mean()),
-          "standard_error": float(np.sqrt(spread ** 2
-                                          + errors_squared.sum() / num_frames ** 2)),
-          "ais_standard_error_of_mean": float(np.sqrt(errors_squared.sum())
-                                              / num_frames)}
-
-
-def _check_frames(v, num_visible: int, visible_type: str) -> None:
-  # Binary likelihoods are probabilities of binary frames, as in exact mode.
-  rbm.check_visible_type(visible_type)
-  checks.check_frames(v, num_visible, visible_type=visible_type,
-                      require_binary=True)
-
-
-def sequence_log_likelihoods(model: models.TemporalModel, params, v: Array,
-                             key: Array, num_temperatures: int = 1000,
-                             num_chains: int = 100,
-                             method: str = "auto") -> ais.Estimate:
-  """log P(v_1..T) of each sequence under any temporal model: `[B]`.
-
-  The sum over t of `frame_log_likelihoods`. By AIS every frame's log Z_t is
-  estimated independently (its own chains), so the standard error of the sum over
-  frames is the root-sum-square of the frames' errors:
-  se(sequence) = sqrt(sum_t se(log Z_t)^2); it is zero when exact. Uses only
-  `model.frame_rbms`, `model.visible_type` and `model.sampler`, so it serves every
-  model kind. Under `jax.jit`, mark `model` (it holds functions),
-  `num_temperatures`, `num_chains` and `method` static.
-
-  Args:
-    model: the temporal model.
-    params: its parameters, with a `w_vh [nv, nh]` field as every model's have.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    key: PRNG key (used by AIS).
-    num_temperatures: K >= 2 AIS temperatures, both ends included; the estimate's
-      bias and error shrink as K grows.
-    num_chains: M >= 2 AIS chains per frame; the error shrinks as 1 / sqrt(M).
-    method: "exact", "ais", or "auto" (exact if the model is small enough).
-
-  Returns:
-    `ais.Estimate` of log P(v_1..T) `[B]` in nats (same units as the model's
-    `exact_log_likelihood`) and its standard error `[B]`.
-  """
-  # Checked before the forward scan, which would fail on bad shapes less clearly.
-  _check_frames(v, params.w_vh.shape[0], model.visible_type)
-  frames = frame_log_likelihoods(model, params, v, key, num_temperatures,
-                                 num_chains, method)
-  return ais.Estimate(
-      jnp.sum(frames.per_frame, axis=1),
-      jnp.sqrt(jnp.sum(jnp.square(frames.standard_error), axis=1)))
-
-
-def ais_log_likelihood(params: rtrbm.Params, v: Array, key: Array,
-                       num_temperatures: int, num_chains: int,
-                       visible_type: str = rbm.BINARY,
-                       sampler: str = "uniform") -> ais.Estimate:
-  """log P(v_1..T) of each sequence under an RTRBM, by AIS: `[B]`.
-
-  The AIS counterpart of `rtrbm.exact_log_likelihood`, for models of any size:
-  `sequence_log_likelihoods` of the RTRBM with this visible type and sampler. All
-  B * T frame RBMs run as one batched chain of `num_chains` per frame through
-  `num_temperatures` temperatures. Under `jax.jit`, mark `num_temperatures`,
-  `num_chains`, `visible_type` and `sampler` static.
-
-  Args:
-    params: RTRBM parameters.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    key: PRNG key.
-    num_temperatures: K >= 2 temperatures, both ends included (e.g. 1000).
-    num_chains: M >= 2 chains per frame (e.g. 100).
-    visible_type: "binary" or "gaussian".
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-
-  Returns:
-    `ais.Estimate` of log P(v_1..T) `[B]` in nats and its standard error `[B]`.
-  """
-  model = models.get_model("rtrbm", visible_type, sampler)
-  return sequence_log_likelihoods(model, params, v, key, num_temperatures,
-                                  num_chains, method="ais")

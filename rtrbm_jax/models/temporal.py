@@ -10,23 +10,26 @@ every model here, down to the plain RNN of `rnn.py`, runs through time:
   message_t = direct_t + derivative_t * (message_{t+1} @ w_recurrent^T),
   message_{T+1} = 0.
 
-It also holds, once, the shape every model's public functions share (check the
-inputs, run the forward scan, take the frame RBMs' statistics, turn them into a
-gradient or a likelihood): `cd_gradient`, `exact_log_likelihood`, `exact_gradient`,
-`frame_rbms` and `generate` take the model's `ModelParts`, and `rtrbm.py` and
-`rnnrbm.py` call them with their own.
+It also holds, once, what every model's functions share (check the inputs, run
+the forward scan, take the frame RBMs' statistics, turn them into a gradient or a
+likelihood): `cd_gradient`, `exact_log_likelihood`, `exact_gradient`, `frame_rbms`
+and `generate` take a model's `ModelParts` (`rtrbm.PARTS`, `rnnrbm.PARTS`), and
+`make_model` binds them into the one bundle the rest of the package uses, a
+`TemporalModel` of pure functions (as `optax.GradientTransformation` bundles
+`init`/`update`).
 
 Loss conventions: the negative log-likelihood summed over frames and averaged over
 the B sequences of a batch; gradients are of the loss.
 """
 
+import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from rtrbm_jax import checks
-from rtrbm_jax import rbm
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
 
 Array = jax.Array
 
@@ -148,6 +151,13 @@ def check_exact_inputs(w_vh: Array, v: Array, visible_type: str) -> None:
 CHAIN_STARTS = ("data", "prediction", "persistent")
 
 
+def check_chain_start(chain_start: str) -> None:
+  """`chain_start` is one of `CHAIN_STARTS` (a ValueError naming them if not)."""
+  if chain_start not in CHAIN_STARTS:
+    raise ValueError(f"chain_start must be one of {CHAIN_STARTS}, got "
+                     f"{chain_start!r}.")
+
+
 def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
                   num_gibbs_steps, visible_type: str, sampler: str,
                   chain_start: str = "data",
@@ -160,7 +170,7 @@ def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
     "data":        P(h_t | v_t) = r_t, contrastive divergence (CD-k; the papers').
     "prediction":  sigmoid(c_t), what frame t's RBM expects before seeing v_t: the
                    chain is the model's prediction of v_t from the past, run
-                   exactly as `evaluation.predict_next_frames` runs it. Its
+                   exactly as `prediction.predict_next_frames` runs it. Its
                    statistics teach c_t to produce v_t by k Gibbs steps (short-run
                    MCMC learning, Nijkamp et al. 2019), which CD's chain, started
                    at the answer, cannot: at small k it barely leaves v_t.
@@ -193,8 +203,7 @@ def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
     initial_hidden = rbm.hidden_probabilities(frames.w_vh, hidden_bias,
                                               persistent_visible)
   else:
-    raise ValueError(f"chain_start must be one of {CHAIN_STARTS}, got "
-                     f"{chain_start!r}.")
+    check_chain_start(chain_start)
   return rbm.cd_statistics(key, frames.w_vh, visible_bias, hidden_bias,
                            initial_hidden, num_gibbs_steps, visible_type, sampler)
 
@@ -263,6 +272,11 @@ class ModelParts(NamedTuple):
   for timesteps t in [1, T]: the RTRBM's r_t, the RNN-RBM's u_t.
 
   Attributes:
+    kind: the model's name (`registry.MODEL_KINDS`).
+    init_params: (key, num_visible, num_hidden, weight_scale, **init_options) ->
+      params.
+    init_options: the keyword arguments of `init_params` beyond the shared ones
+      that `make_model` may bind (the RNN-RBM's `num_recurrent`).
     check_params: params -> None; raises a ValueError naming a parameter whose
       shape does not fit the others or whose values are not finite.
     forward_scan: (params, v [B, T, nv]) -> (`FrameRBMs`, states [B, T, n]), the
@@ -276,6 +290,9 @@ class ModelParts(NamedTuple):
     next_state: (params, state [B, n], frame [B, nv], hidden bias [B, nh]) -> the
       state after that frame.
   """
+  kind: str
+  init_params: Callable[..., Any]
+  init_options: tuple[str, ...]
   check_params: Callable[[Any], None]
   forward_scan: Callable[[Any, Array], tuple[FrameRBMs, Array]]
   data_hidden: Callable[[FrameRBMs, Array, Array], Array]
@@ -285,8 +302,9 @@ class ModelParts(NamedTuple):
 
 
 def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps,
-                sampler: str, visible_type: str, chain_start: str,
-                persistent_visible: Array | None) -> tuple[Any, CDAux]:
+                persistent_visible: Array | None = None, *,
+                sampler: str = "uniform", visible_type: str = rbm.BINARY,
+                chain_start: str = "data") -> tuple[Any, CDAux]:
   """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
 
   The forward scan gives every frame's RBM; given those biases the B * T frames are
@@ -300,13 +318,13 @@ def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps
       as data), real-valued for Gaussian units.
     key: PRNG key.
     num_gibbs_steps: k >= 1 (a Python int or a traced integer).
+    persistent_visible: [B * T, nv] the persistent chains' visible states (the
+      previous update's `aux.chain_visible`), for chain_start="persistent".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
     visible_type: "binary" or "gaussian".
     chain_start: where each frame's chain starts, one of `CHAIN_STARTS` ("data":
       CD-k; "prediction": the model's prediction of the frame; "persistent":
       persistent CD from `persistent_visible`).
-    persistent_visible: [B * T, nv] the persistent chains' visible states (the
-      previous update's `aux.chain_visible`), for chain_start="persistent".
 
   Returns:
     (gradient of the loss as the model's params, `CDAux`).
@@ -324,7 +342,7 @@ def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps
 
 
 def exact_log_likelihood(parts: ModelParts, params, v: Array,
-                         visible_type: str) -> Array:
+                         visible_type: str = rbm.BINARY) -> Array:
   """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
 
   Each frame's partition function sums over all 2^nv visible or 2^nh hidden states,
@@ -344,7 +362,8 @@ def exact_log_likelihood(parts: ModelParts, params, v: Array,
   return frames_log_likelihood(frames, v, visible_type)
 
 
-def exact_gradient(parts: ModelParts, params, v: Array, visible_type: str):
+def exact_gradient(parts: ModelParts, params, v: Array,
+                   visible_type: str = rbm.BINARY):
   """The exact gradient of the loss: the reverse scan with exact RBM expectations.
 
   Same enumeration and limits as `exact_log_likelihood`; the arguments are its.
@@ -371,7 +390,8 @@ def frame_rbms(parts: ModelParts, params, v: Array) -> FrameRBMs:
 
 
 def generate(parts: ModelParts, params, key: Array, prime: Array, num_frames: int,
-             num_gibbs_steps, visible_type: str, sampler: str) -> Array:
+             num_gibbs_steps, visible_type: str = rbm.BINARY,
+             sampler: str = "uniform") -> Array:
   """Runs a temporal model freely after priming it on real frames.
 
   The state after the primer comes from the forward scan; each new frame is drawn
@@ -408,3 +428,98 @@ def generate(parts: ModelParts, params, key: Array, prime: Array, num_frames: in
 
   _, frames = jax.lax.scan(step, states[:, -1], jax.random.split(key, num_frames))
   return time_major(frames)
+
+
+class TemporalModel(NamedTuple):
+  """A temporal RBM as pure functions, its visible type, sampler and chain start
+  bound (`make_model`); training, evaluation and sweeps take one and never branch
+  on its kind. Every model has a `w_vh` weight shared by its frame RBMs and
+  exposes each frame's RBM (`frame_rbms`), which is all that evaluation needs.
+
+  Attributes:
+    kind: the model's name (`registry.MODEL_KINDS`).
+    visible_type: "binary" or "gaussian".
+    sampler: how its Gibbs chains draw Bernoulli samples
+      (`rbm.BERNOULLI_SAMPLERS`), for code that runs chains of its frame RBMs.
+    init_params: (key, num_visible, num_hidden, weight_scale) -> params.
+    cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps,
+      persistent_visible=None) -> (grads, `CDAux`).
+    exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
+    exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
+    frame_rbms: (params, v) -> `FrameRBMs`, each frame's RBM given the true past
+      frames.
+    generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
+      [B, num_frames, nv].
+    check_params: params -> None; raises ValueError naming a parameter whose shape
+      does not fit the others or whose values are not finite.
+  """
+  kind: str
+  visible_type: str
+  sampler: str
+  init_params: Callable[..., Any]
+  cd_gradient: Callable[..., Any]
+  exact_log_likelihood: Callable[..., Any]
+  exact_gradient: Callable[..., Any]
+  frame_rbms: Callable[..., Any]
+  generate: Callable[..., Any]
+  check_params: Callable[..., Any]
+
+
+def _bind(function: Callable[..., Any], *bound_arguments,
+          **bound_keywords) -> Callable[..., Any]:
+  """`function` with its leading arguments and keyword arguments bound, keeping
+  its name and docstring (`help(model.generate)` shows the model's function, not
+  functools.partial's), followed by what is bound."""
+  bound_function = functools.partial(function, *bound_arguments, **bound_keywords)
+
+  @functools.wraps(function)
+  def with_bound_arguments(*args, **kwargs):
+    return bound_function(*args, **kwargs)
+
+  settings = ", ".join(
+      [f"parts={parts.kind}" for parts in bound_arguments]
+      + [f"{name}={value!r}" for name, value in bound_keywords.items()])
+  with_bound_arguments.__doc__ = (
+      f"{function.__doc__ or ''}\n\n  Bound by `temporal.make_model`: {settings}.")
+  return with_bound_arguments
+
+
+def make_model(parts: ModelParts, visible_type: str = rbm.BINARY,
+               sampler: str = "uniform", chain_start: str = "data",
+               **init_options) -> TemporalModel:
+  """The model of `parts` with its visible type, sampler and chain start bound.
+
+  Args:
+    parts: the model's `ModelParts` (`rtrbm.PARTS`, `rnnrbm.PARTS`).
+    visible_type: "binary" or "gaussian".
+    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
+    chain_start: where `cd_gradient`'s negative chains start, one of
+      `CHAIN_STARTS`.
+    **init_options: keyword arguments of `parts.init_params` to bind, among
+      `parts.init_options` (the RNN-RBM's `num_recurrent`).
+
+  Raises:
+    ValueError: a value that is not one of those accepted, named.
+  """
+  rbm.check_visible_type(visible_type)
+  rbm.check_sampler(sampler)
+  check_chain_start(chain_start)
+  for name, value in init_options.items():
+    if name not in parts.init_options:
+      raise ValueError(
+          f"{name} does not apply to model kind {parts.kind!r} (its options: "
+          f"{list(parts.init_options)}), got {name}={value!r}; leave it None.")
+  return TemporalModel(
+      kind=parts.kind,
+      visible_type=visible_type,
+      sampler=sampler,
+      init_params=(_bind(parts.init_params, **init_options) if init_options
+                   else parts.init_params),
+      cd_gradient=_bind(cd_gradient, parts, sampler=sampler,
+                        visible_type=visible_type, chain_start=chain_start),
+      exact_log_likelihood=_bind(exact_log_likelihood, parts,
+                                 visible_type=visible_type),
+      exact_gradient=_bind(exact_gradient, parts, visible_type=visible_type),
+      frame_rbms=_bind(frame_rbms, parts),
+      generate=_bind(generate, parts, visible_type=visible_type, sampler=sampler),
+      check_params=parts.check_params)

@@ -12,7 +12,7 @@ import operator
 import jax
 import numpy as np
 
-from rtrbm_jax import rbm
+from rtrbm_jax.models import rbm
 
 # The Gibbs chain folds 2 * step + 1 into its key in int32, so k stays below 2^30.
 MAX_GIBBS_STEPS = 2**30 - 1

@@ -1,28 +1,24 @@
-"""Training: a pure, jitted train step and the loop that runs it in a workdir.
+"""The training loop: a run in its workdir, and the records it writes.
 
-Data flow: config -> `load_dataset` -> device arrays -> jitted chunks of
-`train_step` (batches drawn on the device) -> metrics, checkpoints, plots.
-The workdir's files (lock, config.json and the rules of resuming, metrics.jsonl)
-are `workdirs.py`'s, the checkpoints `checkpoints.py`'s.
-
-Reproducibility: batch `i` and the Gibbs chains of update `i` are pure functions of
-`(seed, i)` (batch `i` is slice `i mod E` of epoch `i div E`'s permutation), so the
-step *is* the data-pipeline position, and a run resumed from its checkpoint follows
-the same path as one never stopped: on CPU, bit for bit. With
-`config.data.train_source="simulator"` batch `i` is instead fresh sequences of the
-JAX simulator drawn from `(seed, i)` inside the step, with the same guarantee.
+Data flow: config -> `datasets.load_dataset` -> device arrays -> jitted chunks of
+the pure train step (`steps.py`; batches drawn on the device) -> metrics.jsonl,
+TensorBoard, checkpoints, plots. The workdir's files (lock, config.json and the
+rules of resuming, metrics.jsonl) are `workdirs.py`'s, the checkpoints
+`checkpoints.py`'s, the config's checks `schema.py`'s; this module reads the
+config and hands the step factories its values.
 
 A run has two phases: `config.pretrain.num_steps` updates of `w_vh, b_v, b_h` as a
 plain RBM on all frames (the paper's code pretrains the weights this way), then
 `config.train.num_steps` updates of the temporal model, with k of CD-k following
-the run's `GibbsSchedule`.
+the run's `steps.GibbsSchedule`. A run stopped at any point and resumed ends with
+the same parameters as one never stopped (`steps.py` says why).
 """
 
 import contextlib
 import functools
 import os
 import time
-from typing import Any, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
 from absl import logging
 import jax
@@ -31,336 +27,41 @@ import ml_collections
 import numpy as np
 import optax
 
-from rtrbm_jax import checkpoints
-from rtrbm_jax import evaluation
 from rtrbm_jax import files
-from rtrbm_jax import metric_writers
-from rtrbm_jax import models
 from rtrbm_jax import progress
-from rtrbm_jax import rbm
-from rtrbm_jax import temporal
-from rtrbm_jax import validation
-from rtrbm_jax import workdirs
 from rtrbm_jax.data import datasets
-
-Array = jax.Array
-
-
-class GibbsSchedule(NamedTuple):
-  """k of CD-k over the temporal model's updates: the whole CD schedule, as arrays.
-
-  Entry i holds from update `starts[i]` on, until the next entry's start. Entry 0
-  is `config.train.num_gibbs_steps` from update 0 on; the others are the pairs
-  (update, k) of `config.train.gibbs_schedule`. The schedule lives in the train
-  state, not in the compiled step: a sweep vmaps over it, and a resumed run can
-  take a changed one (`apply_config`).
-
-  Attributes:
-    starts: [S + 1] int32 first update of each entry, increasing; starts[0] = 0.
-    num_gibbs_steps: [S + 1] int32 k of each entry.
-  """
-  starts: Array
-  num_gibbs_steps: Array
+from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import registry
+from rtrbm_jax.models import temporal
+from rtrbm_jax.outputs import metric_writers
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import schema
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import workdirs
 
 
-def gibbs_schedule(train_config) -> GibbsSchedule:
-  """The schedule of `config.train`: `num_gibbs_steps`, then `gibbs_schedule`."""
-  entries = [(0, train_config.num_gibbs_steps)] + list(train_config.gibbs_schedule)
-  return GibbsSchedule(
-      starts=jnp.asarray([start for start, _ in entries], jnp.int32),
-      num_gibbs_steps=jnp.asarray([value for _, value in entries], jnp.int32))
-
-
-def gibbs_steps_at(schedule: GibbsSchedule, update: Array) -> Array:
-  """k of CD-k at temporal-model update `update`: the entry in force then."""
-  return schedule.num_gibbs_steps[jnp.sum(update >= schedule.starts[1:])]
-
-
-class TrainState(NamedTuple):
-  """Everything a run needs to continue, as one pytree.
-
-  Attributes:
-    step: [] int32 number of updates done (pretraining included).
-    params: the model's parameters.
-    opt_state: optimizer state of the temporal-model phase.
-    pretrain_opt_state: optimizer state of the RBM pretraining phase.
-    key: [2] uint32 raw data of the run's PRNG key (raw so checkpoints hold a
-      plain array); keys of update i are folded in from it.
-    gibbs_schedule: k of CD-k of the temporal-model updates.
-    chains: [B * T, nv] visible states of the persistent chains with
-      `config.train.chain_start="persistent"`, else None.
-  """
-  step: Array
-  params: Any
-  opt_state: Any
-  pretrain_opt_state: Any
-  key: Array
-  gibbs_schedule: GibbsSchedule
-  chains: Array | None
-
-
-class StateBeforeSchedule(NamedTuple):
-  """`TrainState` as checkpoints written before `GibbsSchedule` hold it.
-
-  `gibbs_steps` [S + 1] are the k values alone; their start updates came from
-  `config.train.gibbs_schedule`, as they still do on resume (`apply_config`).
-  """
-  step: Array
-  params: Any
-  opt_state: Any
-  pretrain_opt_state: Any
-  key: Array
-  gibbs_steps: Array
-  chains: Array | None
-
-
-def restore_checkpoint(workdir: str, options, state: TrainState):
-  """`checkpoints.restore_newest`, also of checkpoints in the layout before
-  `GibbsSchedule` (`StateBeforeSchedule`), so that older runs still resume.
-
-  Returns:
-    (checkpoint manager, state, restored step or None).
-  """
-  try:
-    return checkpoints.restore_newest(workdir, options, state)
-  except ValueError as error:
-    before = StateBeforeSchedule(*state[:5], state.gibbs_schedule.num_gibbs_steps,
-                                 state.chains)
-    try:
-      manager, before, step = checkpoints.restore_newest(workdir, options, before)
-    except ValueError:
-      raise error from None
-  schedule = state.gibbs_schedule._replace(num_gibbs_steps=before.gibbs_steps)
-  return manager, TrainState(*before[:5], schedule, before.chains), step
-
-
-def learning_rate_schedule(optimizer_config, num_steps: int) -> optax.Schedule:
-  """Constant, linear decay to 0 (the paper's) or cosine, after a linear warmup."""
-  rate = optimizer_config.learning_rate
-  warmup = optimizer_config.warmup_steps
-  decay_steps = max(num_steps - warmup, 1)
-  if optimizer_config.schedule == "constant":
-    schedule = optax.constant_schedule(rate)
-  elif optimizer_config.schedule == "linear":
-    schedule = optax.linear_schedule(rate, 0.0, decay_steps)
-  else:
-    schedule = optax.cosine_decay_schedule(rate, decay_steps)
-  if warmup:
-    return optax.join_schedules(
-        [optax.linear_schedule(0.0, rate, warmup), schedule], [warmup])
-  return schedule
-
-
-def make_optimizer(optimizer_config, num_steps: int) -> optax.GradientTransformation:
-  """The optax chain named by `config.optimizer`.
-
-  Gradient clipping (if `clip_norm` > 0), then weight decay on the weight matrices
-  only (added to the gradient, i.e. L2 regularisation, before momentum or Adam's
-  scaling), then SGD with momentum or Adam, then the learning-rate schedule.
-  The learning rate, momentum and weight decay live in the optimizer state
-  (`optax.inject_hyperparams`), so a sweep vmaps over them with one compiled step.
-  """
-  relative = ml_collections.ConfigDict(optimizer_config.to_dict())
-  relative.learning_rate = 1.0
-  relative_schedule = learning_rate_schedule(relative, num_steps)
-
-  def chain(learning_rate, momentum, weight_decay):
-    parts = []
-    if optimizer_config.clip_norm:
-      parts.append(optax.clip_by_global_norm(optimizer_config.clip_norm))
-    parts.append(optax.add_decayed_weights(
-        weight_decay,
-        mask=lambda params: jax.tree.map(lambda leaf: leaf.ndim == 2, params)))
-    if optimizer_config.name == "sgd":
-      parts.append(optax.trace(decay=momentum, nesterov=optimizer_config.nesterov))
-    else:
-      parts.append(optax.scale_by_adam(b1=optimizer_config.b1,
-                                       b2=optimizer_config.b2,
-                                       eps=optimizer_config.eps))
-    parts.append(optax.scale_by_schedule(
-        lambda count: -learning_rate * relative_schedule(count)))
-    return optax.chain(*parts)
-
-  return optax.inject_hyperparams(chain)(
-      learning_rate=optimizer_config.learning_rate,
-      momentum=optimizer_config.momentum,
-      weight_decay=optimizer_config.weight_decay)
-
-
-def make_pretrain_optimizer(pretrain_config) -> optax.GradientTransformation:
-  return optax.sgd(pretrain_config.learning_rate,
-                   momentum=pretrain_config.momentum or None)
-
-
-def init_state(config: ml_collections.ConfigDict, model: models.TemporalModel,
-               optimizer, pretrain_optimizer) -> TrainState:
-  key = jax.random.key(config.seed)
-  params = model.init_params(jax.random.fold_in(key, 0), config.model.num_visible,
-                             config.model.num_hidden, config.model.weight_scale)
-  chains = None
-  if config.train.chain_start == "persistent":
-    chains = jnp.zeros((config.train.batch_size * config.data.num_frames,
-                        config.model.num_visible), params.w_vh.dtype)
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                    opt_state=optimizer.init(params),
-                    pretrain_opt_state=pretrain_optimizer.init(params),
-                    key=jax.random.key_data(key),
-                    gibbs_schedule=gibbs_schedule(config.train), chains=chains)
-
-
-def _is_finite(tree) -> Array:
-  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(leaf))
-                              for leaf in jax.tree.leaves(tree)]))
-
-
-def _apply_if_finite(state: TrainState, grads, optimizer, opt_state_field: str,
-                     finite: Array) -> tuple[TrainState, Array]:
-  """One optimizer update, unless the gradients or the new parameters are not finite.
-
-  Then the state is kept as it was (so what a checkpoint could hold stays good) and
-  the returned flag is False; the loop stops at its next sync.
-  """
-  opt_state = getattr(state, opt_state_field)
-  updates, new_opt_state = optimizer.update(grads, opt_state, state.params)
-  new_params = optax.apply_updates(state.params, updates)
-  finite = finite & _is_finite(new_params)
-  keep = lambda new, old: jax.tree.map(
-      lambda a, b: jnp.where(finite, a, b), new, old)
-  return state._replace(step=state.step + 1,
-                        params=keep(new_params, state.params),
-                        **{opt_state_field: keep(new_opt_state, opt_state)}), finite
-
-
-def make_train_step(model: models.TemporalModel, optimizer, config):
-  """`train_step(state, batch [B, T, nv], key) -> (state, metrics)` (pure)."""
-  pretrain_steps = config.pretrain.num_steps
-
-  def train_step(state: TrainState, batch: Array, key: Array):
-    num_gibbs_steps = gibbs_steps_at(state.gibbs_schedule,
-                                     state.step - pretrain_steps)
-    chains = None
-    if state.chains is not None:
-      # Persistent chains; the first update's start at its data, as CD's do.
-      chains = jnp.where(state.step == pretrain_steps, temporal.rows(batch),
-                         state.chains)
-    grads, aux = model.cd_gradient(state.params, batch, key, num_gibbs_steps,
-                                   persistent_visible=chains)
-    state, finite = _apply_if_finite(state, grads, optimizer, "opt_state",
-                                     _is_finite((grads, aux)))
-    if chains is not None:
-      state = state._replace(chains=jnp.where(finite, aux.chain_visible, chains))
-    metrics = dict(reconstruction_error=aux.reconstruction_error,
-                   free_energy_gap=aux.free_energy_gap,
-                   gradient_norm=optax.tree.norm(grads),
-                   num_gibbs_steps=num_gibbs_steps.astype(jnp.float32),
-                   finite=finite.astype(jnp.float32))
-    return state, metrics
-
-  return train_step
-
-
-def make_pretrain_step(model: models.TemporalModel, optimizer, config):
-  """CD-k for `w_vh, b_v, b_h` as one plain RBM over all frames (hidden bias b_h)."""
-  num_gibbs_steps = config.pretrain.num_gibbs_steps
-
-  def pretrain_step(state: TrainState, batch: Array, key: Array):
-    params = state.params
-    frames = batch.reshape(-1, batch.shape[-1])
-    gradient, chain = rbm.cd_gradient(key, params.w_vh, params.b_v, params.b_h,
-                                      frames, num_gibbs_steps, model.visible_type,
-                                      model.sampler)
-    # Summed over frames, averaged over sequences, like the temporal loss.
-    batch_size = batch.shape[0]
-    grads = jax.tree.map(jnp.zeros_like, params)._replace(
-        w_vh=gradient.w_vh / batch_size,
-        b_v=gradient.visible_bias / batch_size,
-        b_h=gradient.hidden_bias / batch_size)
-    state, finite = _apply_if_finite(state, grads, optimizer, "pretrain_opt_state",
-                                     _is_finite(grads))
-    metrics = dict(
-        reconstruction_error=jnp.mean(jnp.sum(
-            jnp.square(frames - chain.visible_mean), axis=-1)),
-        gradient_norm=optax.tree.norm(grads),
-        finite=finite.astype(jnp.float32))
-    return state, metrics
-
-  return pretrain_step
-
-
-def sample_batch(data: Array, key: Array, step: Array, batch_size: int) -> Array:
-  """Batch number `step`: slice `step mod E` of epoch `step div E`'s permutation.
-
-  E = floor(M / batch_size) batches per epoch; the remainder of each epoch's
-  permutation is skipped. Runs on the device, so data never leave it.
-  """
-  batches_per_epoch = data.shape[0] // batch_size
-  epoch, position = jnp.divmod(step, batches_per_epoch)
-  permutation = jax.random.permutation(jax.random.fold_in(key, epoch), data.shape[0])
-  indices = jax.lax.dynamic_slice(permutation, (position * batch_size,),
-                                  (batch_size,))
-  return data[indices]
-
-
-def make_run_steps(step_fn, batch_size: int, swept: bool = False,
-                   batch_sharding=None, sweep_group_size: int = 0,
-                   fresh_batches=None):
-  """A jitted function running `num_steps` updates in one `lax.scan`.
-
-  Returns `run_steps(state, data, num_steps) -> (state, metrics)`, metrics averaged
-  over the steps (`finite` is their minimum). The host syncs only between calls.
-
-  Args:
-    step_fn: `(state, batch, key) -> (state, metrics)`.
-    batch_size: sequences per update.
-    swept: the state carries a leading sweep axis; every point runs the same
-      program (`jax.vmap`), sharing the data array.
-    batch_sharding: optional `jax.sharding.Sharding` for the `[B, T, nv]` batch
-      (data parallelism: XLA splits the step over the batch axis and all-reduces
-      the gradients).
-    sweep_group_size: with `swept`, 0 vmaps all points at once; g > 0 runs groups
-      of g vmapped points one after another (`lax.map`), still one program. On CPU,
-      batched matrix products are slower than unbatched ones, so large models
-      sweep faster in small groups; small models gain from vmapping them all.
-    fresh_batches: None to slice batches of the `data` array (`sample_batch`), or
-      `key -> [B, T, nv]` (`datasets.fresh_batch_sampler`): batch `i` is then drawn
-      from the run's data key folded with `i`, and `data` is not read (pass None).
-  """
-
-  def run(state: TrainState, data: Array, num_steps: int):
-    chain_key, data_key = jax.random.split(jax.random.wrap_key_data(state.key))
-
-    def body(state, _):
-      if fresh_batches is None:
-        batch = sample_batch(data, data_key, state.step, batch_size)
-      else:
-        batch = fresh_batches(jax.random.fold_in(data_key, state.step))
-      if batch_sharding is not None:
-        batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
-      return step_fn(state, batch, jax.random.fold_in(chain_key, state.step))
-
-    state, metrics = jax.lax.scan(body, state, None, length=num_steps)
-    finite = jnp.min(metrics.pop("finite"))
-    metrics = jax.tree.map(jnp.mean, metrics)
-    metrics["finite"] = finite
-    return state, metrics
-
-  if swept:
-    single = run
-    if sweep_group_size:
-      run = lambda state, data, num_steps: jax.lax.map(
-          lambda point: single(point, data, num_steps), state,
-          batch_size=sweep_group_size)
-    else:
-      run = lambda state, data, num_steps: jax.vmap(
-          lambda point: single(point, data, num_steps))(state)
-  return jax.jit(run, static_argnums=2)
+def initial_state(config: ml_collections.ConfigDict,
+                  model: temporal.TemporalModel, optimizer,
+                  pretrain_optimizer) -> steps.TrainState:
+  """`steps.init_state` with the values of `config`."""
+  return steps.init_state(
+      model, optimizer, pretrain_optimizer, seed=config.seed,
+      num_visible=config.model.num_visible, num_hidden=config.model.num_hidden,
+      weight_scale=config.model.weight_scale,
+      schedule=steps.gibbs_schedule(config.train.num_gibbs_steps,
+                                    config.train.gibbs_schedule),
+      num_persistent_chains=(
+          config.train.batch_size * config.data.num_frames
+          if config.train.chain_start == "persistent" else 0))
 
 
 class NonFiniteError(ValueError):
   """The loss or gradients became NaN or inf (a ValueError: bad numbers, exit 1)."""
 
 
-def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainState:
+def apply_config(state: steps.TrainState,
+                 config: ml_collections.ConfigDict) -> steps.TrainState:
   """A restored single-run state with the config's hyperparameters and CD-k.
 
   The optimizer's learning rate, momentum and weight decay and the CD-k values
@@ -371,7 +72,8 @@ def apply_config(state: TrainState, config: ml_collections.ConfigDict) -> TrainS
   for name in hyperparams:
     hyperparams[name] = jnp.asarray(config.optimizer[name],
                                     hyperparams[name].dtype)
-  schedule = gibbs_schedule(config.train)
+  schedule = steps.gibbs_schedule(config.train.num_gibbs_steps,
+                                  config.train.gibbs_schedule)
   if schedule.starts.shape != state.gibbs_schedule.starts.shape:
     raise ValueError(
         f"config.train.gibbs_schedule={config.train.gibbs_schedule!r} is not "
@@ -387,27 +89,28 @@ class Setup(NamedTuple):
   """What a run needs before its loop: validated config, data, model, optimizers."""
   config: ml_collections.ConfigDict
   dataset: datasets.Dataset
-  model: models.TemporalModel
+  model: temporal.TemporalModel
   optimizer: optax.GradientTransformation
   pretrain_optimizer: optax.GradientTransformation
 
 
 def setup(config: ml_collections.ConfigDict) -> Setup:
   """Validates the config and the data (before anything is written anywhere)."""
-  validation.validate_config(config)
+  schema.validate_config(config)
   return setup_validated(config)
 
 
 def setup_validated(config: ml_collections.ConfigDict) -> Setup:
   """`setup` of a config whose values are checked (a sweep checks each point's)."""
-  validation.check_data_memory(config)
+  schema.check_data_memory(config)
   dataset = datasets.load_dataset(config.data)
-  validation.check_dataset(config, dataset)
-  model = models.from_config(config)
-  validation.check_memory(config, model, dataset)
+  schema.check_dataset(config, dataset)
+  model = registry.from_config(config)
+  schema.check_memory(config, model, dataset)
   return Setup(config, dataset, model,
-               make_optimizer(config.optimizer, config.train.num_steps),
-               make_pretrain_optimizer(config.pretrain))
+               optimizers.make_optimizer(config.optimizer, config.train.num_steps),
+               optimizers.make_pretrain_optimizer(config.pretrain.learning_rate,
+                                                  config.pretrain.momentum))
 
 
 def _mesh_shardings(config):
@@ -432,7 +135,7 @@ def total_steps(config: ml_collections.ConfigDict) -> int:
   return config.pretrain.num_steps + config.train.num_steps
 
 
-def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
+def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
                            state_sharding, swept: bool,
                            allow_config_change: bool):
   """(checkpoint manager, state to continue from): the newest checkpoint or `state`.
@@ -450,7 +153,7 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: TrainState,
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
                                     allow_config_change and not swept, swept)
-  manager, state, restored = restore_checkpoint(workdir, options, state)
+  manager, state, restored = checkpoints.restore_newest(workdir, options, state)
   if restored is not None:
     logging.info("Resumed from the checkpoint at step %d.", restored)
     if not swept:
@@ -493,20 +196,21 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   """The jitted programs of `run_loop` (compiled at their first call)."""
   config, model = setup_.config, setup_.model
   group_size = config.train.get("sweep_group_size", 0)
-  run_train = make_run_steps(
-      make_train_step(model, setup_.optimizer, config), config.train.batch_size,
-      swept, batch_sharding, group_size,
+  run_train = steps.make_run_steps(
+      steps.make_train_step(model, setup_.optimizer, config.pretrain.num_steps),
+      config.train.batch_size, swept, batch_sharding, group_size,
       datasets.fresh_batch_sampler(config.data, config.train.batch_size))
-  run_pretrain = make_run_steps(
-      make_pretrain_step(model, setup_.pretrain_optimizer, config),
+  run_pretrain = steps.make_run_steps(
+      steps.make_pretrain_step(model, setup_.pretrain_optimizer,
+                               config.pretrain.num_gibbs_steps),
       config.pretrain.batch_size, swept, batch_sharding, group_size,
       datasets.fresh_batch_sampler(config.data, config.pretrain.batch_size))
   eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
   train_sample = jnp.asarray(setup_.dataset.train[:config.eval.num_sequences])
   evaluate = functools.partial(
-      evaluation.heldout_evaluation
-      if config.data.name in datasets.MUSIC_DATASETS
-      else evaluation.next_frame_prediction_error,
+      prediction.heldout_evaluation
+      if setup_.dataset.kind == "music"
+      else prediction.next_frame_prediction_error,
       model, num_gibbs_steps=config.eval.num_gibbs_steps)
   if swept:
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
@@ -515,8 +219,8 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   evaluate = lambda params: {
       "heldout": evaluate_jitted(params, eval_data, eval_key),
       "train": evaluate_jitted(params, train_sample, eval_key)}
-  copy_last_error = float(evaluation.prediction_error(
-      evaluation.baseline_predictions(eval_data)["copy_last_frame"],
+  copy_last_error = float(prediction.prediction_error(
+      prediction.baseline_predictions(eval_data)["copy_last_frame"],
       eval_data).mean) if config.eval.every else None
   return Programs(run_pretrain, run_train, evaluate, copy_last_error)
 
@@ -535,7 +239,7 @@ def phase_progress(config: ml_collections.ConfigDict, step: int) -> tuple[int, i
   return step - pretrain_steps, config.train.num_steps
 
 
-def startup_line(config: ml_collections.ConfigDict, state: TrainState,
+def startup_line(config: ml_collections.ConfigDict, state: steps.TrainState,
                  workdir: str, num_points: int = 0) -> str:
   """What a run is about to do: model, sizes, parameter count, devices, workdir.
 
@@ -606,7 +310,8 @@ class _Records(contextlib.AbstractContextManager):
   def plot_if_due(self, step: int) -> None:
     if self.config.train.plot_every and step % self.config.train.plot_every == 0:
       _plotting().write_curves(workdirs.metrics_path(self.workdir),
-                               os.path.join(self.workdir, "curves.png"))
+                               os.path.join(self.workdir, "curves.png"),
+                               self.config)
 
 
 def _next_chunk(config: ml_collections.ConfigDict, step: int) -> tuple[str, int]:
@@ -632,7 +337,7 @@ def _non_finite_error(step: int, manager) -> NonFiniteError:
       + ". Try a smaller learning rate.")
 
 
-def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
+def _evaluate_if_due(programs: Programs, config, state: steps.TrainState, step: int,
                      eta: progress.TrainingEta):
   """The held-out error (host copy) at evaluation steps and the last one, else None."""
   if not config.eval.every or (step % config.eval.every
@@ -642,9 +347,6 @@ def _evaluate_if_due(programs: Programs, config, state: TrainState, step: int,
   error = jax.tree.map(np.asarray, programs.evaluate(state.params))
   eta.record_eval(time.time() - eval_start)
   return error
-
-
-BEST_PARAMS_FILE = "best_params.npz"
 
 
 class _BestParams:
@@ -662,17 +364,16 @@ class _BestParams:
   """
 
   def __init__(self, workdir: str, step: int):
-    self.path = os.path.join(workdir, BEST_PARAMS_FILE)
+    self.path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
     self.frame_accuracy = -np.inf
     if not os.path.exists(self.path):
       return
     try:
-      with np.load(self.path) as stored:
-        stored_step, accuracy = int(stored["step"]), float(stored["frame_accuracy"])
-    except Exception as error:  # pylint: disable=broad-except
-      # numpy raises zipfile, EOF, OS and key errors for damaged files.
+      stored = checkpoints.load_params(self.path)
+      stored_step, accuracy = int(stored["step"]), float(stored["frame_accuracy"])
+    except (ValueError, KeyError) as error:
       logging.warning("%s does not read (%s); the next evaluation replaces it.",
-                      self.path, type(error).__name__)
+                      self.path, str(error).splitlines()[0][:200])
       return
     if 0 < stored_step <= step:
       self.frame_accuracy = accuracy
@@ -690,20 +391,20 @@ class _BestParams:
                  "parameters are in %s.", step, self.frame_accuracy, self.path)
 
 
-def _save_if_due(manager, config, state: TrainState, step: int) -> None:
+def _save_if_due(manager, config, state: steps.TrainState, step: int) -> None:
   if step % config.train.checkpoint_every == 0 or step == total_steps(config):
     checkpoints.save(manager, step, state)
 
 
 def _plotting():
   # Imported late: plotting pulls in matplotlib, which the library does not need.
-  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
+  from rtrbm_jax.outputs import plotting  # pylint: disable=g-import-not-at-top
   return plotting
 
 
-def run_loop(setup_: Setup, workdir: str, state: TrainState, describe,
+def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
              swept: bool = False, allow_config_change: bool = False,
-             finish: Callable | None = None) -> TrainState:
+             finish: Callable | None = None) -> steps.TrainState:
   """The training loop shared by single runs and sweeps; owns the workdir.
 
   Resumes from the workdir's last checkpoint, runs chunks of `train.log_every`
@@ -798,7 +499,7 @@ def evaluation_record(error: dict, point: int | None = None) -> dict:
             for suffix, value in (("", error[name].mean),
                                   ("_se", error[name].standard_error))}
   for name in ("heldout", "train"):
-    if isinstance(error[name], evaluation.HeldOutEvaluation):
+    if isinstance(error[name], prediction.HeldOutEvaluation):
       record[f"{name}_frame_accuracy"] = float(pick(error[name].frame_accuracy))
   return record
 
@@ -839,7 +540,7 @@ def _describe_single(step, phase, metrics, error):
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
-                       allow_config_change: bool = False) -> TrainState:
+                       allow_config_change: bool = False) -> steps.TrainState:
   """Trains the model of `config` in `workdir`, resuming from its last checkpoint.
 
   Writes `config.json`, `metrics.jsonl`, orbax checkpoints under `checkpoints/`,
@@ -888,10 +589,10 @@ def is_finished(workdir: str, config: ml_collections.ConfigDict) -> bool:
 
 
 def _train_and_evaluate(setup_: Setup, workdir: str,
-                        allow_config_change: bool) -> TrainState:
+                        allow_config_change: bool) -> steps.TrainState:
   config = setup_.config
-  state = init_state(config, setup_.model, setup_.optimizer,
-                     setup_.pretrain_optimizer)
+  state = initial_state(config, setup_.model, setup_.optimizer,
+                        setup_.pretrain_optimizer)
   if is_finished(workdir, config):
     # Still restored (and its config checked): the caller gets the final state.
     state = run_loop(setup_, workdir, state, _describe_single,
@@ -901,15 +602,15 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
                  ", ".join(FINAL_OUTPUTS))
     return state
 
-  def write_outputs(state: TrainState, tensorboard) -> None:
+  def write_outputs(state: steps.TrainState, tensorboard) -> None:
     checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
     plotting = _plotting()
     plotting.write_curves(workdirs.metrics_path(workdir),
-                          os.path.join(workdir, "curves.png"))
+                          os.path.join(workdir, "curves.png"), config)
     # Imported late: pictures pull in matplotlib, which the library does not need.
-    from rtrbm_jax import outputs  # pylint: disable=g-import-not-at-top
-    outputs.write_generated_samples(
-        workdir, "samples", setup_.model, state.params,
+    from rtrbm_jax.outputs import samples  # pylint: disable=g-import-not-at-top
+    samples.write_generated_samples(
+        workdir, "samples", setup_.dataset.kind, setup_.model, state.params,
         jax.random.key(config.seed + 2),
         setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames],
         config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),

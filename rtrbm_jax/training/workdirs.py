@@ -17,36 +17,37 @@ import jax
 import ml_collections
 import numpy as np
 
-from rtrbm_jax import checkpoints
+from rtrbm_jax import config_fields
 from rtrbm_jax import files
 from rtrbm_jax.data import datasets
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import schema
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 LOCK_FILE = "lock"
 # The final parameters, written when a run ends (`checkpoints.save_params`).
 PARAMS_FILE = "params.npz"
+# The parameters of the best held-out frame accuracy, with their update, for data
+# sets with a validation split (`loop._BestParams`).
+BEST_PARAMS_FILE = "best_params.npz"
 # Per-dimension mean and scale of real-valued data, written beside the checkpoints.
 STANDARDIZER_FILE = "standardizer.npz"
 
-# Fields that say how a run is watched or laid out, not what it computes: they
-# may change when a run resumes.
-_LAYOUT_FIELDS = ("train.log_every", "train.checkpoint_every",
-                  "train.keep_checkpoints", "train.plot_every", "train.parallelism",
-                  "train.sweep_group_size", "eval.")
-# Fields a started run cannot take: they fix the parameters' shapes, their
-# initialisation or the updates already done.
-_FIXED_FIELDS = ("seed", "model.kind", "model.num_visible", "model.num_hidden",
-                 "model.num_recurrent", "model.visible_type", "model.weight_scale",
-                 "optimizer.name", "pretrain.num_steps", "sweep.",
-                 "train.chain_start")
-# Fields added after runs were made, with the value that reproduces those runs: a
-# config.json without one was made with that value. (`data.train_source` may change
-# on resume with --allow_config_change: a fixed-split run may go on with fresh
-# simulated sequences, or back; the state does not depend on it.)
-_ADDED_FIELDS = {"data.train_source": "fixed"}
-# Persistent chains hold one state per frame of a batch: their count is fixed too.
-_FIXED_WITH_PERSISTENT_CHAINS = ("train.batch_size", "data.num_frames")
+
+def resume_rule(field: str, config: ml_collections.ConfigDict) -> str:
+  """What a run resumed with `config` may do with `field` (`schema.RESUME_RULES`):
+  the schema's rule; a sweep's values never change; a field the library does not
+  read may change with --allow_config_change."""
+  if field.startswith("sweep."):
+    return schema.FIXED
+  if field not in schema.FIELDS:
+    return schema.WITH_FLAG
+  rule = schema.FIELDS[field].resume
+  if rule == schema.FIXED_WITH_PERSISTENT_CHAINS:
+    return (schema.FIXED if config.train.chain_start == "persistent"
+            else schema.WITH_FLAG)
+  return rule
 
 
 def metrics_path(workdir: str) -> str:
@@ -161,20 +162,12 @@ def remove_final_params(workdir: str) -> None:
     os.remove(path)
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
-  flat = {}
-  for name, value in tree.items():
-    if isinstance(value, dict):
-      flat.update(_flatten(value, f"{prefix}{name}."))
-    else:
-      flat[prefix + name] = value
-  return flat
-
-
 def config_changes(stored: dict, config: ml_collections.ConfigDict) -> dict:
   """{field: (stored value, new value)} of the fields that differ (as JSON)."""
-  old = {**_ADDED_FIELDS, **_flatten(stored)}
-  new = {**_ADDED_FIELDS, **_flatten(json.loads(config.to_json()))}
+  # A field added after a run was made reads as the default that reproduces it.
+  old = {**schema.DEFAULTS, **config_fields.flatten(stored)}
+  new = {**schema.DEFAULTS,
+         **config_fields.flatten(json.loads(config.to_json()))}
   return {field: (old.get(field), new.get(field))
           for field in sorted(set(old) | set(new))
           if old.get(field) != new.get(field)}
@@ -191,6 +184,20 @@ def _read_config_file(path: str) -> dict:
     raise ValueError(f"{path} is damaged ({error}); restore it or remove the "
                      "workdir's checkpoints to start over.") from error
   return stored
+
+
+def read_config(workdir: str) -> ml_collections.ConfigDict:
+  """The workdir's `config.json` (the config in force), as a ConfigDict.
+
+  Raises:
+    ValueError: the workdir has none, or it is damaged (one line naming it).
+  """
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise ValueError(f"workdir={workdir!r} has no config.json: name the workdir "
+                     "of a run or sweep trained with experiments.train or "
+                     "experiments.sweep (rj.train).")
+  return ml_collections.ConfigDict(_read_config_file(path))
 
 
 def _read_stored_config(workdir: str) -> dict:
@@ -226,11 +233,11 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
                  allow_config_change: bool, swept: bool = False) -> dict:
   """Decides whether a run at `step` may resume with `config`.
 
-  The rule: a run resumes with the config it was made with. Layout fields
-  (`_LAYOUT_FIELDS`: logging, checkpoints, plots, evaluation) may change. Other
-  changes need `allow_config_change`, and then take effect from `step` on (the
-  caller records them in metrics.jsonl); fields that fix shapes, the
-  initialisation or past updates (`_FIXED_FIELDS`) never change, nor can
+  The rule: a run resumes with the config it was made with. Each field's rule is
+  the schema's (`resume_rule`): layout fields (logging, checkpoints, plots,
+  evaluation) may change. Other changes need `allow_config_change`, and then
+  take effect from `step` on (the caller records them in metrics.jsonl); fields
+  that fix shapes, the initialisation or past updates never change, nor can
   `train.num_steps` drop below the updates done, nor a finished run take a change
   that no update would use. A sweep (`swept`) resumes only with its config.
 
@@ -242,7 +249,7 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
   """
   stored = _read_stored_config(workdir)
   changes = {field: values for field, values in config_changes(stored, config).items()
-             if not field.startswith(_LAYOUT_FIELDS)}
+             if resume_rule(field, config) != schema.FREE}
   if changes and swept:
     raise ValueError(
         f"the sweep in {workdir} (at update {step}) was made with another config: "
@@ -263,10 +270,8 @@ def _refuse_unless_allowed(workdir: str, config: ml_collections.ConfigDict,
                            allow_config_change: bool) -> None:
   """Raises the first rule of `check_resume` that `changes` break."""
   listed = _listed(changes)
-  fixed_fields = _FIXED_FIELDS + (_FIXED_WITH_PERSISTENT_CHAINS
-                                  if config.train.chain_start == "persistent"
-                                  else ())
-  fixed = [field for field in changes if field.startswith(fixed_fields)]
+  fixed = [field for field in changes
+           if resume_rule(field, config) == schema.FIXED]
   total = config.pretrain.num_steps + config.train.num_steps
   if fixed:
     raise ValueError(

@@ -50,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import rbm
+from rtrbm_jax.models import rbm
 
 Array = jax.Array
 
@@ -85,9 +85,7 @@ def _check_settings(num_temperatures, num_chains, visible_type: str,
   _check_count("num_temperatures", num_temperatures, MIN_TEMPERATURES)
   _check_count("num_chains", num_chains, MIN_CHAINS)
   rbm.check_visible_type(visible_type)
-  if sampler not in rbm.BERNOULLI_SAMPLERS:
-    raise ValueError(
-        f"sampler must be one of {rbm.BERNOULLI_SAMPLERS}, got {sampler!r}.")
+  rbm.check_sampler(sampler)
 
 
 def _check_rows(w_vh, visible_bias, hidden_bias) -> None:

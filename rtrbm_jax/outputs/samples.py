@@ -12,9 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import metric_writers
-from rtrbm_jax import plotting
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.outputs import metric_writers
+from rtrbm_jax.outputs import plotting
 
 
 class Samples(NamedTuple):
@@ -30,7 +30,7 @@ class Samples(NamedTuple):
 
 
 def write_generated_samples(
-    workdir: str, name: str, model, params, key: jax.Array, prime,
+    workdir: str, name: str, kind: str, model, params, key: jax.Array, prime,
     num_frames: int, num_gibbs_steps: int, step: int,
     standardizer: real_valued.Standardizer | None = None,
     tensorboard: metric_writers.TensorBoardWriter | None = None,
@@ -40,6 +40,7 @@ def write_generated_samples(
   Args:
     workdir: the run's directory.
     name: file name without extension, e.g. "samples".
+    kind: what the frames are (`datasets.DATA_KINDS`).
     model: the temporal model (its bound sampler draws the frames).
     params: its parameters.
     key: PRNG key of the generation.
@@ -60,20 +61,21 @@ def write_generated_samples(
   if standardizer is not None:
     pictures = [real_valued.unstandardize(standardizer, frames)
                 for frames in pictures]
-  return Samples(generated, write_samples(workdir, name, *pictures, step,
+  return Samples(generated, write_samples(workdir, name, kind, *pictures, step,
                                           tensorboard, labels))
 
 
-def write_samples(workdir: str, name: str, prime: np.ndarray,
+def write_samples(workdir: str, name: str, kind: str, prime: np.ndarray,
                   generated: np.ndarray, step: int,
                   tensorboard: metric_writers.TensorBoardWriter | None = None,
                   labels: dict | None = None) -> list[str]:
-  """Writes `name.png` (and `name.gif` for videos, `name.mid` for piano rolls) into
+  """Writes `name.png` (and `name.gif` for videos, `name.mid` for music) into
   `workdir`, and adds the picture to the run's TensorBoard events at `step`.
 
   Args:
     workdir: the run's directory.
     name: file name without extension, e.g. "samples".
+    kind: what the frames are (`datasets.DATA_KINDS`).
     prime: [S, T0, nv] real frames the model was primed on (data units).
     generated: [S, T1, nv] frames it generated afterwards.
     step: the update the parameters are from.
@@ -87,10 +89,10 @@ def write_samples(workdir: str, name: str, prime: np.ndarray,
   """
   prime, generated = np.asarray(prime), np.asarray(generated)
   picture = os.path.join(workdir, name + ".png")
-  written = plotting.write_samples(prime, generated, picture)
-  if plotting.sample_kind(prime) == "piano_roll":
+  written = plotting.write_samples(prime, generated, picture, kind)
+  if kind == "music":
     # Imported here: pretty_midi is only needed for music.
-    from rtrbm_jax import midi  # pylint: disable=g-import-not-at-top
+    from rtrbm_jax.outputs import midi  # pylint: disable=g-import-not-at-top
     written.append(os.path.join(workdir, name + ".mid"))
     midi.write_samples(prime, generated, written[-1])
   if tensorboard is not None:

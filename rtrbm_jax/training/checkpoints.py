@@ -32,6 +32,25 @@ def latest_step(workdir: str, options: ocp.CheckpointManagerOptions) -> int | No
   return latest
 
 
+def all_steps(workdir: str) -> list[int]:
+  """The steps of the workdir's checkpoints (damaged or not), oldest first."""
+  if not os.path.isdir(directory(workdir)):
+    return []
+  with ocp.CheckpointManager(directory(workdir)) as manager:
+    return sorted(manager.all_steps())
+
+
+def restore_params(workdir: str, step: int) -> dict:
+  """The parameters of the checkpoint of `step`, as a dict of arrays, restored
+  without a template (so without knowing the run's config).
+
+  Raises:
+    Exception: whatever orbax or tensorstore raise for a damaged checkpoint.
+  """
+  with ocp.CheckpointManager(directory(workdir)) as manager:
+    return manager.restore(step, args=ocp.args.StandardRestore())["params"]
+
+
 def _set_aside(workdir: str, failures: list, resumed_step: int) -> None:
   """Moves the checkpoints that failed to restore to `workdir/damaged_checkpoints`."""
   aside = os.path.join(workdir, "damaged_checkpoints")
@@ -141,6 +160,23 @@ def closing(manager: ocp.CheckpointManager):
     except Exception as error:  # pylint: disable=broad-except
       raise _save_error(manager, error) from error
     manager.close()
+
+
+def load_params(path: str) -> dict:
+  """The arrays of a parameter file that `save_params` wrote, by name.
+
+  Raises:
+    ValueError: the file is damaged or incomplete (one line naming it).
+  """
+  try:
+    with np.load(path) as stored:
+      return {name: stored[name] for name in stored.files}
+  except Exception as error:  # pylint: disable=broad-except
+    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+    raise ValueError(
+        f"{path} is damaged or incomplete ({type(error).__name__}"
+        f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
+        "experiments.train on the workdir to write it again.") from error
 
 
 def save_params(path: str, params, **extra) -> None:

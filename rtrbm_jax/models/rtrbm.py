@@ -25,17 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax import checks
-from rtrbm_jax import rbm
-from rtrbm_jax import temporal
+from rtrbm_jax.models import checks
+from rtrbm_jax.models import rbm
+from rtrbm_jax.models import temporal
 
 Array = jax.Array
-
-# Shared with the RNN-RBM; part of the RTRBM's API too.
-CDAux = temporal.CDAux
-FrameRBMs = temporal.FrameRBMs
-cd_aux = temporal.cd_aux
-frames_log_likelihood = temporal.frames_log_likelihood
 
 
 class Params(NamedTuple):
@@ -188,10 +182,10 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
       b_init=jnp.sum(delta[:, 0], axis=0))
 
 
-def _frames_and_states(params: Params, v: Array) -> tuple[FrameRBMs, Array]:
+def _frames_and_states(params: Params, v: Array) -> tuple[temporal.FrameRBMs, Array]:
   """Each frame's RBM (hidden bias c_t) and the states r_t, without checks."""
   c, r = _forward_scan(params, v)
-  return FrameRBMs(params.w_vh, params.b_v, c), r
+  return temporal.FrameRBMs(params.w_vh, params.b_v, c), r
 
 
 def _next_state(params: Params, r: Array, frame: Array,
@@ -202,7 +196,11 @@ def _next_state(params: Params, r: Array, frame: Array,
 
 # The RTRBM's state is its hidden layer: r_t = sigmoid(v_t @ w_vh + c_t) is
 # P(h_t = 1 | v_t) in frame t's RBM, so the data's hidden statistics are r itself.
-_PARTS = temporal.ModelParts(
+# The RTRBM as `temporal.make_model` takes it (`registry.get_model("rtrbm")`).
+PARTS = temporal.ModelParts(
+    kind="rtrbm",
+    init_params=init_params,
+    init_options=(),
     check_params=check_params,
     forward_scan=_frames_and_states,
     data_hidden=lambda frames, v, r: r,
@@ -210,85 +208,3 @@ _PARTS = temporal.ModelParts(
                               gradient_from_statistics(params, v, r, model)),
     frame_biases=lambda params, r: (params.b_v, params.b_h + r @ params.w_hh),
     next_state=_next_state)
-
-
-def cd_gradient(params: Params, v: Array, key: Array, num_gibbs_steps,
-                sampler: str = "uniform",
-                visible_type: str = rbm.BINARY, chain_start: str = "data",
-                persistent_visible: Array | None = None) -> tuple[Params, CDAux]:
-  """CD-k for every frame's RBM term plus the reverse scan's BPTT term (eq. 3.24).
-
-  Given c from the forward scan, the B * T frame RBMs are independent and run as
-  one batched Gibbs chain; their data statistics are (v_t, r_t), and
-  `gradient_from_statistics` sends the hidden-bias part back through the r_t.
-
-  Args:
-    params: RTRBM parameters.
-    v, key, num_gibbs_steps, sampler, visible_type, chain_start,
-      persistent_visible: as in `temporal.cd_gradient`.
-
-  Returns:
-    (dL/d(w_vh, w_hh, b_v, b_h, b_init) as `Params`, `CDAux`).
-  """
-  return temporal.cd_gradient(_PARTS, params, v, key, num_gibbs_steps, sampler,
-                              visible_type, chain_start, persistent_visible)
-
-
-def exact_log_likelihood(params: Params, v: Array,
-                         visible_type: str = rbm.BINARY) -> Array:
-  """log P(v_1..T) of each sequence in nats, by exact enumeration: `[B]`.
-
-  log P(v_1..T) = sum_t log P_RBM(v_t | c_t), each frame's partition function
-  summed exactly (`temporal.exact_log_likelihood` states how and up to what size).
-
-  Args:
-    params: RTRBM parameters.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    visible_type: "binary" or "gaussian".
-  """
-  return temporal.exact_log_likelihood(_PARTS, params, v, visible_type)
-
-
-def exact_gradient(params: Params, v: Array,
-                   visible_type: str = rbm.BINARY) -> Params:
-  """The exact gradient of the loss: the reverse scan with exact RBM expectations.
-
-  `gradient_from_statistics` with each frame's exact E[v], E[h] and E[v h^T]
-  under P_RBM(. | c_t), for models small enough to enumerate.
-
-  Args:
-    params: RTRBM parameters.
-    v: [B, T, nv] frames, binary (0/1) for binary units.
-    visible_type: "binary" or "gaussian".
-
-  Returns:
-    dL/d(w_vh, w_hh, b_v, b_h, b_init) as `Params`.
-  """
-  return temporal.exact_gradient(_PARTS, params, v, visible_type)
-
-
-def generate(params: Params, key: Array, prime: Array, num_frames: int,
-             num_gibbs_steps, visible_type: str = rbm.BINARY,
-             sampler: str = "uniform") -> Array:
-  """Runs the model freely after priming it on real frames.
-
-  The state after the primer is computed by the forward scan; each new frame is
-  drawn by `num_gibbs_steps` Gibbs steps in its RBM (starting from P(h) = sigmoid(c_t)),
-  its last visible step taken as mean field; that mean is the frame, sets
-  r_t = sigmoid(v_t @ w_vh + c_t), and so c_{t+1} = b_h + r_t @ w_hh.
-
-  Args:
-    params: RTRBM parameters.
-    key, prime, num_frames, num_gibbs_steps, visible_type, sampler: as in
-      `temporal.generate`.
-
-  Returns:
-    [B, num_frames, nv] the generated frames, E[v | h] of each chain's last h.
-  """
-  return temporal.generate(_PARTS, params, key, prime, num_frames, num_gibbs_steps,
-                           visible_type, sampler)
-
-
-def frame_rbms(params: Params, v: Array) -> FrameRBMs:
-  """Each frame's RBM (w_vh, b_v, c_t), c_t computed from the true v_1..v_{t-1}."""
-  return temporal.frame_rbms(_PARTS, params, v)

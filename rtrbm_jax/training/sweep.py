@@ -1,17 +1,18 @@
 """Hyperparameter sweeps as one compiled program: `jax.vmap` over stacked states.
 
-`config.sweep` names the swept values, e.g.
+`config.sweep` names the swept values (the fields the schema marks sweepable,
+`SWEEPABLE`), e.g.
 
   config.sweep.learning_rate = (0.003, 0.01, 0.03)
   config.sweep.seed = (0, 1)
 
 and the sweep is their grid (6 points). Every point's train state is built as for a
 single run with that point's values, the states are stacked along a leading axis,
-and the training loop of `train.run_loop` runs them together: one jit of the
+and the training loop of `loop.run_loop` runs them together: one jit of the
 vmapped train step over the same data array. Learning rate, momentum and weight
 decay are arrays in the optimizer state; the initial weight scale and the seed only
 change the initial state; a swept `num_gibbs_steps` is a constant CD-k for that
-point (its `train.GibbsSchedule` in the state has the one entry), and the vmapped
+point (its `steps.GibbsSchedule` in the state has the one entry), and the vmapped
 Gibbs loop runs to the largest k with the others masked. So point i ends where a
 single run with point i's values (`point_config`) does.
 """
@@ -25,21 +26,19 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
-from rtrbm_jax import checkpoints
+from rtrbm_jax import config_fields
 from rtrbm_jax import files
-from rtrbm_jax import train
-from rtrbm_jax import validation
-from rtrbm_jax import workdirs
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import loop
+from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import schema
+from rtrbm_jax.training import steps
+from rtrbm_jax.training import workdirs
 
-# Sweepable names and the config fields they set.
-SWEEPABLE = {
-    "learning_rate": "optimizer.learning_rate",
-    "momentum": "optimizer.momentum",
-    "weight_decay": "optimizer.weight_decay",
-    "weight_scale": "model.weight_scale",
-    "seed": "seed",
-    "num_gibbs_steps": "train.num_gibbs_steps",
-}
+# Sweepable names and the config fields they set, from the schema; in its order,
+# which is the grid's (row-major).
+SWEEPABLE = {field.sweep: path for path, field in schema.FIELDS.items()
+             if field.sweep}
 
 
 def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
@@ -79,7 +78,7 @@ def sweep_points(config: ml_collections.ConfigDict) -> list[dict]:
 def _check_swept_values(config: ml_collections.ConfigDict, name: str,
                         values) -> None:
   """Each value of `config.sweep.<name>` has the type of the field it sets."""
-  integer = isinstance(validation.get_field(config, SWEEPABLE[name]), int)
+  integer = isinstance(config_fields.get_field(config, SWEEPABLE[name]), int)
   for value in values:
     ok = (isinstance(value, int) and not isinstance(value, bool)) or (
         not integer and isinstance(value, float) and math.isfinite(value))
@@ -101,10 +100,10 @@ def point_config(config: ml_collections.ConfigDict,
   single = ml_collections.ConfigDict(config.to_dict())
   del single["sweep"]
   for name, value in point.items():
-    section, _, field = SWEEPABLE[name].rpartition(".")
-    target = single[section] if section else single
     # Types were checked by `sweep_points`: an int is only widened to a float.
-    target[field] = float(value) if isinstance(target[field], float) else value
+    if isinstance(config_fields.get_field(single, SWEEPABLE[name]), float):
+      value = float(value)
+    config_fields.set_field(single, SWEEPABLE[name], value)
   if "num_gibbs_steps" in point:
     # A swept k holds for the whole run: no schedule (so every point's
     # GibbsSchedule has the one entry, and the states stack).
@@ -116,8 +115,8 @@ def _stack(trees):
   return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)
 
 
-def init_sweep_state(config: ml_collections.ConfigDict, setup_: train.Setup,
-                     points: list[dict]) -> train.TrainState:
+def init_sweep_state(config: ml_collections.ConfigDict, setup_: loop.Setup,
+                     points: list[dict]) -> steps.TrainState:
   """Each point's initial `TrainState`, stacked along a leading axis.
 
   The points' configs must be valid (`run_sweep` checks them before the data load).
@@ -125,9 +124,9 @@ def init_sweep_state(config: ml_collections.ConfigDict, setup_: train.Setup,
   states = []
   for point in points:
     single = point_config(config, point)
-    states.append(train.init_state(
+    states.append(loop.initial_state(
         single, setup_.model,
-        train.make_optimizer(single.optimizer, single.train.num_steps),
+        optimizers.make_optimizer(single.optimizer, single.train.num_steps),
         setup_.pretrain_optimizer))
   return _stack(states)
 
@@ -142,7 +141,7 @@ def _describe(points):
       if not metrics["finite"][index]:
         record["diverged"] = True
       if error is not None:
-        record.update(train.evaluation_record(error, index))
+        record.update(loop.evaluation_record(error, index))
       records.append(record)
     return records
   return describe
@@ -188,7 +187,7 @@ def format_table(rows: list[dict], names: list[str]) -> str:
                    for line in lines)
 
 
-def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainState:
+def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> steps.TrainState:
   """Trains all points of `config.sweep` together in `workdir` (resumable).
 
   Writes `metrics.jsonl` (records tagged with `point` and its values),
@@ -196,16 +195,16 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
   (each parameter with a leading point axis), `points.json`, `results.txt` (the
   table sorted by held-out error) and `curves.png` (all points' curves).
   """
-  validation.check_fields_present(config)
+  schema.check_fields_present(config)
   points = sweep_points(config)
   # Every point's values are checked, as a single run's are, before the data load.
   for index, point in enumerate(points):
     try:
-      validation.validate_config(point_config(config, point))
+      schema.validate_config(point_config(config, point))
     except ValueError as error:
       raise ValueError(f"point {index} of config.sweep ({point}): "
                        f"{error}") from None
-  setup_ = train.setup_validated(config)
+  setup_ = loop.setup_validated(config)
   if config.train.parallelism == "sweep" and len(points) % jax.device_count():
     raise ValueError(f"config.sweep has {len(points)} points, not a multiple of "
                      f"the {jax.device_count()} devices that "
@@ -216,9 +215,9 @@ def run_sweep(config: ml_collections.ConfigDict, workdir: str) -> train.TrainSta
     return _run(setup_, workdir, state, points)
 
 
-def _run(setup_: train.Setup, workdir: str, state: train.TrainState,
-         points: list[dict]) -> train.TrainState:
-  state = train.run_loop(setup_, workdir, state, _describe(points), swept=True)
+def _run(setup_: loop.Setup, workdir: str, state: steps.TrainState,
+         points: list[dict]) -> steps.TrainState:
+  state = loop.run_loop(setup_, workdir, state, _describe(points), swept=True)
 
   checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
   with files.atomic_write(os.path.join(workdir, "points.json")) as f:
@@ -227,7 +226,8 @@ def _run(setup_: train.Setup, workdir: str, state: train.TrainState,
   table = format_table(results_table(metrics_path), list(points[0]))
   with files.atomic_write(os.path.join(workdir, "results.txt")) as f:
     f.write(table + "\n")
-  from rtrbm_jax import plotting  # pylint: disable=g-import-not-at-top
-  plotting.write_sweep_curves(metrics_path, os.path.join(workdir, "curves.png"))
+  from rtrbm_jax.outputs import plotting  # pylint: disable=g-import-not-at-top
+  plotting.write_sweep_curves(metrics_path, os.path.join(workdir, "curves.png"),
+                              setup_.config)
   print(table)
   return state

@@ -1,0 +1,1 @@
+"""The math: RBMs, the temporal models bundled as pure functions, AIS."""

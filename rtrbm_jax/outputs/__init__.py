@@ -1,0 +1,1 @@
+"""What a run writes besides its records: sample pictures, MIDI, TensorBoard."""

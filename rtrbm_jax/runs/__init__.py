@@ -1,0 +1,1 @@
+"""A workdir from outside: train, load or evaluate a run (notebooks, experiments)."""

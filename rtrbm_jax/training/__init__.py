@@ -1,0 +1,1 @@
+"""Training: the pure step, the optimizers, the loop, sweeps, the config schema."""
