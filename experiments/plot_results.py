@@ -78,8 +78,8 @@ def baseline_errors(workdir: str) -> dict[str, float]:
   config = run_config(workdir)
   frames = jnp.asarray(
       datasets.load_dataset(config.data).test[:config.eval.num_sequences])
-  return {name: float(prediction.prediction_error(prediction, frames).mean)
-          for name, prediction in prediction.baseline_predictions(frames).items()
+  return {name: float(prediction.prediction_error(baseline, frames).mean)
+          for name, baseline in prediction.baseline_predictions(frames).items()
           if name in ("copy_last_frame", "extrapolation")}
 
 

@@ -22,8 +22,8 @@ _SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {repo!r})
     import jax, jax.numpy as jnp, numpy as np
     from rtrbm_jax.training import loop
+    from rtrbm_jax.training import steps
     from tests import helpers
-from tests import test_train
     assert jax.device_count() == 4, jax.devices()
 
     def first_update(parallelism):
@@ -32,7 +32,7 @@ from tests import test_train
       config.train.parallelism = parallelism
       setup_ = loop.setup(config)
       state = loop.initial_state(config, setup_.model, setup_.optimizer,
-                               setup_.pretrain_optimizer)
+                                 setup_.pretrain_optimizer)
       batch_sharding, state_sharding = loop._mesh_shardings(config)
       programs = loop.make_programs(setup_, False, batch_sharding)
       data = jnp.asarray(setup_.dataset.train)

@@ -173,8 +173,8 @@ _SHARDED_SCRIPT = textwrap.dedent("""
     import os, sys
     import jax, numpy as np
     sys.path.insert(0, {repo!r})
-    from rtrbm_jax.training import sweep, train
-    from tests import test_sweep, test_train
+    from rtrbm_jax.training import loop, sweep
+    from tests import helpers, test_sweep
     assert jax.device_count() == 4, jax.devices()
     base = helpers.small_config()
     reference = loop.train_and_evaluate(base, os.path.join({tmp!r}, "one"))

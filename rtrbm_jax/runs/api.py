@@ -85,7 +85,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> steps.TrainState:
 # The repository's top-level configs/ (configs are data beside the package, not
 # in it; see README): found from this file, so from any working directory.
 CONFIGS_DIRECTORY = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "configs")
 
 
 def config_names() -> list[str]:
