@@ -68,7 +68,7 @@ class FlopCount(NamedTuple):
 
 def cd_gradient_flops(batch_size: int, num_frames: int, num_visible: int,
                       num_hidden: int, num_gibbs_steps: int) -> FlopCount:
-  """The FLOP count of `rtrbm.cd_gradient`'s matrix products; see `FlopCount`.
+  """The FLOP count of the RTRBM's `cd_gradient`'s matrix products; see `FlopCount`.
 
   Elementwise work (sigmoids, sampling, the optimizer) is not counted: the count is
   of the products the gradient must do, so that GFLOP/s compare with a matmul
@@ -327,12 +327,12 @@ def naive_cd_gradient(params: rtrbm.Params, v: Array, key: Array,
                       num_gibbs_steps: int, sampler: str = "uniform",
                       negative_phase: Callable[..., rbm.Statistics] | None = None
                       ) -> rtrbm.Params:
-  """The gradient of `rtrbm.cd_gradient`, computed frame by frame from Python.
+  """The gradient of the RTRBM's `cd_gradient`, computed frame by frame from Python.
 
   The baseline of the benchmark: the structure of the public RTRBM ports (a
   forward loop over frames that runs each frame's Gibbs chain as it goes, then a
   backward loop accumulating BPTT terms), each frame's work one jitted call. Same
-  math as `rtrbm.cd_gradient`; the chains' random numbers differ.
+  math as the RTRBM's `cd_gradient`; the chains' random numbers differ.
 
   Args:
     params: RTRBM parameters.
