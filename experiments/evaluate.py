@@ -42,6 +42,10 @@ _TEMPERATURES = flags.DEFINE_integer(
 _CHAINS = flags.DEFINE_integer(
     "num_chains", evaluate.DEFAULT_NUM_CHAINS,
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
+_LIKELIHOOD_FRAMES = flags.DEFINE_integer(
+    "log_likelihood_frames", None,
+    "Estimate the log-likelihood on this many frames drawn uniformly from the "
+    "split (its standard error includes the sampling); default: every frame.")
 _NUM_SAMPLES = flags.DEFINE_integer(
     "num_samples", None,
     "Sequences in the generation picture (default: the run's config.eval).")
@@ -78,7 +82,8 @@ def main(argv):
       seed=_SEED.value, num_gibbs_steps=_GIBBS_STEPS.value,
       log_likelihood=_LOG_LIKELIHOOD.value,
       num_temperatures=_TEMPERATURES.value, num_chains=_CHAINS.value,
-      num_prediction_chains=_PREDICTION_CHAINS.value, step=step,
+      num_prediction_chains=_PREDICTION_CHAINS.value,
+      log_likelihood_frames=_LIKELIHOOD_FRAMES.value, step=step,
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
       prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
   print(evaluate.summary_line(results))

@@ -88,6 +88,51 @@ class ChunksByLengthTest(absltest.TestCase):
     self.assertEqual(calls, [(0, 70), (1, 32)])
 
 
+class SampledFramesTest(absltest.TestCase):
+  """The log-likelihood of a uniform sample of a split's frames."""
+
+  def setUp(self):
+    super().setUp()
+    self.model = registry.get_model("rtrbm")
+    self.params, _ = _random_model_and_frames(self.model, (1, 1, 5), num_hidden=4)
+    rng = np.random.default_rng(3)
+    sequences = [(rng.random((length, 5)) < 0.5).astype(np.float32)
+                 for length in (12, 3, 40, 7, 9, 25, 1, 30, 16, 2)]
+    self.frames, self.mask = datasets.pad_sequences(sequences)
+
+  def test_a_sample_draws_that_many_real_frames_reproducibly(self):
+    selected = evaluate._sample_frames(self.mask, 17, jax.random.key(0))
+    self.assertEqual(int(selected.sum()), 17)
+    self.assertFalse(np.any(selected & ~self.mask))
+    np.testing.assert_array_equal(
+        selected, evaluate._sample_frames(self.mask, 17, jax.random.key(0)))
+    self.assertFalse(np.array_equal(
+        selected, evaluate._sample_frames(self.mask, 17, jax.random.key(1))))
+    for every_frame in (None, int(self.mask.sum()), 10**6):
+      np.testing.assert_array_equal(
+          evaluate._sample_frames(self.mask, every_frame, jax.random.key(0)),
+          self.mask)
+
+  def test_sampled_frames_get_the_values_they_get_among_all_frames(self):
+    selected = evaluate._sample_frames(self.mask, 17, jax.random.key(0))
+    whole = evaluate._chunked_log_likelihoods(
+        self.model, self.params, self.frames, self.mask, None, jax.random.key(1),
+        2, 2, "exact")
+    sampled = evaluate._chunked_log_likelihoods(
+        self.model, self.params, self.frames, self.mask, selected,
+        jax.random.key(1), 2, 2, "exact")
+    np.testing.assert_allclose(sampled.per_frame[selected],
+                               whole.per_frame[selected], rtol=1e-5)
+    np.testing.assert_array_equal(sampled.per_frame[~selected], 0.0)
+    # By AIS (on the sampled rows only), within its error of the exact values.
+    by_ais = evaluate._chunked_log_likelihoods(
+        self.model, self.params, self.frames, self.mask, selected,
+        jax.random.key(1), 200, 16, "ais")
+    self.assertEqual(by_ais.method, "ais")
+    np.testing.assert_allclose(by_ais.per_frame[selected],
+                               whole.per_frame[selected], atol=0.05)
+
+
 def _music_run(directory, workdir):
   """A tiny RTRBM on a random piano-roll pickle, evaluated and checkpointed every
   10 updates."""
@@ -132,6 +177,18 @@ class BestParamsTest(absltest.TestCase):
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_test_best.json")))
     for name in ("frame_accuracy", "frame_accuracy_chain_average"):
       self.assertBetween(results[name], 0.0, 1.0)
+
+    sampled = evaluate.evaluate_workdir(
+        workdir, step="best", log_likelihood="exact", log_likelihood_frames=5,
+        num_gibbs_steps=2, num_prediction_chains=2, prime_frames=2,
+        generate_frames=2, chain_lengths=())
+    sampled_likelihood = sampled["log_likelihood_per_frame"]
+    self.assertEqual(sampled_likelihood["num_frames"], 5)
+    self.assertRegex(sampled_likelihood["frames"], "a uniform sample of 5 of the "
+                     f"split's {sampled['num_frames']} frames")
+    with self.assertRaisesRegex(ValueError, "log_likelihood_frames=0 is not "
+                                "accepted: None .every frame. or an integer >= 1"):
+      evaluate.evaluate_workdir(workdir, log_likelihood_frames=0)
 
     os.remove(os.path.join(workdir, workdirs.BEST_PARAMS_FILE))
     with self.assertRaisesRegex(ValueError, "step='best' is not accepted: "

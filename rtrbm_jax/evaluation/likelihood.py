@@ -87,22 +87,47 @@ def frame_log_likelihoods(model: temporal.TemporalModel, params, v: Array,
   """
   frames = model.frame_rbms(params, v)
   visible_bias, hidden_bias = frames.row_biases()
-  num_visible, num_hidden = frames.w_vh.shape
+  estimate = row_log_likelihoods(
+      model, frames.w_vh, visible_bias, hidden_bias, v.reshape(-1, v.shape[-1]),
+      key, num_temperatures, num_chains, method)
+  return FrameLogLikelihoods(estimate.per_frame.reshape(v.shape[:2]),
+                             estimate.standard_error.reshape(v.shape[:2]),
+                             estimate.method)
+
+
+def row_log_likelihoods(model: temporal.TemporalModel, w_vh: Array,
+                        visible_bias: Array, hidden_bias: Array, v: Array,
+                        key: Array, num_temperatures: int, num_chains: int,
+                        method: str = "auto") -> FrameLogLikelihoods:
+  """`frame_log_likelihoods` of frames given as rows of their RBMs' biases.
+
+  What a caller needs to evaluate any subset of a split's frames (e.g. a random
+  sample, `run_evaluation`): the temporal pass gives every frame's RBM
+  (`frame_rbms(...).row_biases()`), and the rows are independent from there on.
+
+  Args:
+    model: the temporal model (its visible type and sampler).
+    w_vh: [nv, nh] weights; visible_bias: [nv] or [N, nv]; hidden_bias: [N, nh].
+    v: [N, nv] the frames.
+    key, num_temperatures, num_chains, method: as `frame_log_likelihoods`.
+
+  Returns:
+    `FrameLogLikelihoods` with `[N]` arrays.
+  """
+  num_visible, num_hidden = w_vh.shape
   method = _likelihood_method(method, num_visible, num_hidden, model.visible_type)
   if method == "exact":
     rbm.check_exact_size(num_visible, num_hidden, model.visible_type)
-    log_z = rbm.exact_log_partition(frames.w_vh, visible_bias, hidden_bias,
+    log_z = rbm.exact_log_partition(w_vh, visible_bias, hidden_bias,
                                     model.visible_type)
     standard_error = jnp.zeros_like(log_z)
   else:
     log_z, standard_error = ais.log_partition(
-        key, frames.w_vh, visible_bias, hidden_bias, num_temperatures, num_chains,
+        key, w_vh, visible_bias, hidden_bias, num_temperatures, num_chains,
         model.visible_type, model.sampler)
-  log_probability = rbm.log_probability(frames.w_vh, visible_bias, hidden_bias,
-                                        v.reshape(-1, num_visible), log_z,
+  log_probability = rbm.log_probability(w_vh, visible_bias, hidden_bias, v, log_z,
                                         model.visible_type)
-  return FrameLogLikelihoods(log_probability.reshape(v.shape[:2]),
-                             standard_error.reshape(v.shape[:2]), method)
+  return FrameLogLikelihoods(log_probability, standard_error, method)
 
 
 def log_likelihood_summary(estimate: FrameLogLikelihoods, mask=None) -> dict:

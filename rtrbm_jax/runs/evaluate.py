@@ -66,6 +66,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      prime_frames: int | None = None,
                      generate_frames: int | None = None,
                      num_prediction_chains: int = 10,
+                     log_likelihood_frames: int | None = None,
                      step: int | str | None = None, point: int | None = None,
                      chain_lengths=prediction.CHAIN_LENGTHS) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval_{split}.json` and
@@ -86,6 +87,12 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       takes the run's `config.eval` value (what training's samples used).
     num_prediction_chains: chains averaged by the second next-frame figure,
       `next_frame_error_chain_average`.
+    log_likelihood_frames: the log-likelihood of this many of the split's frames,
+      drawn uniformly without replacement (seeded by `seed`), instead of all:
+      AIS costs the same per frame, and the big music sets' test splits have
+      20,000 to 64,000 frames. The mean estimates the whole split's, its standard
+      error includes the sampling. None (or at least the split's frame count):
+      every frame.
     step: evaluate the checkpoint of this update instead of the final parameters,
       or "best": the parameters of the best validation frame accuracy
       (`best_params.npz`; files `eval_test_best.json`, ...).
@@ -101,6 +108,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   _check_arguments(log_likelihood, num_temperatures, num_chains,
                    num_gibbs_steps=num_gibbs_steps,
                    num_prediction_chains=num_prediction_chains,
+                   log_likelihood_frames=log_likelihood_frames,
                    **{name: value for name, value in generation.items()
                       if value is not None},
                    **{f"chain_lengths[{index}]": length
@@ -135,8 +143,10 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results.update(_accuracy_and_baselines(run, frames, mask, binary, *predictions,
                                          train_sequences))
   if log_likelihood != "none":
+    selected = _sample_frames(mask, log_likelihood_frames,
+                              jax.random.fold_in(jax.random.key(seed), 4))
     results["log_likelihood_per_frame"] = _log_likelihood_results(
-        run, frames, mask, binary, key_likelihood, log_likelihood,
+        run, frames, mask, selected, binary, key_likelihood, log_likelihood,
         num_temperatures, num_chains)
   labels = _point_labels(workdir, point)
   with metric_writers.TensorBoardWriter(
@@ -226,12 +236,13 @@ def _divergence(workdir: str, point: int) -> dict:
 
 
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
-                     **counts) -> None:
+                     log_likelihood_frames=None, **counts) -> None:
   """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
 
   Args:
     log_likelihood: the likelihood method.
     num_temperatures, num_chains: AIS settings (checked when AIS may run).
+    log_likelihood_frames: None or a frame count >= 1.
     **counts: name -> value of the Gibbs-step and picture counts, each in
       [1, checks.MAX_GIBBS_STEPS].
   """
@@ -243,6 +254,11 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
         or not 1 <= value <= checks.MAX_GIBBS_STEPS):
       raise ValueError(f"{name}={value!r} is not accepted: an integer in [1, "
                        f"{checks.MAX_GIBBS_STEPS}].")
+  if log_likelihood_frames is not None and (
+      isinstance(log_likelihood_frames, bool)
+      or not isinstance(log_likelihood_frames, int) or log_likelihood_frames < 1):
+    raise ValueError(f"log_likelihood_frames={log_likelihood_frames!r} is not "
+                     "accepted: None (every frame) or an integer >= 1.")
   if log_likelihood in ("auto", "ais"):
     for name, value, minimum in (("num_temperatures", num_temperatures, 2),
                                  ("num_chains", num_chains, 2)):
@@ -284,7 +300,7 @@ def _is_binary(frames) -> bool:
   return bool(np.all((frames == 0) | (frames == 1)))
 
 
-def _map_by_length(function, frames, mask, description: str):
+def _map_by_length(function, frames, mask, description: str, per_sequence=()):
   """`function(frames)` computed on chunks of sequences of similar length.
 
   Sequences are taken longest first, `SEQUENCES_PER_CHUNK` at a time, and each
@@ -295,10 +311,12 @@ def _map_by_length(function, frames, mask, description: str):
   so frames after a sequence's end never change its values.
 
   Args:
-    function: `(frames [S, T', nv], chunk=index) -> pytree of [S, T' + c, ...]`
-      arrays (c the same for every chunk, e.g. -1 for predictions of frames 2..T).
+    function: `(frames [S, T', nv], *per_sequence cut the same way, chunk=index)
+      -> pytree of [S, T' + c, ...]` arrays (c the same for every chunk, e.g. -1
+      for predictions of frames 2..T).
     frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
     description: what is computed, for the progress lines.
+    per_sequence: more [B, T, ...] arrays that `function` takes, chunk by chunk.
 
   Returns:
     The pytree of numpy arrays `[B, T + c, ...]` (zeros after each chunk's cut).
@@ -312,7 +330,9 @@ def _map_by_length(function, frames, mask, description: str):
     rows = order[start:start + SEQUENCES_PER_CHUNK]
     cut = min(frames.shape[1], -(-int(lengths[rows].max()) // CHUNK_LENGTH_QUANTUM)
               * CHUNK_LENGTH_QUANTUM)
-    output = jax.tree.map(np.asarray, function(frames[rows, :cut], chunk=index))
+    output = jax.tree.map(np.asarray, function(
+        frames[rows, :cut], *(np.asarray(array)[rows, :cut]
+                              for array in per_sequence), chunk=index))
     if outputs is None:
       outputs = jax.tree.map(lambda leaf: np.zeros(
           (len(frames), frames.shape[1] + leaf.shape[1] - cut) + leaf.shape[2:],
@@ -459,20 +479,40 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
   return results
 
 
-def _log_likelihood_results(run: api.Run, frames, mask, binary: bool, key,
-                            method: str, num_temperatures: int,
+def _log_likelihood_results(run: api.Run, frames, mask, selected, binary: bool,
+                            key, method: str, num_temperatures: int,
                             num_chains: int) -> dict | str:
-  """`likelihood.log_likelihood_summary` of the split (`binary`: every frame is
-  0/1), or why it was skipped."""
+  """`likelihood.log_likelihood_summary` of the `selected` frames of the split
+  (`_sample_frames`; `binary`: every frame is 0/1), or why it was skipped."""
   if run.model.visible_type == rbm.BINARY and not binary:
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
-  estimate = _chunked_log_likelihoods(run.model, run.params, frames, mask, key,
+  sampled = int(selected.sum()) < int(mask.sum())
+  estimate = _chunked_log_likelihoods(run.model, run.params, frames, mask,
+                                      selected if sampled else None, key,
                                       num_temperatures, num_chains, method)
-  return {**likelihood.log_likelihood_summary(estimate, mask),
+  return {**likelihood.log_likelihood_summary(estimate, selected),
           **({"num_temperatures": num_temperatures, "num_chains": num_chains}
              if estimate.method == "ais" else {}),
+          "num_frames": int(selected.sum()),
+          **({"frames": f"a uniform sample of {int(selected.sum())} of the split's "
+                        f"{int(mask.sum())} frames, without replacement"}
+             if sampled else {}),
           "unit": "nats per frame"}
+
+
+def _sample_frames(mask, num_frames: int | None, key) -> np.ndarray:
+  """[B, T] True at `num_frames` of `mask`'s frames drawn uniformly without
+  replacement with `key`; `mask` itself when None or not fewer than its frames."""
+  mask = np.asarray(mask, bool)
+  positions = np.flatnonzero(mask)
+  if num_frames is None or num_frames >= positions.size:
+    return mask
+  chosen = np.asarray(jax.random.choice(key, positions.size, (num_frames,),
+                                        replace=False))
+  selected = np.zeros(mask.size, bool)
+  selected[positions[chosen]] = True
+  return selected.reshape(mask.shape)
 
 
 def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str,
@@ -510,18 +550,43 @@ def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str
   return results
 
 
-def _chunked_log_likelihoods(model, params, frames, mask, key, num_temperatures,
-                             num_chains, method) -> likelihood.FrameLogLikelihoods:
-  """`likelihood.frame_log_likelihoods` over chunks of sequences, with progress."""
+def _chunked_log_likelihoods(model, params, frames, mask, selected, key,
+                             num_temperatures, num_chains,
+                             method) -> likelihood.FrameLogLikelihoods:
+  """`likelihood.frame_log_likelihoods` over chunks of sequences, with progress.
+
+  `selected` ([B, T] bool, or None for every frame): only these frames are
+  evaluated (AIS on their rows alone); the others' values are zero.
+  """
   methods = []
 
-  def likelihoods(chunk_frames, chunk):
-    estimate = likelihood.frame_log_likelihoods(
-        model, params, jnp.asarray(chunk_frames), jax.random.fold_in(key, chunk),
-        num_temperatures, num_chains, method)
-    methods.append(estimate.method)
-    return estimate.per_frame, estimate.standard_error
+  def likelihoods(chunk_frames, *chunk_selected, chunk):
+    chunk_key = jax.random.fold_in(key, chunk)
+    if not chunk_selected:
+      estimate = likelihood.frame_log_likelihoods(
+          model, params, jnp.asarray(chunk_frames), chunk_key, num_temperatures,
+          num_chains, method)
+      methods.append(estimate.method)
+      return estimate.per_frame, estimate.standard_error
+    rows = np.flatnonzero(chunk_selected[0])
+    per_frame = np.zeros(chunk_selected[0].size, np.float32)
+    standard_error = np.zeros_like(per_frame)
+    if rows.size:
+      rbms = model.frame_rbms(params, jnp.asarray(chunk_frames))
+      visible_bias, hidden_bias = rbms.row_biases()
+      estimate = likelihood.row_log_likelihoods(
+          model, rbms.w_vh,
+          visible_bias if visible_bias.ndim == 1 else visible_bias[rows],
+          hidden_bias[rows],
+          jnp.asarray(chunk_frames.reshape(-1, chunk_frames.shape[-1])[rows]),
+          chunk_key, num_temperatures, num_chains, method)
+      methods.append(estimate.method)
+      per_frame[rows] = estimate.per_frame
+      standard_error[rows] = estimate.standard_error
+    shape = chunk_selected[0].shape
+    return per_frame.reshape(shape), standard_error.reshape(shape)
 
   per_frame, standard_error = _map_by_length(
-      likelihoods, frames, mask, "log-likelihood (exact or AIS)")
+      likelihoods, frames, mask, "log-likelihood (exact or AIS)",
+      per_sequence=() if selected is None else (selected,))
   return likelihood.FrameLogLikelihoods(per_frame, standard_error, methods[0])
