@@ -388,9 +388,13 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
                *_overrides(helpers.small_config()),
                "--config.pretrain.num_steps=400",
                "--config.train.checkpoint_every=480"]
+    # A shell that starts pytest in the background (`nohup ... &`) passes SIGINT
+    # on ignored, and Python then raises no KeyboardInterrupt: the child gets the
+    # default disposition back, as a terminal's Ctrl-C would find it.
     process = subprocess.Popen(
         command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     metrics = workdirs.metrics_path(workdir)
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None and not (

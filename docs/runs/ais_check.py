@@ -1,0 +1,47 @@
+"""The README's "AIS check" of a shipped music run: the mean log Z of 300 test
+frames (drawn with numpy's default_rng(0)) by AIS with 1000 temperatures x 16
+chains, what the results rows use, and with 3000 x 64.
+
+    PYTHONPATH=. python docs/runs/ais_check.py docs/runs/nottingham_rtrbm
+
+A record of how those figures were measured (about 8 minutes a run on one CPU
+core), not part of the library.
+"""
+
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import rtrbm_jax as rj
+from rtrbm_jax.data import datasets
+from rtrbm_jax.models import ais
+
+NUM_FRAMES = 300
+
+
+def main(workdir: str) -> None:
+  run = rj.load_run(workdir)
+  frames, mask = datasets.pad_sequences(
+      datasets.load_sequences(run.config.data, "test"))
+  rows = np.random.default_rng(0).choice(np.flatnonzero(mask), NUM_FRAMES,
+                                         replace=False)
+  rbms = run.model.frame_rbms(run.params, jnp.asarray(frames))
+  visible_bias, hidden_bias = rbms.row_biases()
+  if visible_bias.ndim == 2:  # the RNN-RBM's visible biases are per frame
+    visible_bias = visible_bias[rows]
+  for temperatures, chains in ((1000, 16), (3000, 64)):
+    start = time.time()
+    log_z, standard_error = ais.log_partition(
+        jax.random.key(1), rbms.w_vh, visible_bias, hidden_bias[rows],
+        temperatures, chains)
+    error_of_mean = jnp.sqrt(jnp.sum(standard_error ** 2)) / NUM_FRAMES
+    print(f"{workdir}: {temperatures} x {chains}: mean log Z over {NUM_FRAMES} "
+          f"test frames {float(jnp.mean(log_z)):.4f} (AIS s.e. of the mean "
+          f"{float(error_of_mean):.4f}); {time.time() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+  main(sys.argv[1])
