@@ -389,12 +389,17 @@ class InterruptAndSaveFailureTest(parameterized.TestCase):
                "--config.pretrain.num_steps=400",
                "--config.train.checkpoint_every=480"]
     # A shell that starts pytest in the background (`nohup ... &`) passes SIGINT
-    # on ignored, and Python then raises no KeyboardInterrupt: the child gets the
-    # default disposition back, as a terminal's Ctrl-C would find it.
-    process = subprocess.Popen(
-        command, cwd=_REPO, env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # on ignored, an ignored signal stays ignored across exec, and Python then
+    # raises no KeyboardInterrupt. A handled one is reset to the default by exec,
+    # so the child finds SIGINT as a terminal's Ctrl-C would.
+    previous_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+      process = subprocess.Popen(
+          command, cwd=_REPO,
+          env=dict(os.environ, RTRBM_JAX_CACHE=self.cache_dir),
+          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+      signal.signal(signal.SIGINT, previous_handler)
     metrics = workdirs.metrics_path(workdir)
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None and not (
