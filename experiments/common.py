@@ -82,6 +82,15 @@ def _exit_with(message: str, status: int = 1):
   sys.exit(status)
 
 
+def _end_now(message: str, status: int):
+  """`_exit_with`, skipping the interpreter's teardown (and its threads)."""
+  print(f"error: {message}", file=sys.stderr)
+  logging.flush()
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(status)  # pylint: disable=protected-access
+
+
 def _unknown_field_message(argv) -> str | None:
   """For an override of a config field that does not exist: which, and a guess."""
   overrides = [arg[2:].split("=", 1)[0] for arg in argv[1:]
@@ -157,13 +166,13 @@ def run_or_exit(function, *args):
   except checkpoints.SaveError as error:
     # Orbax's threads of the failed save would keep the process alive for
     # minutes (they wait for signals that never come): end it now.
-    print(f"error: {error}", file=sys.stderr)
-    logging.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(1)  # pylint: disable=protected-access
+    _end_now(str(error), 1)
   except KeyboardInterrupt as error:
-    _exit_with(str(error) or "interrupted.", 130)
+    # Ctrl-C can land inside a runtime call (a compilation, a transfer) and
+    # leave it half done; the interpreter's teardown then crashed in it (a
+    # segfault, exit -11, after the checkpoint was saved). The loop has saved and
+    # closed everything it writes by now, so end at once.
+    _end_now(str(error) or "interrupted.", 130)
   except schema.MissingFieldError as error:
     config_file = _config_file(sys.argv)
     _exit_with(f"{config_file}: {error}" if config_file else str(error))
