@@ -1,5 +1,6 @@
 """The validation split picks the stopping point: best_params.npz, step="best"."""
 
+import functools
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import registry
 from rtrbm_jax.runs import evaluate
 from rtrbm_jax.training import loop
+from rtrbm_jax.training import schema
 from rtrbm_jax.training import workdirs
 from tests import helpers
 
@@ -133,7 +135,35 @@ class SampledFramesTest(absltest.TestCase):
                                whole.per_frame[selected], atol=0.05)
 
 
-def _music_run(directory, workdir):
+class SampledLogLikelihoodTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_it_is_the_mean_of_its_frames_exact_log_likelihoods(self):
+    model = registry.get_model("rnnrbm")
+    params, frames = _random_model_and_frames(model, (3, 5, 6), 4)
+    rows = jnp.asarray([0, 4, 7, 14])
+    score = self.variant(functools.partial(
+        likelihood.sampled_log_likelihood, model, num_temperatures=10,
+        num_chains=2))
+    sampled = score(params, frames, rows, jax.random.key(0))
+    whole = likelihood.frame_log_likelihoods(model, params, frames,
+                                             jax.random.key(0), method="exact")
+    chex.assert_shape((sampled.mean, sampled.standard_error), ())
+    np.testing.assert_allclose(sampled.mean,
+                               whole.per_frame.reshape(-1)[rows].mean(), rtol=1e-5)
+    self.assertEqual(float(sampled.standard_error), 0.0)
+
+  def test_the_scored_frames_are_a_fixed_uniform_sample_or_all(self):
+    rows = loop.heldout_likelihood_rows(1000, 250)
+    self.assertLen(np.unique(rows), 250)
+    np.testing.assert_array_equal(rows, np.sort(rows))
+    self.assertBetween(int(rows.max()), 0, 999)
+    np.testing.assert_array_equal(rows, loop.heldout_likelihood_rows(1000, 250))
+    np.testing.assert_array_equal(loop.heldout_likelihood_rows(40, 250),
+                                  np.arange(40))
+
+
+def _music_run(directory, workdir, **eval_fields):
   """A tiny RTRBM on a random piano-roll pickle, evaluated and checkpointed every
   10 updates."""
   config, _ = helpers.small_music_config(
@@ -146,6 +176,7 @@ def _music_run(directory, workdir):
   config.eval.num_sequences = 6
   config.train.checkpoint_every = 10
   config.train.keep_checkpoints = 100
+  config.eval.update(eval_fields)
   loop.train_and_evaluate(config, workdir)
   return config
 
@@ -195,12 +226,76 @@ class BestParamsTest(absltest.TestCase):
                                 ".* has no best_params.npz"):
       rj.load_run(workdir, step="best")
 
+  def test_training_can_keep_the_parameters_of_the_best_validation_likelihood(
+      self):
+    workdir = self.create_tempdir().full_path
+    _music_run(self.create_tempdir().full_path, workdir,
+               select_by="log_likelihood", log_likelihood_frames=20)
+    records = [record for record in
+               map(json.loads, open(workdirs.metrics_path(workdir)))
+               if "heldout_log_likelihood" in record]
+    self.assertLen(records, 3)
+    likelihoods = [record["heldout_log_likelihood"] for record in records]
+    best_record = records[int(np.argmax(likelihoods))]
+    with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
+      self.assertEqual(int(stored["step"]), best_record["step"])
+      self.assertAlmostEqual(float(stored["log_likelihood"]), max(likelihoods),
+                             places=4)
+      self.assertNotIn("frame_accuracy", stored)
+    chex.assert_trees_all_equal(
+        rj.load_run(workdir, step="best").params,
+        rj.load_run(workdir, step=best_record["step"]).params)
+    # The figure is the exact mean over the scored frames of the held-out windows.
+    run = rj.load_run(workdir, step=best_record["step"])
+    heldout = jnp.asarray(datasets.load_dataset(run.config.data).test[
+        :run.config.eval.num_sequences])
+    rows = loop.heldout_likelihood_rows(heldout.shape[0] * heldout.shape[1], 20)
+    exact = likelihood.frame_log_likelihoods(run.model, run.params, heldout,
+                                             jax.random.key(0), method="exact")
+    self.assertAlmostEqual(float(exact.per_frame.reshape(-1)[rows].mean()),
+                           best_record["heldout_log_likelihood"], places=3)
+
+  def test_a_best_file_chosen_by_another_figure_is_not_resumed(self):
+    workdir = self.create_tempdir().full_path
+    params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
+    path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+    loop._BestParams(workdir, 0, "frame_accuracy").update(40, params, 0.5)
+    loop._BestParams(workdir, 60, "frame_accuracy")
+    self.assertTrue(os.path.exists(path))
+    by_likelihood = loop._BestParams(workdir, 60, "log_likelihood")
+    self.assertFalse(os.path.exists(path))
+    by_likelihood.update(70, params, -20.0)
+    by_likelihood.update(80, params, -25.0)
+    with np.load(path) as stored:
+      self.assertEqual((int(stored["step"]), float(stored["log_likelihood"])),
+                       (70, -20.0))
+
+  def test_selection_figures_are_checked_in_one_line(self):
+    config = helpers.small_music_config(
+        self.create_tempdir().full_path, num_pieces=6, notes_per_frame=2,
+        lowest_note=60, num_notes=8, lengths=(16, 24), num_hidden=10)[0]
+    config.eval.select_by = "likelihood"
+    with self.assertRaisesRegex(ValueError, "config.eval.select_by='likelihood' is "
+                                "not accepted: one of .'frame_accuracy', "
+                                "'log_likelihood'.."):
+      schema.validate_config(config)
+    config.eval.select_by = "log_likelihood"
+    config.eval.num_temperatures = 1
+    with self.assertRaisesRegex(ValueError, "config.eval.num_temperatures=1 is not "
+                                "accepted: an integer >= 2"):
+      schema.validate_config(config)
+    bouncing = rj.get_config("tiny")
+    bouncing.eval.select_by = "log_likelihood"
+    with self.assertRaisesRegex(ValueError, "config.eval.select_by='log_likelihood' "
+                                "is not accepted: 'frame_accuracy' for "
+                                "data.name='bouncing_balls'"):
+      schema.validate_config(bouncing)
+
   def test_a_resumed_run_keeps_the_best_before_its_checkpoint_and_no_later_one(
       self):
     workdir = self.create_tempdir().full_path
     params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
-    better = prediction.HeldOutEvaluation(0.0, 0.0, np.float32(0.5))
-    worse = prediction.HeldOutEvaluation(0.0, 0.0, np.float32(0.25))
+    better, worse = 0.5, 0.25
     path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
     best = loop._BestParams(workdir, 0)
     best.update(40, params, better)

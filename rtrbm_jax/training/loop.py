@@ -30,6 +30,7 @@ import optax
 from rtrbm_jax import files
 from rtrbm_jax import progress
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import registry
 from rtrbm_jax.models import temporal
@@ -180,8 +181,9 @@ class Programs(NamedTuple):
     evaluate: `params -> {"heldout": error, "train": error}`, the next-frame
       error on the held-out sequences and on a sample of as many training
       sequences (per point in a sweep), each a `PredictionError` or, for music,
-      a `HeldOutEvaluation` (with the frame accuracy too); see
-      `evaluation_record`.
+      a `HeldOutEvaluation` (with the frame accuracy too); with
+      `eval.select_by="log_likelihood"` also "heldout_log_likelihood", a
+      `likelihood.SampledLogLikelihood`; see `evaluation_record`.
     copy_last_error: the held-out error of copying the last frame (the floor a
       model must beat, drawn beside the held-out curve), or None without
       evaluation.
@@ -215,14 +217,54 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   if swept:
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
   evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
-  # The same key on both sets: the gap between them is not chain noise alone.
-  evaluate = lambda params: {
-      "heldout": evaluate_jitted(params, eval_data, eval_key),
-      "train": evaluate_jitted(params, train_sample, eval_key)}
+  score_likelihood = _heldout_likelihood_program(config, model, eval_data, swept)
+
+  def evaluate(params):
+    # The same key on both sets: the gap between them is not chain noise alone.
+    error = {"heldout": evaluate_jitted(params, eval_data, eval_key),
+             "train": evaluate_jitted(params, train_sample, eval_key)}
+    if score_likelihood is not None:
+      error["heldout_log_likelihood"] = score_likelihood(params)
+    return error
+
   copy_last_error = float(prediction.prediction_error(
       prediction.baseline_predictions(eval_data)["copy_last_frame"],
       eval_data).mean) if config.eval.every else None
   return Programs(run_pretrain, run_train, evaluate, copy_last_error)
+
+
+def heldout_likelihood_rows(num_frames: int, num_sampled: int) -> np.ndarray:
+  """The frames (rows of `[B * T, nv]`) whose log-likelihood training scores.
+
+  `num_sampled` of the `num_frames` held-out frames drawn uniformly without
+  replacement from a fixed seed, sorted; all of them when there are no more. The
+  same frames at every evaluation (and in every run on the same held-out data),
+  so that checkpoints are compared on equal terms.
+  """
+  if num_sampled >= num_frames:
+    return np.arange(num_frames)
+  return np.sort(np.random.default_rng(0).choice(num_frames, num_sampled,
+                                                 replace=False))
+
+
+def _heldout_likelihood_program(config, model, eval_data, swept: bool):
+  """`params -> SampledLogLikelihood` of the held-out frames, jitted, or None.
+
+  Only with `eval.select_by="log_likelihood"`: AIS at every evaluation costs
+  `eval.log_likelihood_frames * eval.num_chains * eval.num_temperatures` Gibbs
+  steps of one RBM row.
+  """
+  if schema.get(config, "eval.select_by") != "log_likelihood":
+    return None
+  rows = jnp.asarray(heldout_likelihood_rows(
+      eval_data.shape[0] * eval_data.shape[1],
+      schema.get(config, "eval.log_likelihood_frames")))
+  score = functools.partial(
+      likelihood.sampled_log_likelihood, model, v=eval_data, frame_rows=rows,
+      key=jax.random.key(config.seed + 1),
+      num_temperatures=schema.get(config, "eval.num_temperatures"),
+      num_chains=schema.get(config, "eval.num_chains"))
+  return jax.jit(jax.vmap(score) if swept else score)
 
 
 # Record fields a log line leaves out: its own prefix says the step and phase, its
@@ -350,45 +392,58 @@ def _evaluate_if_due(programs: Programs, config, state: steps.TrainState, step: 
 
 
 class _BestParams:
-  """Keeps the parameters of the best held-out frame accuracy in a workdir.
+  """Keeps the parameters of the best held-out figure in a workdir.
 
   For data sets with a validation split (`datasets.heldout_split` is "valid"),
   the validation split picks the stopping point, as in the RNN-RBM paper: at each
-  held-out evaluation whose frame accuracy beats every earlier one, the
+  held-out evaluation whose figure (`eval.select_by`: the frame accuracy, or the
+  log-likelihood of the sampled held-out frames) beats every earlier one, the
   parameters are written (atomically) to `workdir/best_params.npz` with the
-  update (`step`) and the accuracy (`frame_accuracy`). A run resumed at `step`
-  starts from the file's accuracy; a file from a later update than `step` (the
+  update (`step`) and the figure (under its name). A run resumed at `step`
+  starts from the file's figure; a file from a later update than `step` (the
   run was stopped after it and resumed from an older checkpoint, perhaps with a
-  changed config) or from before a fresh start is removed, since the updates
-  after `step` are redone and evaluated again.
+  changed config), from before a fresh start, or chosen by another figure is
+  removed, since the updates after `step` are redone and evaluated again.
   """
 
-  def __init__(self, workdir: str, step: int):
+  def __init__(self, workdir: str, step: int, figure: str = "frame_accuracy"):
     self.path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
-    self.frame_accuracy = -np.inf
+    self.figure, self.value = figure, -np.inf
     if not os.path.exists(self.path):
       return
     try:
       stored = checkpoints.load_params(self.path)
-      stored_step, accuracy = int(stored["step"]), float(stored["frame_accuracy"])
+      stored_step = int(stored["step"])
     except (ValueError, KeyError) as error:
       logging.warning("%s does not read (%s); the next evaluation replaces it.",
                       self.path, str(error).splitlines()[0][:200])
       return
-    if 0 < stored_step <= step:
-      self.frame_accuracy = accuracy
+    if 0 < stored_step <= step and figure in stored:
+      self.value = float(stored[figure])
     else:
       os.remove(self.path)
 
-  def update(self, step: int, params, heldout) -> None:
-    """Writes `params` if `heldout` (an evaluation, or None) is the best yet."""
-    if heldout is None or not float(heldout.frame_accuracy) > self.frame_accuracy:
+  def update(self, step: int, params, value: float | None) -> None:
+    """Writes `params` if `value` (the figure of an evaluation, or None when the
+    step had none) is the best yet."""
+    if value is None or not value > self.value:
       return
-    self.frame_accuracy = float(heldout.frame_accuracy)
+    self.value = float(value)
     checkpoints.save_params(self.path, params, step=step,
-                            frame_accuracy=self.frame_accuracy)
-    logging.info("step %d: the best held-out frame accuracy yet (%.4f); its "
-                 "parameters are in %s.", step, self.frame_accuracy, self.path)
+                            **{self.figure: self.value})
+    logging.info("step %d: the best held-out %s yet (%.4f); its parameters are "
+                 "in %s.", step, self.figure.replace("_", " "), self.value,
+                 self.path)
+
+
+def _selection_figure(error: dict | None, figure: str) -> float | None:
+  """The held-out `figure` ("frame_accuracy" or "log_likelihood") of an
+  evaluation, or None without one."""
+  if error is None:
+    return None
+  if figure == "log_likelihood":
+    return float(error["heldout_log_likelihood"].mean)
+  return float(error["heldout"].frame_accuracy)
 
 
 def _save_if_due(manager, config, state: steps.TrainState, step: int) -> None:
@@ -443,7 +498,8 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
                                     state.step.shape[0] if swept else 0))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
-  best = (_BestParams(workdir, step) if not swept
+  select_by = schema.get(config, "eval.select_by")
+  best = (_BestParams(workdir, step, select_by) if not swept
           and datasets.heldout_split(config.data.name) == "valid" else None)
   # A run stopped by an error still completes the checkpoint in flight.
   with (checkpoints.closing(manager),
@@ -472,8 +528,7 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
         raise _non_finite_error(step, manager)
       error = _evaluate_if_due(programs, config, state, step, eta)
       if best is not None:
-        best.update(step, state.params,
-                    None if error is None else error["heldout"])
+        best.update(step, state.params, _selection_figure(error, select_by))
       records.write(step, phase, describe(step, phase, metrics, error),
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
@@ -490,8 +545,10 @@ def evaluation_record(error: dict, point: int | None = None) -> dict:
 
   `heldout_next_frame_error` and `train_next_frame_error` (the same figure on a
   sample of training sequences, `config.eval.num_sequences` of them), each with
-  its standard error (`_se`), and for music each one's frame accuracy
-  (`heldout_frame_accuracy`, `train_frame_accuracy`).
+  its standard error (`_se`), for music each one's frame accuracy
+  (`heldout_frame_accuracy`, `train_frame_accuracy`), and with
+  `eval.select_by="log_likelihood"` the held-out frames' mean log-likelihood
+  (`heldout_log_likelihood`, with its AIS standard error `_se`).
   """
   pick = (lambda value: value) if point is None else (lambda value: value[point])
   record = {f"{name}_next_frame_error{suffix}": float(pick(value))
@@ -501,6 +558,11 @@ def evaluation_record(error: dict, point: int | None = None) -> dict:
   for name in ("heldout", "train"):
     if isinstance(error[name], prediction.HeldOutEvaluation):
       record[f"{name}_frame_accuracy"] = float(pick(error[name].frame_accuracy))
+  if "heldout_log_likelihood" in error:
+    record["heldout_log_likelihood"] = float(
+        pick(error["heldout_log_likelihood"].mean))
+    record["heldout_log_likelihood_se"] = float(
+        pick(error["heldout_log_likelihood"].standard_error))
   return record
 
 

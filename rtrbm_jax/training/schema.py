@@ -28,6 +28,8 @@ OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "linear", "cosine")
 # "data": split every batch over all devices; "sweep": split a sweep's points.
 PARALLELISM = ("none", "data", "sweep")
+# What picks a run's best parameters on a validation split (`eval.select_by`).
+SELECTION_FIGURES = ("frame_accuracy", "log_likelihood")
 
 # Counts live in int32 arrays (the step, CD-k), so they stay below 2^31.
 MAX_INT = 2**31 - 1
@@ -169,6 +171,14 @@ FIELDS = {
     "eval.num_samples": Field(_COUNT, FREE),
     "eval.prime_frames": Field(_COUNT, FREE),
     "eval.generate_frames": Field(_COUNT, FREE),
+    # Model selection: changing it on resume starts the best parameters afresh.
+    "eval.select_by": Field(_one_of(SELECTION_FIGURES), FREE,
+                            default="frame_accuracy"),
+    "eval.log_likelihood_frames": Field(_COUNT, FREE, default=250),
+    "eval.num_temperatures": Field(_integer(2, accepted="an integer >= 2"), FREE,
+                                   default=300),
+    "eval.num_chains": Field(_integer(2, accepted="an integer >= 2"), FREE,
+                             default=16),
 }
 REQUIRED_FIELDS = tuple(path for path, field in FIELDS.items()
                         if field.default is _REQUIRED)
@@ -227,6 +237,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("data.train_source", "simulator",
           f"'fixed' for data.name={config.data.name!r} (the simulator draws "
           "bouncing balls only)")
+  if (get(config, "eval.select_by") == "log_likelihood"
+      and datasets.heldout_split(config.data.name) != "valid"):
+    _fail("eval.select_by", "log_likelihood",
+          f"'frame_accuracy' for data.name={config.data.name!r}: only data sets "
+          "with a validation split (data.name='piano_rolls') select parameters")
   _check_gibbs_schedule(config.train.gibbs_schedule)
   _check_intervals(config)
 
