@@ -3,6 +3,9 @@ frames (drawn with numpy's default_rng(0)) by AIS with 1000 temperatures x 16
 chains, what the results rows use, and with 3000 x 64.
 
     PYTHONPATH=. python docs/runs/ais_check.py docs/runs/nottingham_rtrbm
+    PYTHONPATH=. python docs/runs/ais_check.py docs/runs/piano_midi_rnnrbm best
+
+(`best`: a run shipped with its best validation parameters, `best_params.npz`.)
 
 A record of how those figures were measured (about 8 minutes a run on one CPU
 core), not part of the library.
@@ -22,8 +25,8 @@ from rtrbm_jax.models import ais
 NUM_FRAMES = 300
 
 
-def main(workdir: str) -> None:
-  run = rj.load_run(workdir)
+def main(workdir: str, step: str | None = None) -> None:
+  run = rj.load_run(workdir, step=step)
   frames, mask = datasets.pad_sequences(
       datasets.load_sequences(run.config.data, "test"))
   rows = np.random.default_rng(0).choice(np.flatnonzero(mask), NUM_FRAMES,
@@ -44,4 +47,4 @@ def main(workdir: str) -> None:
 
 
 if __name__ == "__main__":
-  main(sys.argv[1])
+  main(*sys.argv[1:3])
