@@ -153,6 +153,27 @@ class SampledLogLikelihoodTest(chex.TestCase):
                                whole.per_frame.reshape(-1)[rows].mean(), rtol=1e-5)
     self.assertEqual(float(sampled.standard_error), 0.0)
 
+  def test_a_sweep_scores_each_point_as_a_single_run_would(self):
+    config = helpers.small_music_config(
+        self.create_tempdir().full_path, num_pieces=6, notes_per_frame=2,
+        lowest_note=60, num_notes=8, lengths=(16, 24), num_hidden=4)[0]
+    config.eval.select_by = "log_likelihood"
+    config.eval.log_likelihood_frames = 7
+    model = registry.get_model("rnnrbm")
+    points = [_random_model_and_frames(model, (2, 5, 6), 4)[0],
+              jax.tree.map(lambda leaf: 0.5 * leaf,
+                           _random_model_and_frames(model, (2, 5, 6), 4)[0])]
+    frames = _random_model_and_frames(model, (2, 5, 6), 4)[1]
+    swept = loop._heldout_likelihood_program(config, model, frames, swept=True)(
+        jax.tree.map(lambda *leaves: jnp.stack(leaves), *points))
+    single = loop._heldout_likelihood_program(config, model, frames, swept=False)
+    chex.assert_shape(swept.mean, (2,))
+    for index, params in enumerate(points):
+      np.testing.assert_allclose(swept.mean[index], single(params).mean, rtol=1e-5)
+    config.eval.select_by = "frame_accuracy"
+    self.assertIsNone(loop._heldout_likelihood_program(config, model, frames,
+                                                       swept=False))
+
   def test_the_scored_frames_are_a_fixed_uniform_sample_or_all(self):
     rows = loop.heldout_likelihood_rows(1000, 250)
     self.assertLen(np.unique(rows), 250)
