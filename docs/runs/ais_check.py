@@ -5,7 +5,10 @@ chains, what the results rows use, and with 3000 x 64.
     PYTHONPATH=. python docs/runs/ais_check.py docs/runs/nottingham_rtrbm
     PYTHONPATH=. python docs/runs/ais_check.py docs/runs/piano_midi_rnnrbm best
 
-(`best`: a run shipped with its best validation parameters, `best_params.npz`.)
+    PYTHONPATH=. python docs/runs/ais_check.py docs/runs/nottingham_rtrbm 10000x16
+
+(`best`: a run shipped with its best validation parameters, `best_params.npz`; a
+list of TEMPERATURESxCHAINS replaces the two default settings.)
 
 A record of how those figures were measured (about 8 minutes a run on one CPU
 core), not part of the library.
@@ -25,7 +28,11 @@ from rtrbm_jax.models import ais
 NUM_FRAMES = 300
 
 
-def main(workdir: str, step: str | None = None) -> None:
+def main(workdir: str, *options: str) -> None:
+  step = "best" if "best" in options else None
+  settings = [tuple(map(int, setting.split("x")))
+              for option in options if option != "best"
+              for setting in option.split(",")] or [(1000, 16), (3000, 64)]
   run = rj.load_run(workdir, step=step)
   frames, mask = datasets.pad_sequences(
       datasets.load_sequences(run.config.data, "test"))
@@ -35,7 +42,7 @@ def main(workdir: str, step: str | None = None) -> None:
   visible_bias, hidden_bias = rbms.row_biases()
   if visible_bias.ndim == 2:  # the RNN-RBM's visible biases are per frame
     visible_bias = visible_bias[rows]
-  for temperatures, chains in ((1000, 16), (3000, 64)):
+  for temperatures, chains in settings:
     start = time.time()
     log_z, standard_error = ais.log_partition(
         jax.random.key(1), rbms.w_vh, visible_bias, hidden_bias[rows],
@@ -47,4 +54,4 @@ def main(workdir: str, step: str | None = None) -> None:
 
 
 if __name__ == "__main__":
-  main(*sys.argv[1:3])
+  main(*sys.argv[1:])
