@@ -160,19 +160,20 @@ class SampledLogLikelihoodTest(chex.TestCase):
     config.eval.select_by = "log_likelihood"
     config.eval.log_likelihood_frames = 7
     model = registry.get_model("rnnrbm")
-    points = [_random_model_and_frames(model, (2, 5, 6), 4)[0],
-              jax.tree.map(lambda leaf: 0.5 * leaf,
-                           _random_model_and_frames(model, (2, 5, 6), 4)[0])]
-    frames = _random_model_and_frames(model, (2, 5, 6), 4)[1]
-    swept = loop._heldout_likelihood_program(config, model, frames, swept=True)(
-        jax.tree.map(lambda *leaves: jnp.stack(leaves), *points))
-    single = loop._heldout_likelihood_program(config, model, frames, swept=False)
+    params, frames = _random_model_and_frames(model, (2, 5, 6), 4)
+    points = [params, jax.tree.map(lambda leaf: 0.5 * leaf, params)]
+    key = jax.random.key(config.seed + 1)
+    swept = loop._heldout_likelihood_program(
+        config, model, frames, key, swept=True)(
+            jax.tree.map(lambda *leaves: jnp.stack(leaves), *points))
+    single = loop._heldout_likelihood_program(config, model, frames, key,
+                                             swept=False)
     chex.assert_shape(swept.mean, (2,))
     for index, params in enumerate(points):
       np.testing.assert_allclose(swept.mean[index], single(params).mean, rtol=1e-5)
     config.eval.select_by = "frame_accuracy"
     self.assertIsNone(loop._heldout_likelihood_program(config, model, frames,
-                                                       swept=False))
+                                                       key, swept=False))
 
   def test_the_scored_frames_are_a_fixed_uniform_sample_or_all(self):
     rows = loop.heldout_likelihood_rows(1000, 250)
@@ -202,17 +203,24 @@ def _music_run(directory, workdir, **eval_fields):
   return config
 
 
+def _held_out_records(workdir, field):
+  """The records of `workdir`'s metrics.jsonl that have `field`, its values, and
+  the record of the largest."""
+  records = [record for record in
+             map(json.loads, open(workdirs.metrics_path(workdir)))
+             if field in record]
+  values = [record[field] for record in records]
+  return records, values, records[int(np.argmax(values))]
+
+
 class BestParamsTest(absltest.TestCase):
 
   def test_training_keeps_the_parameters_of_the_best_validation_accuracy(self):
     workdir = self.create_tempdir().full_path
     _music_run(self.create_tempdir().full_path, workdir)
-    records = [record for record in
-               map(json.loads, open(workdirs.metrics_path(workdir)))
-               if "heldout_frame_accuracy" in record]
+    records, accuracies, best_record = _held_out_records(
+        workdir, "heldout_frame_accuracy")
     self.assertLen(records, 3)
-    accuracies = [record["heldout_frame_accuracy"] for record in records]
-    best_record = records[int(np.argmax(accuracies))]
     with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
       self.assertEqual(int(stored["step"]), best_record["step"])
       self.assertAlmostEqual(float(stored["frame_accuracy"]), max(accuracies),
@@ -252,12 +260,9 @@ class BestParamsTest(absltest.TestCase):
     workdir = self.create_tempdir().full_path
     _music_run(self.create_tempdir().full_path, workdir,
                select_by="log_likelihood", log_likelihood_frames=20)
-    records = [record for record in
-               map(json.loads, open(workdirs.metrics_path(workdir)))
-               if "heldout_log_likelihood" in record]
+    records, likelihoods, best_record = _held_out_records(
+        workdir, "heldout_log_likelihood")
     self.assertLen(records, 3)
-    likelihoods = [record["heldout_log_likelihood"] for record in records]
-    best_record = records[int(np.argmax(likelihoods))]
     with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
       self.assertEqual(int(stored["step"]), best_record["step"])
       self.assertAlmostEqual(float(stored["log_likelihood"]), max(likelihoods),

@@ -217,7 +217,8 @@ def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
   if swept:
     evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
   evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
-  score_likelihood = _heldout_likelihood_program(config, model, eval_data, swept)
+  score_likelihood = _heldout_likelihood_program(config, model, eval_data,
+                                                 eval_key, swept)
 
   def evaluate(params):
     # The same key on both sets: the gap between them is not chain noise alone.
@@ -247,7 +248,7 @@ def heldout_likelihood_rows(num_frames: int, num_sampled: int) -> np.ndarray:
                                                  replace=False))
 
 
-def _heldout_likelihood_program(config, model, eval_data, swept: bool):
+def _heldout_likelihood_program(config, model, eval_data, key, swept: bool):
   """`params -> SampledLogLikelihood` of the held-out frames, jitted, or None.
 
   Only with `eval.select_by="log_likelihood"`: AIS at every evaluation costs
@@ -261,7 +262,7 @@ def _heldout_likelihood_program(config, model, eval_data, swept: bool):
       schema.get(config, "eval.log_likelihood_frames")))
   score = functools.partial(
       likelihood.sampled_log_likelihood, model, v=eval_data, frame_rows=rows,
-      key=jax.random.key(config.seed + 1),
+      key=key,
       num_temperatures=schema.get(config, "eval.num_temperatures"),
       num_chains=schema.get(config, "eval.num_chains"))
   return jax.jit(jax.vmap(score) if swept else score)
