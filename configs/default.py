@@ -19,6 +19,11 @@ def get_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seed = 0
 
+  # A run directory (its params.npz) or a .npz parameter file that a fresh run
+  # starts from instead of random weights (fine-tuning, longer schedules; set
+  # pretrain.num_steps = 0). "": random weights.
+  config.init_from = ""
+
   config.model = ml_collections.ConfigDict()
   config.model.kind = "rtrbm"
   config.model.num_visible = 900

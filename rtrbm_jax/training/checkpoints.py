@@ -26,6 +26,8 @@ def manager_options(keep_checkpoints: int) -> ocp.CheckpointManagerOptions:
 
 def latest_step(workdir: str, options: ocp.CheckpointManagerOptions) -> int | None:
   """The step of the workdir's newest checkpoint (damaged or not), or None."""
+  if not os.path.isdir(directory(workdir)):
+    return None  # asked before anything is written: create nothing
   manager = ocp.CheckpointManager(directory(workdir), options=options)
   latest = manager.latest_step()
   manager.close()
@@ -177,6 +179,39 @@ def load_params(path: str) -> dict:
         f"{path} is damaged or incomplete ({type(error).__name__}"
         f": {str(error).splitlines()[0] if str(error) else ''}); rerun "
         "experiments.train on the workdir to write it again.") from error
+
+
+def warm_start_params(source: str, template):
+  """The parameters of the run or file `source`, shaped and typed like `template`.
+
+  `config.init_from`: a fresh run starts from a finished run's parameters
+  (fine-tuning, a longer schedule). `source` is a run directory (its
+  `params.npz`) or a parameter file that `save_params` wrote. Each field of
+  `template` (a single run's parameters) must be there with its shape.
+
+  Raises:
+    ValueError: one line naming `config.init_from`, the file and what is wrong.
+  """
+  path = (os.path.join(source, "params.npz") if os.path.isdir(source)
+          else source)
+  if not os.path.isfile(path):
+    raise ValueError(
+        f"config.init_from={source!r} is not accepted: {path} does not exist (a "
+        "finished run's directory holding params.npz, or a .npz parameter file).")
+  arrays = load_params(path)
+  params_type = type(template)
+  missing = [name for name in params_type._fields if name not in arrays]
+  wrong = [f"{name} has shape {list(np.shape(arrays[name]))}, expected "
+           f"{list(np.shape(want))}"
+           for name, want in zip(params_type._fields, template)
+           if name in arrays and np.shape(arrays[name]) != np.shape(want)]
+  if missing or wrong:
+    problems = ([f"it lacks {missing}"] if missing else []) + wrong
+    raise ValueError(
+        f"config.init_from={source!r} is not accepted: the parameters in {path} do "
+        f"not fit this config's model ({'; '.join(problems)}).")
+  return params_type(**{name: np.asarray(arrays[name], np.asarray(want).dtype)
+                        for name, want in zip(params_type._fields, template)})
 
 
 def save_params(path: str, params, **extra) -> None:

@@ -146,10 +146,14 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
   Writes config.json (and the data's standardisation).
   """
   config = setup_.config
-  os.makedirs(workdir, exist_ok=True)
-  files.remove_stale_temporaries(workdir)
   options = checkpoints.manager_options(config.train.keep_checkpoints)
   latest = checkpoints.latest_step(workdir, options)
+  if latest is None and schema.get(config, "init_from"):
+    # Only a fresh run reads it (before anything is written): a resumed one
+    # continues from its checkpoint, whether or not the source is still there.
+    state = _warm_started(state, schema.get(config, "init_from"), swept)
+  os.makedirs(workdir, exist_ok=True)
+  files.remove_stale_temporaries(workdir)
   changes = {}
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
@@ -170,6 +174,20 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
     workdirs.remove_final_params(workdir)
   workdirs.write_config(workdir, config, setup_.dataset)
   return manager, state
+
+
+def _warm_started(state: steps.TrainState, source: str,
+                  swept: bool) -> steps.TrainState:
+  """`state` with the parameters of `source` (`config.init_from`), every point of
+  a sweep alike. The optimizer states stay as initialised: optax initialises them
+  from the parameters' shapes alone."""
+  template = (jax.tree.map(lambda leaf: leaf[0], state.params) if swept
+              else state.params)
+  params = checkpoints.warm_start_params(source, template)
+  if swept:
+    params = jax.tree.map(lambda loaded, leaf: jnp.broadcast_to(loaded, leaf.shape),
+                          params, state.params)
+  return state._replace(params=jax.tree.map(jnp.asarray, params))
 
 
 class Programs(NamedTuple):

@@ -136,6 +136,11 @@ FIELDS = {
         FIXED, default=None),
     "seed": Field(_integer(0, MAX_SEED, f"an integer in [0, {MAX_SEED}] (the run "
                            "also uses seed + 1 and + 2)"), FIXED, "seed"),
+    # A fresh run's parameters come from this run or file (a resumed run's from
+    # its checkpoint): "" initialises them afresh.
+    "init_from": Field(Check(lambda value: isinstance(value, str),
+                             "'' or the path of a finished run or a .npz "
+                             "parameter file"), FIXED, default=""),
     "data.name": Field(_one_of(datasets.DATASET_NAMES), WITH_FLAG),
     "data.num_frames": Field(
         _integer(2, accepted="an integer >= 2 (each frame is predicted from the "
@@ -242,6 +247,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("eval.select_by", "log_likelihood",
           f"'frame_accuracy' for data.name={config.data.name!r}: only data sets "
           "with a validation split (data.name='piano_rolls') select parameters")
+  if get(config, "init_from") and config.pretrain.num_steps:
+    _fail("pretrain.num_steps", config.pretrain.num_steps,
+          "0 with config.init_from set (pretraining would retrain the loaded "
+          "weights as a plain RBM)")
   _check_gibbs_schedule(config.train.gibbs_schedule)
   _check_intervals(config)
 
