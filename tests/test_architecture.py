@@ -13,6 +13,7 @@ import ml_collections
 import rtrbm_jax as rj
 from rtrbm_jax import config_fields
 from rtrbm_jax.data import datasets
+from rtrbm_jax.data import registry as data_registry
 from rtrbm_jax.models import registry
 from rtrbm_jax.models import rnnrbm
 from rtrbm_jax.models import rtrbm
@@ -23,8 +24,8 @@ from rtrbm_jax.training import workdirs
 
 _PACKAGE = os.path.dirname(rj.__file__)
 # Each folder's layer: a module may import its own folder and lower layers only.
-# The plumbing at the top of the package (files, progress, config_fields) imports
-# nothing of it and serves every layer.
+# The plumbing at the top of the package (files, progress, config_fields, checks)
+# imports nothing of it and serves every layer.
 _LAYERS = {"models": 1, "data": 2, "evaluation": 3, "outputs": 3, "training": 4,
            "runs": 5}
 
@@ -60,7 +61,7 @@ class LayersTest(parameterized.TestCase):
           self.assertTrue(same_folder or _layer(module) < _LAYERS[folder])
 
   def test_the_plumbing_imports_nothing_of_the_package_but_itself(self):
-    for name in ("files.py", "progress.py", "config_fields.py"):
+    for name in ("files.py", "progress.py", "config_fields.py", "checks.py"):
       imports = _package_imports(os.path.join(_PACKAGE, name))
       self.assertEqual({module for module in imports if _layer(module)}, set(),
                        name)
@@ -171,9 +172,28 @@ class DataKindTest(absltest.TestCase):
     for name in datasets.DATASET_NAMES:
       self.assertIn(datasets.data_kind(ml_collections.ConfigDict({"name": name})),
                     datasets.DATA_KINDS)
-    self.assertEqual(datasets.KINDS["bouncing_balls"], "video")
-    self.assertEqual(datasets.KINDS["piano_rolls"], "music")
-    self.assertEqual(datasets.KINDS["arm"], "real_valued")
+    kinds = {name: entry.kind for name, entry in data_registry.DATA_SETS.items()}
+    self.assertEqual(kinds["bouncing_balls"], "video")
+    self.assertEqual(kinds["piano_rolls"], "music")
+    self.assertEqual(kinds["arm"], "real_valued")
+    with self.assertRaisesRegex(ValueError, r"^config\.data\.name='mnist' is not "
+                                r"accepted: one of \("):
+      data_registry.get_data_set("mnist")
+
+  def test_only_the_data_set_registry_names_data_sets(self):
+    # The schema, the loop and evaluation read the registry's entries: a new data
+    # set is its module and one entry (names in docstrings and messages aside).
+    for folder in ("training", "runs", "evaluation"):
+      for name in os.listdir(os.path.join(_PACKAGE, folder)):
+        if not name.endswith(".py"):
+          continue
+        tree = ast.parse(open(os.path.join(_PACKAGE, folder, name)).read())
+        compared = [node for node in ast.walk(tree)
+                    if isinstance(node, ast.Compare) and any(
+                        isinstance(side, ast.Constant)
+                        and side.value in data_registry.DATA_SETS
+                        for side in [node.left, *node.comparators])]
+        self.assertEqual(compared, [], f"{folder}/{name}")
 
   def test_a_workdir_without_config_json_is_named(self):
     workdir = self.create_tempdir().full_path

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax.data import bouncing_balls
-from rtrbm_jax.models import checks
 
 Array = jax.Array
 

@@ -53,9 +53,9 @@ from typing import NamedTuple
 from absl import logging
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax import files
 from rtrbm_jax.data import cache
-from rtrbm_jax.models import checks
 
 DEFAULT_BOX_SIZE = 10.0
 DEFAULT_RADIUS = 1.2

@@ -1,54 +1,43 @@
-"""Data sets by name, as fixed-length arrays validated once at the boundary.
+"""Data sets as fixed-length arrays, validated once at the boundary.
 
-`load_dataset(config.data)` is the only place that knows the data sets' names. It
-returns float32 numpy arrays `[num_sequences, T, nv]` for training and held-out
-evaluation; variable-length sequences (music) are cut into windows of
-`config.data.num_frames` frames.
+`load_dataset(config.data)` returns float32 numpy arrays `[num_sequences, T, nv]`
+for training and held-out evaluation; variable-length sequences (music) are cut
+into windows of `config.data.num_frames` frames. What each data set is, and how
+its splits load, is its entry in `registry.py` (the one table of names).
 
-With `config.data.train_source="simulator"` (bouncing balls only) training draws
-fresh sequences on the device at every update (`fresh_batch_sampler`); the fixed
-training split is then not loaded, and `Dataset.train` holds a small sample of
-simulated sequences in its place (what evaluation's "training sample" and the
-mean-frame baseline read).
+With `config.data.train_source="simulator"` (data sets with a simulator: bouncing
+balls) training draws fresh sequences on the device at every update
+(`fresh_batch_sampler`); the fixed training split is then not loaded, and
+`Dataset.train` holds a small sample of simulated sequences in its place (what
+evaluation's "training sample" and the mean-frame baseline read).
 """
 
-import functools
-import os
 from typing import Callable, NamedTuple, Optional
 
 import jax
 import numpy as np
 
-from rtrbm_jax.data import ball_simulator
-from rtrbm_jax.data import bouncing_balls
-from rtrbm_jax.data import music
-from rtrbm_jax.data import polyphonic
+from rtrbm_jax import checks
 from rtrbm_jax.data import real_valued
-from rtrbm_jax.models import checks
-from rtrbm_jax.models import rbm
+from rtrbm_jax.data import registry
 
-# What a data set's frames are: pictures of a video, piano rolls of music
-# (training and evaluation also give their frame accuracy, pictures are piano
-# rolls with MIDI), or real-valued vectors (drawn as lines).
-DATA_KINDS = ("video", "music", "real_valued")
-# Each data set's kind; its keys are the accepted `data.name`s.
-KINDS = {"bouncing_balls": "video", "bach_chorales": "music",
-         "piano_rolls": "music", "arm": "real_valued", "arrays": "real_valued"}
-DATASET_NAMES = tuple(KINDS)
-# Fixed seeds of the generated arm data set's splits.
-ARM_TRAIN_SEED, ARM_TEST_SEED = 2013, 3102
+DATA_KINDS = registry.DATA_KINDS
+DATASET_NAMES = registry.DATASET_NAMES
 # Where training sequences come from: the data set's fixed training split, or
-# fresh sequences of the JAX simulator at every update (bouncing balls only).
+# fresh sequences of its simulator at every update (bouncing balls).
 TRAIN_SOURCES = ("fixed", "simulator")
 # The source of configs written before `data.train_source` existed.
 DEFAULT_TRAIN_SOURCE = "fixed"
-# Key of the simulated sample that stands for the training split in simulator mode.
-SIMULATED_SAMPLE_SEED = 2008_0017
 
 
 def data_kind(data_config) -> str:
   """The kind (`DATA_KINDS`) of the data set named by `data_config.name`."""
-  return KINDS[data_config.name]
+  return registry.get_data_set(data_config.name).kind
+
+
+def heldout_split(data_name: str) -> str:
+  """The split training evaluates on ("valid" or "test"; see `registry.DataSet`)."""
+  return registry.get_data_set(data_name).heldout_split
 
 
 def train_source(data_config) -> str:
@@ -61,17 +50,13 @@ def fresh_batch_sampler(data_config,
                                                               jax.Array]]:
   """`key -> [batch_size, T, nv]` fresh training sequences, or None (fixed split).
 
-  In simulator mode a batch is `ball_simulator.generate` of the key: a pure,
+  In simulator mode a batch is the data set's simulator run on the key: a pure,
   jittable function, so the train step draws it on the device.
   """
   if train_source(data_config) == "fixed":
     return None
-  return functools.partial(ball_simulator.generate, num_sequences=batch_size,
-                           num_frames=data_config.num_frames,
-                           resolution=data_config.resolution)
-
-
-_simulated_sample = jax.jit(ball_simulator.generate, static_argnums=(1, 2, 3))
+  return registry.get_data_set(data_config.name).fresh_batches(data_config,
+                                                               batch_size)
 
 
 class Dataset(NamedTuple):
@@ -114,78 +99,20 @@ def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
   return np.stack(windows).astype(np.float32)
 
 
-def _music_splits(data_config, cache_dir):
-  if data_config.name == "bach_chorales":
-    return music.bach_chorales(cache_dir)
-  if not data_config.path:
-    raise ValueError("config.data.path='' is not accepted: the path of a polyphonic "
-                     "data set's .mat file or piano-roll pickle (e.g. "
-                     "JSB_Chorales.mat, JSB Chorales.pickle) for "
-                     "data.name='piano_rolls'.")
-  if not os.path.exists(data_config.path):
-    raise ValueError(f"config.data.path={data_config.path!r} does not exist: get the "
-                     "RNN-RBM paper's pickles with `python -m experiments.download`, "
-                     "or pass the path of your copy (.mat or .pickle).")
-  return polyphonic.load(data_config.path)
-
-
-def heldout_split(data_name: str) -> str:
-  """The split training evaluates on: "valid" for the published polyphonic sets
-  (their test split is touched once, by `experiments.evaluate`), else "test"."""
-  return "valid" if data_name == "piano_rolls" else "test"
-
-
-def _real_valued_splits(data_config) -> dict:
-  """Unstandardised real-valued sequences: the generated arm, or a file's arrays.
-
-  A file's last `num_test` sequences are held out.
-  """
-  if data_config.name == "arm":
-    return {"train": list(real_valued.generate(ARM_TRAIN_SEED, data_config.num_train,
-                                               data_config.num_frames)),
-            "test": list(real_valued.generate(ARM_TEST_SEED, data_config.num_test,
-                                              data_config.num_frames))}
-  if not data_config.path:
-    raise ValueError("config.data.path='' is not accepted: the .npy/.npz file of "
-                     "sequences for data.name='arrays'.")
-  sequences = real_valued.load_sequences(data_config.path)
-  if len(sequences) <= data_config.num_test:
-    raise ValueError(f"config.data.num_test={data_config.num_test} is not accepted: "
-                     f"fewer than the {len(sequences)} sequences in "
-                     f"{data_config.path!r}, so that some are left to train on.")
-  return {"train": sequences[:-data_config.num_test],
-          "test": sequences[-data_config.num_test:]}
-
-
 def _load_splits(data_config, cache_dir):
   """(splits {name: sequences}, visible type, standardizer or None) of a data set.
 
-  The only place that dispatches on `data_config.name`. Real-valued data are
-  standardised with a standardizer fitted on the training split.
+  Real-valued data are standardised with a standardizer fitted on the training
+  split.
   """
-  name = data_config.name
-  if name == "bouncing_balls" and train_source(data_config) == "simulator":
-    test = bouncing_balls.standard_test_split(
-        cache_dir, num_test=data_config.num_test,
-        num_frames=data_config.num_frames, resolution=data_config.resolution)
-    # As many simulated sequences as held-out ones: the training distribution.
-    train = np.asarray(_simulated_sample(
-        jax.random.key(SIMULATED_SAMPLE_SEED), data_config.num_test,
-        data_config.num_frames, data_config.resolution))
-    return {"train": train, "test": test}, rbm.BINARY, None
-  if name == "bouncing_balls":
-    splits = dict(zip(("train", "test"), bouncing_balls.standard_split(
-        cache_dir, num_train=data_config.num_train, num_test=data_config.num_test,
-        num_frames=data_config.num_frames, resolution=data_config.resolution)))
-    return splits, rbm.BINARY, None
-  if KINDS.get(name) == "music":
-    return _music_splits(data_config, cache_dir), rbm.BINARY, None
-  if KINDS.get(name) == "real_valued":
-    splits = _real_valued_splits(data_config)
-    standardizer = real_valued.fit_standardizer(splits["train"])
-    return ({split: real_valued.standardize(standardizer, sequences)
-             for split, sequences in splits.items()}, rbm.GAUSSIAN, standardizer)
-  raise ValueError(f"data.name must be one of {DATASET_NAMES}, got {name!r}.")
+  entry = registry.get_data_set(data_config.name)
+  splits = entry.load_splits(data_config, cache_dir, train_source(data_config))
+  if entry.visible_type == checks.BINARY:
+    return splits, entry.visible_type, None
+  standardizer = real_valued.fit_standardizer(splits["train"])
+  return ({split: real_valued.standardize(standardizer, sequences)
+           for split, sequences in splits.items()}, entry.visible_type,
+          standardizer)
 
 
 def load_sequences(data_config, split: str,
@@ -251,20 +178,20 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
     The validated `Dataset`.
   """
   splits, visible_type, standardizer = _load_splits(data_config, cache_dir)
-  if data_config.name == "bouncing_balls":
+  entry = registry.get_data_set(data_config.name)
+  if entry.fixed_length:
     # Already [N, T, nv] of the configured length: no windows to cut.
     train, test = (np.asarray(splits[split]) for split in ("train", "test"))
   else:
     train = _windows(splits["train"], data_config.num_frames,
                      data_config.window_stride)
-    heldout = heldout_split(data_config.name)
+    heldout = entry.heldout_split
     # The validation windows do not overlap, so that a prefix of them (the
     # `eval.num_sequences` evaluated) spans as much of the split as it can.
     test = _windows(splits[heldout], data_config.num_frames,
                     data_config.num_frames if heldout == "valid"
                     else data_config.window_stride)
-  dataset = Dataset(train, test, visible_type, data_kind(data_config),
-                    standardizer)
+  dataset = Dataset(train, test, visible_type, entry.kind, standardizer)
   for split in ("train", "test"):
     checks.check_frames(getattr(dataset, split), dataset.num_visible,
                         name=f"{data_config.name} {split} data",

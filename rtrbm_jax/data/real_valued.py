@@ -54,7 +54,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rtrbm_jax.models import checks
+from rtrbm_jax import checks
 
 DEFAULT_NUM_LINKS = 10
 DEFAULT_OBSERVATION_NOISE = 0.01

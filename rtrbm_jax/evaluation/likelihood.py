@@ -13,9 +13,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import ais
-from rtrbm_jax.models import checks
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import temporal
 

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rtrbm_jax.models import checks
+from rtrbm_jax import checks
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import temporal
 

@@ -21,11 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import checks
+
 Array = jax.Array
 
-BINARY = "binary"
-GAUSSIAN = "gaussian"
-VISIBLE_TYPES = (BINARY, GAUSSIAN)
+BINARY, GAUSSIAN, VISIBLE_TYPES = (checks.BINARY, checks.GAUSSIAN,
+                                   checks.VISIBLE_TYPES)
 
 # How Bernoulli samples are drawn. Both give 1 iff u < p, with u the uniform of
 # `jax.random.uniform` (float32: a multiple of 2^-23 in [0, 1)), so P(1) is p to

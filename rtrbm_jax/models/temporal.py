@@ -28,7 +28,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from rtrbm_jax.models import checks
+from rtrbm_jax import checks
 from rtrbm_jax.models import rbm
 
 Array = jax.Array

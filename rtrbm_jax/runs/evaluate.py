@@ -16,13 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import checks
 from rtrbm_jax import files
 from rtrbm_jax import progress
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
-from rtrbm_jax.models import checks
 from rtrbm_jax.models import rbm
 from rtrbm_jax.outputs import metric_writers
 from rtrbm_jax.runs import api

@@ -17,9 +17,10 @@ from typing import Any, Callable, NamedTuple
 import jax
 import ml_collections
 
+from rtrbm_jax import checks
 from rtrbm_jax import config_fields
 from rtrbm_jax.data import datasets
-from rtrbm_jax.models import checks
+from rtrbm_jax.data import registry as data_registry
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
 from rtrbm_jax.models import temporal
@@ -141,7 +142,7 @@ FIELDS = {
     "init_from": Field(Check(lambda value: isinstance(value, str),
                              "'' or the path of a finished run or a .npz "
                              "parameter file"), FIXED, default=""),
-    "data.name": Field(_one_of(datasets.DATASET_NAMES), WITH_FLAG),
+    "data.name": Field(_one_of(data_registry.DATASET_NAMES), WITH_FLAG),
     "data.num_frames": Field(
         _integer(2, accepted="an integer >= 2 (each frame is predicted from the "
                  "frames before it)"), FIXED_WITH_PERSISTENT_CHAINS),
@@ -237,22 +238,30 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   for path, field in FIELDS.items():
     if field.check is not None and not field.check.accepts(get(config, path)):
       _fail(path, get(config, path), field.check.accepted)
+  data_set = data_registry.get_data_set(config.data.name)
   if (get(config, "data.train_source") == "simulator"
-      and config.data.name != "bouncing_balls"):
+      and data_set.fresh_batches is None):
     _fail("data.train_source", "simulator",
-          f"'fixed' for data.name={config.data.name!r} (the simulator draws "
-          "bouncing balls only)")
+          f"'fixed' for data.name={config.data.name!r} (it has no simulator; "
+          f"these have: {_data_sets_with(lambda entry: entry.fresh_batches)})")
   if (get(config, "eval.select_by") == "log_likelihood"
-      and datasets.heldout_split(config.data.name) != "valid"):
+      and data_set.heldout_split != "valid"):
     _fail("eval.select_by", "log_likelihood",
           f"'frame_accuracy' for data.name={config.data.name!r}: only data sets "
-          "with a validation split (data.name='piano_rolls') select parameters")
+          "with a validation split select parameters ("
+          f"{_data_sets_with(lambda entry: entry.heldout_split == 'valid')})")
   if get(config, "init_from") and config.pretrain.num_steps:
     _fail("pretrain.num_steps", config.pretrain.num_steps,
           "0 with config.init_from set (pretraining would retrain the loaded "
           "weights as a plain RBM)")
   _check_gibbs_schedule(config.train.gibbs_schedule)
   _check_intervals(config)
+
+
+def _data_sets_with(has: Callable) -> str:
+  """The names of the data sets whose registry entry `has` something, in words."""
+  return ", ".join(f"data.name={name!r}"
+                   for name, entry in data_registry.DATA_SETS.items() if has(entry))
 
 
 def _check_gibbs_schedule(schedule) -> None:
@@ -333,26 +342,21 @@ def available_memory() -> int | None:
     return None
 
 
-# Data sets the library generates, and the config fields that size them.
-_GENERATED_DATA = ("bouncing_balls", "arm")
-
-
 def check_data_memory(config: ml_collections.ConfigDict) -> None:
   """Refuses a generated data set that cannot fit in memory, before generating it.
 
   A lower bound: the float32 frames of both splits, twice (the host's copy and
-  the device's).
+  the device's; `registry.DataSet.generated_bytes`).
   """
   data = config.data
-  if data.name not in _GENERATED_DATA:
+  generated_bytes = data_registry.get_data_set(data.name).generated_bytes
+  if generated_bytes is None:
     return
   for field in ("data.num_train", "data.num_test"):
     value = config_fields.get_field(config, field)
     if not _is_int(value) or not 1 <= value <= MAX_INT:
       _fail(field, value, f"an integer in [1, {MAX_INT}]")
-  units = (data.resolution**2 if data.name == "bouncing_balls"
-           else config.model.num_visible)
-  needed = 2 * 4 * (data.num_train + data.num_test) * data.num_frames * units
+  needed = generated_bytes(data, config.model.num_visible)
   available = available_memory()
   if available is not None and needed > available:
     _fail("data.num_train", data.num_train,

@@ -1,4 +1,4 @@
-"""Input checks at the library boundary.
+"""Input checks at the library boundary, for data loaders and models alike.
 
 Shape checks are static and always run. Value checks (NaN, range, binariness) need
 the numbers, so they run only on concrete arrays: inside a jitted training step the
@@ -12,7 +12,12 @@ import operator
 import jax
 import numpy as np
 
-from rtrbm_jax.models import rbm
+# The visible units' types (`models.rbm` names them too): binary units take
+# values in [0, 1], Gaussian ones any finite value. Here, in the plumbing, so that
+# data loaders check frames without importing the models.
+BINARY = "binary"
+GAUSSIAN = "gaussian"
+VISIBLE_TYPES = (BINARY, GAUSSIAN)
 
 # The Gibbs chain folds 2 * step + 1 into its key in int32, so k stays below 2^30.
 MAX_GIBBS_STEPS = 2**30 - 1
@@ -24,7 +29,7 @@ def is_concrete(x) -> bool:
 
 
 def check_frames(v, num_visible: int, *, name: str = "v",
-                 visible_type: str = rbm.BINARY,
+                 visible_type: str = BINARY,
                  require_binary: bool = False) -> None:
   """Checks a batch of sequences `[B, T, num_visible]` and, if concrete, its values.
 
@@ -56,7 +61,7 @@ def check_frames(v, num_visible: int, *, name: str = "v",
     index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
     raise ValueError(f"{name} contains NaN or inf (first at index {index}); data "
                      "must be finite.")
-  if visible_type != rbm.BINARY:
+  if visible_type != BINARY:
     return
   if require_binary:
     bad = (values != 0) & (values != 1)
