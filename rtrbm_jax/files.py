@@ -93,8 +93,16 @@ def record_line(record: dict) -> str:
   return json.dumps(_spell_non_finite(record), allow_nan=False) + "\n"
 
 
+# Record fields that were renamed: older runs' records read with today's names
+# (the held-out log-likelihood took its figure's name, `log_likelihood_per_frame`,
+# as in eval_*.json).
+RENAMED_FIELDS = {"heldout_log_likelihood": "heldout_log_likelihood_per_frame",
+                  "heldout_log_likelihood_se": "heldout_log_likelihood_per_frame_se"}
+
+
 def _read_non_finite(record: dict) -> dict:
-  return {name: _NON_FINITE.get(value, value) if isinstance(value, str) else value
+  return {RENAMED_FIELDS.get(name, name):
+          _NON_FINITE.get(value, value) if isinstance(value, str) else value
           for name, value in record.items()}
 
 
@@ -103,7 +111,8 @@ def read_records(path: str | os.PathLike) -> list[dict]:
 
   Blank lines are skipped. Non-finite numbers written by `record_line` (the
   strings "NaN", "Infinity", "-Infinity" as values of a record's fields) and
-  bare NaN of older files are read as floats. A last line that is not a JSON
+  bare NaN of older files are read as floats; renamed fields (`RENAMED_FIELDS`)
+  are read with their names of today. A last line that is not a JSON
   object is torn (its writer was stopped while writing it, or is still writing
   it): it is left out, with a warning. Any other line that is not a JSON object
   is an error.

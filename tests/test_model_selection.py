@@ -13,13 +13,18 @@ import jax.numpy as jnp
 import numpy as np
 
 import rtrbm_jax as rj
+from rtrbm_jax import files
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import chunked
+from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import registry
 from rtrbm_jax.runs import evaluate
 from rtrbm_jax.training import loop
+from rtrbm_jax.training import programs
 from rtrbm_jax.training import schema
+from rtrbm_jax.training import selection
 from rtrbm_jax.training import workdirs
 from tests import helpers
 
@@ -36,32 +41,65 @@ def _random_model_and_frames(model, shape, num_hidden):
   return params, jnp.asarray(rng.random(shape) < 0.5, jnp.float32)
 
 
-class HeldOutEvaluationTest(chex.TestCase):
+class EvaluatorsTest(chex.TestCase):
+  """The figures of `evaluators.EVALUATORS`, which training and evaluation share."""
 
   @chex.variants(with_jit=True, without_jit=True)
   def test_one_pass_gives_the_error_and_the_frame_accuracy_of_its_predictions(self):
     model = registry.get_model("rnnrbm")
     params, v = _random_model_and_frames(model, (2, 4, 6), num_hidden=4)
     key = jax.random.key(3)
-    heldout = self.variant(prediction.heldout_evaluation, static_argnums=(0, 4))(
-        model, params, v, key, 5)
+    figures = self.variant(evaluators.evaluate, static_argnums=(0, 1, 5))(
+        (evaluators.NEXT_FRAME_ERROR, evaluators.FRAME_ACCURACY), model, params, v,
+        key, 5)
     predictions = prediction.predict_next_frames(model, params, v, key, 5)
     error = prediction.prediction_error(predictions, v)
-    chex.assert_trees_all_close((heldout.mean, heldout.standard_error),
+    summary = figures[evaluators.NEXT_FRAME_ERROR]
+    chex.assert_trees_all_close((summary["mean"], summary["standard_error"]),
                                 (error.mean, error.standard_error), rtol=1e-6)
     np.testing.assert_allclose(
-        heldout.frame_accuracy,
+        figures[evaluators.FRAME_ACCURACY]["mean"],
         prediction.frame_accuracy(np.asarray(predictions) > 0.5,
                                   np.asarray(v[:, 1:])), rtol=1e-6)
 
   @chex.variants(with_jit=True, without_jit=True)
-  def test_accuracy_of_counts_is_tp_over_tp_fp_fn_and_one_without_positives(self):
-    accuracy = self.variant(prediction.frame_accuracy_of_counts)
-    predicted = jnp.asarray([[1, 1, 0, 0], [0, 1, 0, 1]])
-    target = jnp.asarray([[1, 0, 1, 0], [0, 1, 0, 0]])
+  def test_accuracy_is_tp_over_tp_fp_fn_and_one_without_positives(self):
+    evaluator = evaluators.EVALUATORS[evaluators.FRAME_ACCURACY]
+
+    def accuracy(predicted, target):
+      frames = jnp.concatenate([jnp.zeros_like(target[:, :1]), target], axis=1)
+      inputs = evaluators.Inputs(None, None, frames, None, predictions=predicted)
+      return evaluator.summarise(evaluator.per_frame(inputs))["mean"]
+
+    accuracy = self.variant(accuracy)
+    predicted = jnp.asarray([[[1, 1, 0, 0], [0, 1, 0, 1]]], jnp.float32)
+    target = jnp.asarray([[[1, 0, 1, 0], [0, 1, 0, 0]]], jnp.float32)
     # TP 2, FP 2, FN 1.
     np.testing.assert_allclose(accuracy(predicted, target), 2 / 5, rtol=1e-6)
-    np.testing.assert_allclose(accuracy(jnp.zeros((2, 3)), jnp.zeros((2, 3))), 1.0)
+    np.testing.assert_allclose(accuracy(jnp.zeros((1, 2, 3)),
+                                        jnp.zeros((1, 2, 3))), 1.0)
+
+  def test_a_masked_summary_counts_the_real_frames_only(self):
+    # Padding: the whole-split summaries of experiments.evaluate take a mask.
+    error = np.asarray([[1.0, 2.0, 30.0], [3.0, 4.0, 5.0]], np.float32)
+    mask = np.asarray([[True, True, False], [True, True, True]])
+    summary = evaluators.EVALUATORS[evaluators.NEXT_FRAME_ERROR].summarise(
+        {"error": error}, mask)
+    self.assertAlmostEqual(summary["mean"], 3.0)
+    counts = {"true_positives": np.asarray([[1, 0, 9]]),
+              "errors": np.asarray([[1, 2, 9]])}
+    accuracy = evaluators.EVALUATORS[evaluators.FRAME_ACCURACY].summarise(
+        counts, np.asarray([[True, True, False]]))
+    self.assertAlmostEqual(float(accuracy["mean"]), 1 / 4)
+
+  def test_old_records_read_with_the_current_names(self):
+    path = os.path.join(self.create_tempdir().full_path, "metrics.jsonl")
+    with open(path, "w") as f:
+      f.write('{"step": 5, "heldout_log_likelihood": -3.0, '
+              '"heldout_log_likelihood_se": 0.1}\n')
+    self.assertEqual(files.read_records(path),
+                     [{"step": 5, "heldout_log_likelihood_per_frame": -3.0,
+                       "heldout_log_likelihood_per_frame_se": 0.1}])
 
 
 class ChunksByLengthTest(absltest.TestCase):
@@ -83,9 +121,9 @@ class ChunksByLengthTest(absltest.TestCase):
       calls.append((chunk, chunk_frames.shape[1]))
       return exact(jnp.asarray(chunk_frames))
 
-    chunked = evaluate._map_by_length(likelihoods, frames, mask, "test")
-    np.testing.assert_allclose(chunked[mask], np.asarray(whole)[mask], rtol=1e-5)
-    self.assertEqual(chunked.shape, mask.shape)
+    by_chunks = chunked.map_by_length(likelihoods, frames, mask, "test")
+    np.testing.assert_allclose(by_chunks[mask], np.asarray(whole)[mask], rtol=1e-5)
+    self.assertEqual(by_chunks.shape, mask.shape)
     # Longest first, 8 per chunk: 70 frames, then the three shortest up to 3 -> 32.
     self.assertEqual(calls, [(0, 70), (1, 32)])
 
@@ -103,31 +141,31 @@ class SampledFramesTest(absltest.TestCase):
     self.frames, self.mask = datasets.pad_sequences(sequences)
 
   def test_a_sample_draws_that_many_real_frames_reproducibly(self):
-    selected = evaluate._sample_frames(self.mask, 17, jax.random.key(0))
+    selected = chunked.sample_frames(self.mask, 17, jax.random.key(0))
     self.assertEqual(int(selected.sum()), 17)
     self.assertFalse(np.any(selected & ~self.mask))
     np.testing.assert_array_equal(
-        selected, evaluate._sample_frames(self.mask, 17, jax.random.key(0)))
+        selected, chunked.sample_frames(self.mask, 17, jax.random.key(0)))
     self.assertFalse(np.array_equal(
-        selected, evaluate._sample_frames(self.mask, 17, jax.random.key(1))))
+        selected, chunked.sample_frames(self.mask, 17, jax.random.key(1))))
     for every_frame in (None, int(self.mask.sum()), 10**6):
       np.testing.assert_array_equal(
-          evaluate._sample_frames(self.mask, every_frame, jax.random.key(0)),
+          chunked.sample_frames(self.mask, every_frame, jax.random.key(0)),
           self.mask)
 
   def test_sampled_frames_get_the_values_they_get_among_all_frames(self):
-    selected = evaluate._sample_frames(self.mask, 17, jax.random.key(0))
-    whole = evaluate._chunked_log_likelihoods(
+    selected = chunked.sample_frames(self.mask, 17, jax.random.key(0))
+    whole = chunked.log_likelihoods(
         self.model, self.params, self.frames, self.mask, None, jax.random.key(1),
         2, 2, "exact")
-    sampled = evaluate._chunked_log_likelihoods(
+    sampled = chunked.log_likelihoods(
         self.model, self.params, self.frames, self.mask, selected,
         jax.random.key(1), 2, 2, "exact")
     np.testing.assert_allclose(sampled.per_frame[selected],
                                whole.per_frame[selected], rtol=1e-5)
     np.testing.assert_array_equal(sampled.per_frame[~selected], 0.0)
     # By AIS (on the sampled rows only), within its error of the exact values.
-    by_ais = evaluate._chunked_log_likelihoods(
+    by_ais = chunked.log_likelihoods(
         self.model, self.params, self.frames, self.mask, selected,
         jax.random.key(1), 200, 16, "ais")
     self.assertEqual(by_ais.method, "ais")
@@ -143,15 +181,16 @@ class SampledLogLikelihoodTest(chex.TestCase):
     params, frames = _random_model_and_frames(model, (3, 5, 6), 4)
     rows = jnp.asarray([0, 4, 7, 14])
     score = self.variant(functools.partial(
-        likelihood.sampled_log_likelihood, model, num_temperatures=10,
+        evaluators.evaluate, (evaluators.LOG_LIKELIHOOD,), model,
+        num_gibbs_steps=1, likelihood_rows=rows, num_temperatures=10,
         num_chains=2))
-    sampled = score(params, frames, rows, jax.random.key(0))
+    sampled = score(params, frames, jax.random.key(0))[evaluators.LOG_LIKELIHOOD]
     whole = likelihood.frame_log_likelihoods(model, params, frames,
                                              jax.random.key(0), method="exact")
-    chex.assert_shape((sampled.mean, sampled.standard_error), ())
-    np.testing.assert_allclose(sampled.mean,
+    chex.assert_shape((sampled["mean"], sampled["standard_error"]), ())
+    np.testing.assert_allclose(sampled["mean"],
                                whole.per_frame.reshape(-1)[rows].mean(), rtol=1e-5)
-    self.assertEqual(float(sampled.standard_error), 0.0)
+    self.assertEqual(float(sampled["standard_error"]), 0.0)
 
   def test_a_sweep_scores_each_point_as_a_single_run_would(self):
     config = helpers.small_music_config(
@@ -163,25 +202,28 @@ class SampledLogLikelihoodTest(chex.TestCase):
     params, frames = _random_model_and_frames(model, (2, 5, 6), 4)
     points = [params, jax.tree.map(lambda leaf: 0.5 * leaf, params)]
     key = jax.random.key(config.seed + 1)
-    swept = loop._heldout_likelihood_program(
-        config, model, frames, key, swept=True)(
-            jax.tree.map(lambda *leaves: jnp.stack(leaves), *points))
-    single = loop._heldout_likelihood_program(config, model, frames, key,
-                                             swept=False)
-    chex.assert_shape(swept.mean, (2,))
+    program = functools.partial(programs._figures_program, config, model, "music",
+                                frames, True)  # pylint: disable=protected-access
+    swept = program(swept=True)(
+        jax.tree.map(lambda *leaves: jnp.stack(leaves), *points), frames, key)
+    single = program(swept=False)
+    name = evaluators.LOG_LIKELIHOOD
+    chex.assert_shape(swept[name]["mean"], (2,))
     for index, params in enumerate(points):
-      np.testing.assert_allclose(swept.mean[index], single(params).mean, rtol=1e-5)
-    config.eval.select_by = "frame_accuracy"
-    self.assertIsNone(loop._heldout_likelihood_program(config, model, frames,
-                                                       key, swept=False))
+      np.testing.assert_allclose(swept[name]["mean"][index],
+                                 single(params, frames, key)[name]["mean"],
+                                 rtol=1e-5)
+    # Without select_by="log_likelihood", training does not pay for AIS.
+    self.assertNotIn(name, programs._figures_program(  # pylint: disable=protected-access
+        config, model, "music", frames, False, False)(params, frames, key))
 
   def test_the_scored_frames_are_a_fixed_uniform_sample_or_all(self):
-    rows = loop.heldout_likelihood_rows(1000, 250)
+    rows = programs.heldout_likelihood_rows(1000, 250)
     self.assertLen(np.unique(rows), 250)
     np.testing.assert_array_equal(rows, np.sort(rows))
     self.assertBetween(int(rows.max()), 0, 999)
-    np.testing.assert_array_equal(rows, loop.heldout_likelihood_rows(1000, 250))
-    np.testing.assert_array_equal(loop.heldout_likelihood_rows(40, 250),
+    np.testing.assert_array_equal(rows, programs.heldout_likelihood_rows(1000, 250))
+    np.testing.assert_array_equal(programs.heldout_likelihood_rows(40, 250),
                                   np.arange(40))
 
 
@@ -261,7 +303,7 @@ class BestParamsTest(absltest.TestCase):
     _music_run(self.create_tempdir().full_path, workdir,
                select_by="log_likelihood", log_likelihood_frames=20)
     records, likelihoods, best_record = _held_out_records(
-        workdir, "heldout_log_likelihood")
+        workdir, "heldout_log_likelihood_per_frame")
     self.assertLen(records, 3)
     with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
       self.assertEqual(int(stored["step"]), best_record["step"])
@@ -275,20 +317,20 @@ class BestParamsTest(absltest.TestCase):
     run = rj.load_run(workdir, step=best_record["step"])
     heldout = jnp.asarray(datasets.load_dataset(run.config.data).test[
         :run.config.eval.num_sequences])
-    rows = loop.heldout_likelihood_rows(heldout.shape[0] * heldout.shape[1], 20)
+    rows = programs.heldout_likelihood_rows(heldout.shape[0] * heldout.shape[1], 20)
     exact = likelihood.frame_log_likelihoods(run.model, run.params, heldout,
                                              jax.random.key(0), method="exact")
     self.assertAlmostEqual(float(exact.per_frame.reshape(-1)[rows].mean()),
-                           best_record["heldout_log_likelihood"], places=3)
+                           best_record["heldout_log_likelihood_per_frame"], places=3)
 
   def test_a_best_file_chosen_by_another_figure_is_not_resumed(self):
     workdir = self.create_tempdir().full_path
     params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
     path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
-    loop._BestParams(workdir, 0, "frame_accuracy").update(40, params, 0.5)
-    loop._BestParams(workdir, 60, "frame_accuracy")
+    selection.BestParams(workdir, 0, "frame_accuracy").update(40, params, 0.5)
+    selection.BestParams(workdir, 60, "frame_accuracy")
     self.assertTrue(os.path.exists(path))
-    by_likelihood = loop._BestParams(workdir, 60, "log_likelihood")
+    by_likelihood = selection.BestParams(workdir, 60, "log_likelihood")
     self.assertFalse(os.path.exists(path))
     by_likelihood.update(70, params, -20.0)
     by_likelihood.update(80, params, -25.0)
@@ -323,19 +365,19 @@ class BestParamsTest(absltest.TestCase):
     params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
     better, worse = 0.5, 0.25
     path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
-    best = loop._BestParams(workdir, 0)
+    best = selection.BestParams(workdir, 0)
     best.update(40, params, better)
     best.update(50, params, None)  # no evaluation at this step
-    resumed = loop._BestParams(workdir, 60)
+    resumed = selection.BestParams(workdir, 60)
     resumed.update(70, params, worse)
     with np.load(path) as stored:
       self.assertEqual((int(stored["step"]), float(stored["frame_accuracy"])),
                        (40, 0.5))
     # Resumed from the checkpoint of update 30: update 40 is redone.
-    loop._BestParams(workdir, 30)
+    selection.BestParams(workdir, 30)
     self.assertFalse(os.path.exists(path))
-    loop._BestParams(workdir, 0).update(40, params, better)
-    loop._BestParams(workdir, 0)  # a fresh run
+    selection.BestParams(workdir, 0).update(40, params, better)
+    selection.BestParams(workdir, 0)  # a fresh run
     self.assertFalse(os.path.exists(path))
 
   def test_a_step_that_is_neither_a_number_nor_best_is_one_line(self):

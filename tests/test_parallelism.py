@@ -22,6 +22,7 @@ _SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {repo!r})
     import jax, jax.numpy as jnp, numpy as np
     from rtrbm_jax.training import loop
+    from rtrbm_jax.training import programs as programs_lib
     from rtrbm_jax.training import steps
     from tests import helpers
     assert jax.device_count() == 4, jax.devices()
@@ -34,7 +35,7 @@ _SCRIPT = textwrap.dedent("""
       state = loop.initial_state(config, setup_.model, setup_.optimizer,
                                  setup_.pretrain_optimizer)
       batch_sharding, state_sharding = loop._mesh_shardings(config)
-      programs = loop.make_programs(setup_, False, batch_sharding)
+      programs = programs_lib.make_programs(setup_, False, batch_sharding)
       data = jnp.asarray(setup_.dataset.train)
       key = jax.random.split(jax.random.wrap_key_data(state.key))[1]
       batch = jax.jit(lambda data: steps.sample_batch(data, key, 7, 4)

@@ -28,6 +28,8 @@ from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.training import checkpoints
 from rtrbm_jax.training import loop
 from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import programs
+from rtrbm_jax.training import records
 from rtrbm_jax.training import steps
 from rtrbm_jax.training import workdirs
 from tests import helpers
@@ -312,14 +314,16 @@ class TrainLoopTest(parameterized.TestCase):
     setup_ = loop.setup(config)
     params = loop.initial_state(config, setup_.model, setup_.optimizer,
                               setup_.pretrain_optimizer).params
-    error = loop.make_programs(setup_, swept=False).evaluate(params)
+    figures = programs.make_programs(setup_, swept=False).evaluate(params)
     expected = prediction.next_frame_prediction_error(
         setup_.model, params, jnp.asarray(setup_.dataset.train[:6]),
         jax.random.key(config.seed + 1), config.eval.num_gibbs_steps)
-    np.testing.assert_allclose(error["train"].per_frame, expected.per_frame,
-                               rtol=1e-5)
-    record = loop.evaluation_record(error)
-    self.assertEqual(record["train_next_frame_error"], float(error["train"].mean))
+    train_error = figures["train"]["next_frame_error"]
+    np.testing.assert_allclose(train_error["mean"], expected.mean, rtol=1e-5)
+    np.testing.assert_allclose(train_error["standard_error"],
+                               expected.standard_error, rtol=1e-5)
+    record = records.evaluation_record(figures)
+    self.assertEqual(record["train_next_frame_error"], float(train_error["mean"]))
     self.assertNotEqual(record["train_next_frame_error"],
                         record["heldout_next_frame_error"])
 

@@ -53,8 +53,8 @@ class FrameLogLikelihoods(NamedTuple):
   method: str
 
 
-def _likelihood_method(method: str, num_visible: int, num_hidden: int,
-                       visible_type: str) -> str:
+def resolve_method(method: str, num_visible: int, num_hidden: int,
+                   visible_type: str) -> str:
   """"exact" or "ais": `method`, with "auto" resolved by the enumerated size."""
   if method == "auto":
     enumerated = (num_hidden if rbm.enumerates_hidden(num_visible, num_hidden,
@@ -115,7 +115,7 @@ def row_log_likelihoods(model: temporal.TemporalModel, w_vh: Array,
     `FrameLogLikelihoods` with `[N]` arrays.
   """
   num_visible, num_hidden = w_vh.shape
-  method = _likelihood_method(method, num_visible, num_hidden, model.visible_type)
+  method = resolve_method(method, num_visible, num_hidden, model.visible_type)
   if method == "exact":
     rbm.check_exact_size(num_visible, num_hidden, model.visible_type)
     log_z = rbm.exact_log_partition(w_vh, visible_bias, hidden_bias,
@@ -128,51 +128,6 @@ def row_log_likelihoods(model: temporal.TemporalModel, w_vh: Array,
   log_probability = rbm.log_probability(w_vh, visible_bias, hidden_bias, v, log_z,
                                         model.visible_type)
   return FrameLogLikelihoods(log_probability, standard_error, method)
-
-
-class SampledLogLikelihood(NamedTuple):
-  """The mean log-likelihood of a fixed sample of frames (`sampled_log_likelihood`).
-
-  Attributes:
-    mean: [] mean log P(v_t | v_1..v_{t-1}) per frame over the sample, in nats.
-    standard_error: [] the estimate's own (AIS) standard error of that mean; zero
-      when exact. The frames are fixed, so this is the noise between two
-      parameter sets scored on them, not the sampling error of the frames.
-  """
-  mean: Array
-  standard_error: Array
-
-
-def sampled_log_likelihood(model: temporal.TemporalModel, params, v: Array,
-                           frame_rows: Array, key: Array, num_temperatures: int,
-                           num_chains: int) -> SampledLogLikelihood:
-  """The mean log-likelihood per frame of the frames `frame_rows` of `v`.
-
-  What training scores its validation split by, for model selection
-  (`config.eval.select_by="log_likelihood"`): the forward scan over all of `v`
-  gives every frame's RBM, and the log partition functions (exact when the model
-  can be enumerated, else AIS) are estimated for the sampled rows only. Jit- and
-  vmap-compatible (mark `model`, `num_temperatures` and `num_chains` static).
-
-  Args:
-    model: the temporal model.
-    params: its parameters.
-    v: [B, T, nv] binary frames.
-    frame_rows: [N] integer indices of frames in `v` flattened to `[B * T, nv]`.
-    key: PRNG key (AIS).
-    num_temperatures, num_chains: AIS settings.
-  """
-  frames = model.frame_rbms(params, v)
-  visible_bias, hidden_bias = frames.row_biases()
-  if visible_bias.ndim == 2:
-    visible_bias = visible_bias[frame_rows]
-  estimate = row_log_likelihoods(
-      model, frames.w_vh, visible_bias, hidden_bias[frame_rows],
-      v.reshape(-1, v.shape[-1])[frame_rows], key, num_temperatures, num_chains)
-  num_frames = frame_rows.shape[0]
-  return SampledLogLikelihood(
-      jnp.mean(estimate.per_frame),
-      jnp.sqrt(jnp.sum(jnp.square(estimate.standard_error))) / num_frames)
 
 
 def log_likelihood_summary(estimate: FrameLogLikelihoods, mask=None) -> dict:

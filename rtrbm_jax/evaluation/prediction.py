@@ -104,54 +104,6 @@ def next_frame_prediction_error(model: temporal.TemporalModel, params, v: Array,
   return prediction_error(predictions, v)
 
 
-class HeldOutEvaluation(NamedTuple):
-  """What training records at each held-out evaluation (`heldout_evaluation`).
-
-  Attributes:
-    mean: [] mean next-frame squared error over the predicted frames.
-    standard_error: [] its standard error over frames.
-    frame_accuracy: [] frame-level accuracy (`frame_accuracy_of_counts`) of the
-      same predictions thresholded at 0.5.
-  """
-  mean: Array
-  standard_error: Array
-  frame_accuracy: Array
-
-
-def heldout_evaluation(model: temporal.TemporalModel, params, v: Array, key: Array,
-                       num_gibbs_steps=50) -> HeldOutEvaluation:
-  """The next-frame error and frame accuracy of one chain's predictions of `v`.
-
-  One pass of `predict_next_frames` (one chain) gives both figures; the accuracy
-  counts a unit as predicted on where the chain's mean-field visible probability
-  is above 0.5, as `experiments.evaluate` does. Jit- and vmap-compatible.
-
-  Args:
-    model: the temporal model.
-    params: its parameters.
-    v: [B, T, nv] binary frames, T >= 2.
-    key: PRNG key.
-    num_gibbs_steps: Gibbs steps per prediction.
-  """
-  _check_predictable(v)
-  predictions = predict_next_frames(model, params, v, key, num_gibbs_steps)
-  error = prediction_error(predictions, v)
-  return HeldOutEvaluation(error.mean, error.standard_error,
-                           frame_accuracy_of_counts(predictions > 0.5, v[:, 1:]))
-
-
-def frame_accuracy_of_counts(predicted: Array, target: Array) -> Array:
-  """`frame_accuracy` over all frames of binary arrays `[..., nv]`, under jit.
-
-  TP / (TP + FP + FN) summed over every unit of every frame; 1.0 when there are
-  no positives at all.
-  """
-  predicted, target = predicted.astype(bool), target.astype(bool)
-  true_positives = jnp.sum(predicted & target)
-  counted = true_positives + jnp.sum(predicted ^ target)
-  return jnp.where(counted == 0, 1.0, true_positives / jnp.maximum(counted, 1))
-
-
 def prediction_error(predictions: Array, v: Array) -> PredictionError:
   """Squared error of predictions `[B, T - 1, nv]` of the frames 2..T of `v`."""
   per_frame = jnp.sum(jnp.square(predictions - v[:, 1:]), axis=-1)

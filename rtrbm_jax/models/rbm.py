@@ -227,7 +227,8 @@ def sample_bernoulli(key: Array, probabilities: Array,
 
 def sample_visible(key: Array, mean: Array, visible_type: str = BINARY,
                    sampler: str = "uniform") -> Array:
-  """A visible sample given its conditional mean: Bernoulli or unit-variance Gaussian."""
+  """A visible sample given its conditional mean: Bernoulli or unit-variance
+  Gaussian."""
   if visible_type == BINARY:
     return sample_bernoulli(key, mean, sampler)
   return mean + jax.random.normal(key, mean.shape, mean.dtype)
@@ -378,7 +379,8 @@ def _hidden_state_log_weights(w_vh, visible_bias, hidden_bias, visible_type):
     visible_term = jnp.sum(jax.nn.softplus(pre_activation), axis=-1)
     means = jax.nn.sigmoid(pre_activation)
   else:
-    # int exp(-||v - a||^2/2 + v.w h) dv = (2 pi)^(nv/2) exp((||a + w h||^2 - ||a||^2)/2)
+    # int exp(-||v - a||^2/2 + v.w h) dv
+    #   = (2 pi)^(nv/2) exp((||a + w h||^2 - ||a||^2)/2)
     visible_term = 0.5 * (
         jnp.sum(jnp.square(pre_activation), axis=-1)
         - jnp.sum(jnp.square(visible_bias), axis=-1)[..., None]

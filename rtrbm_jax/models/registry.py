@@ -28,7 +28,7 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
       `None` means num_hidden. The RTRBM's state is its hidden layer, so it takes
       only `None`.
     chain_start: where `cd_gradient`'s negative chains start, one of
-      `temporal.CHAIN_STARTS`, bound into `cd_gradient`.
+      `frame_statistics.CHAIN_STARTS`, bound into `cd_gradient`.
 
   Raises:
     ValueError: a value that is not one of those accepted, named.

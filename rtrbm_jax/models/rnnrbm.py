@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtrbm_jax import checks
+from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import temporal
 
@@ -127,7 +128,7 @@ def forward_scan(params: Params, v: Array,
     u: [B, T, nr], u_t = tanh(b_u + u_{t-1} @ w_uu + v_t @ w_vu), t in [1, T].
   """
   check_params(params)
-  temporal.check_inputs(params.w_vh, v, visible_type)
+  frame_statistics.check_inputs(params.w_vh, v, visible_type)
   return _forward_scan(params, v)
 
 
@@ -152,7 +153,7 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
   """Loss gradient given each frame's model statistics (CD estimates or exact).
 
   Frame t's RBM term gives the direct gradients of its biases
-  (`temporal.frame_bias_gradients`),
+  (`frame_statistics.frame_bias_gradients`),
 
     g^v_t = dL/db_v^(t) = (E_model[v] - v_t) / B,
     g^h_t = dL/db_h^(t) = (E_model[h] - P(h | v_t)) / B,
@@ -191,7 +192,7 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
                      "[B, T] of v and num_recurrent from b_u")
   batch_size = v.shape[0]
   rows = temporal.rows
-  visible_bias_gradient, hidden_bias_gradient = temporal.frame_bias_gradients(
+  visible_bias_gradient, hidden_bias_gradient = frame_statistics.frame_bias_gradients(
       v, data_hidden, model)
   previous = temporal.previous_states(params.u_0, u)
   # Entry t is what frame t's biases send to u_{t-1}: [dL/du_0, ..., dL/du_{T-1}].
@@ -214,13 +215,14 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
       u_0=jnp.sum(initial_state_gradient, axis=0))
 
 
-def _frames_and_states(params: Params, v: Array) -> tuple[temporal.FrameRBMs, Array]:
+def _frames_and_states(params: Params,
+                       v: Array) -> tuple[frame_statistics.FrameRBMs, Array]:
   """Each frame's RBM (biases from u_{t-1}) and the states u_t, without checks."""
   visible_bias, hidden_bias, u = _forward_scan(params, v)
-  return temporal.FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
+  return frame_statistics.FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
 
 
-def _data_hidden(frames: temporal.FrameRBMs, v: Array, u: Array) -> Array:
+def _data_hidden(frames: frame_statistics.FrameRBMs, v: Array, u: Array) -> Array:
   """P(h_t = 1 | v_t) in each frame's RBM: `[B, T, nh]`."""
   del u  # The RNN state is not the RBM's hidden layer.
   return rbm.hidden_probabilities(frames.w_vh, frames.hidden_bias, v)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtrbm_jax import checks
+from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import temporal
 
@@ -92,7 +93,7 @@ def forward_scan(params: Params, v: Array,
     r: [B, T, nh], r_t = sigmoid(v_t @ w_vh + c_t).
   """
   check_params(params)
-  temporal.check_inputs(params.w_vh, v, visible_type)
+  frame_statistics.check_inputs(params.w_vh, v, visible_type)
   return _forward_scan(params, v)
 
 
@@ -168,7 +169,8 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
   checks.check_shape("r", r, np.shape(v)[:2] + np.shape(params.b_h),
                      "[B, T] of v and num_hidden from b_h")
   batch_size = v.shape[0]
-  visible_bias_gradient, bias_gradient = temporal.frame_bias_gradients(v, r, model)
+  visible_bias_gradient, bias_gradient = frame_statistics.frame_bias_gradients(
+      v, r, model)
   delta = reverse_scan(params.w_hh, r, bias_gradient)
   through_state = delta - bias_gradient
   rows = temporal.rows
@@ -182,10 +184,11 @@ def gradient_from_statistics(params: Params, v: Array, r: Array,
       b_init=jnp.sum(delta[:, 0], axis=0))
 
 
-def _frames_and_states(params: Params, v: Array) -> tuple[temporal.FrameRBMs, Array]:
+def _frames_and_states(params: Params,
+                       v: Array) -> tuple[frame_statistics.FrameRBMs, Array]:
   """Each frame's RBM (hidden bias c_t) and the states r_t, without checks."""
   c, r = _forward_scan(params, v)
-  return temporal.FrameRBMs(params.w_vh, params.b_v, c), r
+  return frame_statistics.FrameRBMs(params.w_vh, params.b_v, c), r
 
 
 def _next_state(params: Params, r: Array, frame: Array,

@@ -1,11 +1,12 @@
-"""What the temporal models share: frame RBMs, their statistics, and the reverse scan.
+"""What the temporal models share: the reverse scan, and the one model bundle.
 
 A temporal model (the RTRBM, the RNN-RBM) is a forward scan that turns frames
 `v [B, T, nv]` into each frame's RBM biases, plus a reverse scan that turns per-frame
 bias gradients back into parameter gradients. Once the biases are known the
-`N = B * T` frames are independent RBM rows (`rbm.py`); this module holds the row
-bookkeeping, the RBM part of the loss gradient, and the one backward recursion that
-every model here, down to the plain RNN of `rnn.py`, runs through time:
+`N = B * T` frames are independent RBM rows (`rbm.py`; their statistics, the RBM
+part of the loss gradient, are `frame_statistics.py`'s); this module holds the one
+backward recursion that every model here, down to the plain RNN of `rnn.py`, runs
+through time:
 
   message_t = direct_t + derivative_t * (message_{t+1} @ w_recurrent^T),
   message_{T+1} = 0.
@@ -29,6 +30,7 @@ import jax
 import jax.numpy as jnp
 
 from rtrbm_jax import checks
+from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 
 Array = jax.Array
@@ -39,9 +41,7 @@ def time_major(x: Array) -> Array:
   return jnp.swapaxes(x, 0, 1)
 
 
-def rows(x: Array) -> Array:
-  """[B, T, n] -> [B * T, n]: every frame of every sequence is one RBM row."""
-  return x.reshape(-1, x.shape[-1])
+rows = frame_statistics.rows
 
 
 def previous_states(initial_state: Array, states: Array) -> Array:
@@ -98,173 +98,6 @@ def reverse_scan(w_recurrent: Array, derivative: Array, direct: Array) -> Array:
   return time_major(message)
 
 
-class FrameRBMs(NamedTuple):
-  """The RBM of every frame given the true past frames.
-
-  Attributes:
-    w_vh: [nv, nh] weights shared by all frames.
-    visible_bias: [nv] (shared by all frames) or [B, T, nv].
-    hidden_bias: [B, T, nh].
-  """
-  w_vh: Array
-  visible_bias: Array
-  hidden_bias: Array
-
-  def row_biases(self) -> tuple[Array, Array]:
-    """The biases as RBM rows: ([nv] or [B * T, nv], [B * T, nh])."""
-    visible = self.visible_bias
-    return (visible if visible.ndim == 1 else rows(visible),
-            rows(self.hidden_bias))
-
-
-class CDAux(NamedTuple):
-  """By-products of a model's `cd_gradient`.
-
-  Attributes:
-    reconstruction_error: [] squared error between the data and the chain's last
-      visible mean, summed over units and averaged over frames.
-    free_energy_gap: [] mean over frames of F(data) - F(chain sample); a cheap
-      proxy of the loss, useful to watch for divergence.
-    chain_visible: [B * T, nv] the chains' last visible samples, where persistent
-      chains go on from at the next update.
-  """
-  reconstruction_error: Array
-  free_energy_gap: Array
-  chain_visible: Array
-
-
-def check_inputs(w_vh: Array, v: Array, visible_type: str,
-                 require_binary: bool = False, name: str = "v") -> None:
-  """Checks the visible type and the frames `v [B, T, nv]` against the weights."""
-  rbm.check_visible_type(visible_type)
-  checks.check_frames(v, w_vh.shape[0], name=name, visible_type=visible_type,
-                      require_binary=require_binary)
-
-
-def check_exact_inputs(w_vh: Array, v: Array, visible_type: str) -> None:
-  """`check_inputs` for exact mode: binary data for binary units, a small model."""
-  check_inputs(w_vh, v, visible_type, require_binary=True)
-  rbm.check_exact_size(*w_vh.shape, visible_type)
-
-
-# Where the negative-phase chain of frame t starts (see `cd_statistics`).
-CHAIN_STARTS = ("data", "prediction", "persistent")
-
-
-def check_chain_start(chain_start: str) -> None:
-  """`chain_start` is one of `CHAIN_STARTS` (a ValueError naming them if not)."""
-  if chain_start not in CHAIN_STARTS:
-    raise ValueError(f"chain_start must be one of {CHAIN_STARTS}, got "
-                     f"{chain_start!r}.")
-
-
-def cd_statistics(key: Array, frames: FrameRBMs, data_hidden: Array,
-                  num_gibbs_steps, visible_type: str, sampler: str,
-                  chain_start: str = "data",
-                  persistent_visible: Array | None = None
-                  ) -> tuple[rbm.Statistics, rbm.GibbsResult]:
-  """Model statistics of all B * T frame RBMs from k Gibbs steps, one batched chain.
-
-  `chain_start` picks where frame t's chain starts, as hidden probabilities:
-
-    "data":        P(h_t | v_t) = r_t, contrastive divergence (CD-k; the papers').
-    "prediction":  sigmoid(c_t), what frame t's RBM expects before seeing v_t: the
-                   chain is the model's prediction of v_t from the past, run
-                   exactly as `prediction.predict_next_frames` runs it. Its
-                   statistics teach c_t to produce v_t by k Gibbs steps (short-run
-                   MCMC learning, Nijkamp et al. 2019), which CD's chain, started
-                   at the answer, cannot: at small k it barely leaves v_t.
-    "persistent":  P(h_t | x_t) for the visible state x_t that the same chain slot
-                   ended in at the previous update (persistent CD, Tieleman 2008),
-                   given here as `persistent_visible`.
-
-  Args:
-    key: PRNG key.
-    frames: the frame RBMs.
-    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM.
-    num_gibbs_steps: k >= 1.
-    visible_type: "binary" or "gaussian".
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-    chain_start: one of `CHAIN_STARTS`.
-    persistent_visible: [B * T, nv] the chains' visible states, for "persistent".
-
-  Returns:
-    (model statistics with rows in the order of `rows(v)`, the chain's last step).
-  """
-  visible_bias, hidden_bias = frames.row_biases()
-  if chain_start == "data":
-    initial_hidden = rows(data_hidden)
-  elif chain_start == "prediction":
-    initial_hidden = jax.nn.sigmoid(hidden_bias)
-  elif chain_start == "persistent":
-    if persistent_visible is None:
-      raise ValueError("chain_start='persistent' needs persistent_visible, the "
-                       "[B * T, nv] visible states of the chains.")
-    initial_hidden = rbm.hidden_probabilities(frames.w_vh, hidden_bias,
-                                              persistent_visible)
-  else:
-    check_chain_start(chain_start)
-  return rbm.cd_statistics(key, frames.w_vh, visible_bias, hidden_bias,
-                           initial_hidden, num_gibbs_steps, visible_type, sampler)
-
-
-def exact_statistics(frames: FrameRBMs, visible_type: str) -> rbm.Statistics:
-  """Exact model statistics of all B * T frame RBMs (rows in the order of `rows`)."""
-  visible_bias, hidden_bias = frames.row_biases()
-  return rbm.exact_statistics(frames.w_vh, visible_bias, hidden_bias, visible_type)
-
-
-def frame_bias_gradients(v: Array, data_hidden: Array,
-                         model: rbm.Statistics) -> tuple[Array, Array]:
-  """The loss gradient with respect to each frame's RBM biases, taken as free.
-
-  Frame t's term of the loss is -log P_RBM(v_t) / B, whose gradient with respect to
-  its own biases is the model's expectations minus the data's:
-
-    dL/d(visible bias_t) = (E_model[v] - v_t) / B
-    dL/d(hidden bias_t)  = (E_model[h] - P(h | v_t)) / B
-
-  with CD estimates or exact expectations in `model`. The temporal models send these
-  back through time to the parameters that produced the biases.
-
-  Args:
-    v: [B, T, nv] frames.
-    data_hidden: [B, T, nh] P(h_t = 1 | v_t) in each frame's RBM.
-    model: statistics of the B * T frame RBMs, rows in the order of `rows(v)`.
-
-  Returns:
-    ([B, T, nv] visible-bias gradients, [B, T, nh] hidden-bias gradients).
-  """
-  batch_size = v.shape[0]
-  return ((model.visible.reshape(v.shape) - v) / batch_size,
-          (model.hidden.reshape(data_hidden.shape) - data_hidden) / batch_size)
-
-
-def cd_aux(frames: FrameRBMs, v: Array, chain: rbm.GibbsResult,
-           visible_type: str) -> CDAux:
-  """Reconstruction error and free-energy gap of a CD chain over all frames."""
-  visible_bias, hidden_bias = frames.row_biases()
-  data = rows(v)
-
-  def free_energy(x):
-    return rbm.free_energy(frames.w_vh, visible_bias, hidden_bias, x, visible_type)
-
-  return CDAux(
-      reconstruction_error=jnp.mean(
-          jnp.sum(jnp.square(data - chain.visible_mean), axis=-1)),
-      free_energy_gap=jnp.mean(free_energy(data)
-                               - free_energy(chain.visible_sample)),
-      chain_visible=chain.visible_sample)
-
-
-def frames_log_likelihood(frames: FrameRBMs, v: Array, visible_type: str) -> Array:
-  """sum_t log P_RBM(v_t) over each sequence's frame RBMs, exactly: `[B]`."""
-  visible_bias, hidden_bias = frames.row_biases()
-  log_probability = rbm.exact_log_probability(frames.w_vh, visible_bias, hidden_bias,
-                                              rows(v), visible_type)
-  return jnp.sum(log_probability.reshape(v.shape[:2]), axis=1)
-
-
 class ModelParts(NamedTuple):
   """What the shared functions below need from a temporal model's module.
 
@@ -279,8 +112,8 @@ class ModelParts(NamedTuple):
       that `make_model` may bind (the RNN-RBM's `num_recurrent`).
     check_params: params -> None; raises a ValueError naming a parameter whose
       shape does not fit the others or whose values are not finite.
-    forward_scan: (params, v [B, T, nv]) -> (`FrameRBMs`, states [B, T, n]), the
-      model's forward scan, with no checks.
+    forward_scan: (params, v [B, T, nv]) -> (`frame_statistics.FrameRBMs`,
+      states [B, T, n]), the model's forward scan, with no checks.
     data_hidden: (frames, v, states) -> [B, T, nh] P(h_t = 1 | v_t) in each frame's
       RBM.
     gradient_from_statistics: (params, v, states, data_hidden, model statistics)
@@ -294,8 +127,8 @@ class ModelParts(NamedTuple):
   init_params: Callable[..., Any]
   init_options: tuple[str, ...]
   check_params: Callable[[Any], None]
-  forward_scan: Callable[[Any, Array], tuple[FrameRBMs, Array]]
-  data_hidden: Callable[[FrameRBMs, Array, Array], Array]
+  forward_scan: Callable[[Any, Array], tuple[frame_statistics.FrameRBMs, Array]]
+  data_hidden: Callable[[frame_statistics.FrameRBMs, Array, Array], Array]
   gradient_from_statistics: Callable[..., Any]
   frame_biases: Callable[[Any, Array], tuple[Array, Array]]
   next_state: Callable[[Any, Array, Array, Array], Any]
@@ -304,12 +137,13 @@ class ModelParts(NamedTuple):
 def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps,
                 persistent_visible: Array | None = None, *,
                 sampler: str = "uniform", visible_type: str = rbm.BINARY,
-                chain_start: str = "data") -> tuple[Any, CDAux]:
+                chain_start: str = "data") -> tuple[Any, frame_statistics.CDAux]:
   """CD-k for every frame's RBM term plus the exact reverse-scan BPTT term.
 
   The forward scan gives every frame's RBM; given those biases the B * T frames are
-  independent, so they run as one batched Gibbs chain (`cd_statistics`), and the
-  model's reverse scan sends the frames' bias gradients back through its states.
+  independent, so they run as one batched Gibbs chain
+  (`frame_statistics.cd_statistics`), and the model's reverse scan sends the
+  frames' bias gradients back through its states.
 
   Args:
     parts: the model's `ModelParts`.
@@ -322,23 +156,24 @@ def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps
       previous update's `aux.chain_visible`), for chain_start="persistent".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
     visible_type: "binary" or "gaussian".
-    chain_start: where each frame's chain starts, one of `CHAIN_STARTS` ("data":
-      CD-k; "prediction": the model's prediction of the frame; "persistent":
-      persistent CD from `persistent_visible`).
+    chain_start: where each frame's chain starts, one of
+      `frame_statistics.CHAIN_STARTS` ("data": CD-k; "prediction": the model's
+      prediction of the frame; "persistent": persistent CD from
+      `persistent_visible`).
 
   Returns:
-    (gradient of the loss as the model's params, `CDAux`).
+    (gradient of the loss as the model's params, `frame_statistics.CDAux`).
   """
   parts.check_params(params)
-  check_inputs(params.w_vh, v, visible_type)
+  frame_statistics.check_inputs(params.w_vh, v, visible_type)
   checks.check_num_gibbs_steps(num_gibbs_steps)
   frames, states = parts.forward_scan(params, v)
   data_hidden = parts.data_hidden(frames, v, states)
-  model, chain = cd_statistics(key, frames, data_hidden, num_gibbs_steps,
-                               visible_type, sampler, chain_start,
-                               persistent_visible)
+  model, chain = frame_statistics.cd_statistics(
+      key, frames, data_hidden, num_gibbs_steps, visible_type, sampler,
+      chain_start, persistent_visible)
   grads = parts.gradient_from_statistics(params, v, states, data_hidden, model)
-  return grads, cd_aux(frames, v, chain, visible_type)
+  return grads, frame_statistics.cd_aux(frames, v, chain, visible_type)
 
 
 def exact_log_likelihood(parts: ModelParts, params, v: Array,
@@ -357,9 +192,9 @@ def exact_log_likelihood(parts: ModelParts, params, v: Array,
     visible_type: "binary" or "gaussian".
   """
   parts.check_params(params)
-  check_exact_inputs(params.w_vh, v, visible_type)
+  frame_statistics.check_exact_inputs(params.w_vh, v, visible_type)
   frames, _ = parts.forward_scan(params, v)
-  return frames_log_likelihood(frames, v, visible_type)
+  return frame_statistics.frames_log_likelihood(frames, v, visible_type)
 
 
 def exact_gradient(parts: ModelParts, params, v: Array,
@@ -373,14 +208,14 @@ def exact_gradient(parts: ModelParts, params, v: Array,
     params.
   """
   parts.check_params(params)
-  check_exact_inputs(params.w_vh, v, visible_type)
+  frame_statistics.check_exact_inputs(params.w_vh, v, visible_type)
   frames, states = parts.forward_scan(params, v)
-  model = exact_statistics(frames, visible_type)
+  model = frame_statistics.exact_statistics(frames, visible_type)
   return parts.gradient_from_statistics(params, v, states,
                                         parts.data_hidden(frames, v, states), model)
 
 
-def frame_rbms(parts: ModelParts, params, v: Array) -> FrameRBMs:
+def frame_rbms(parts: ModelParts, params, v: Array) -> frame_statistics.FrameRBMs:
   """Each frame's RBM, its biases computed from the true frames v_1..v_{t-1}."""
   parts.check_params(params)
   # Binary or Gaussian frames: only the shape and finiteness are checked here.
@@ -413,7 +248,7 @@ def generate(parts: ModelParts, params, key: Array, prime: Array, num_frames: in
     [B, num_frames, nv] generated frames (visible means).
   """
   parts.check_params(params)
-  check_inputs(params.w_vh, prime, visible_type, name="prime")
+  frame_statistics.check_inputs(params.w_vh, prime, visible_type, name="prime")
   checks.check_size("num_frames", num_frames)
   checks.check_num_gibbs_steps(num_gibbs_steps)
   _, states = parts.forward_scan(params, prime)
@@ -443,11 +278,11 @@ class TemporalModel(NamedTuple):
       (`rbm.BERNOULLI_SAMPLERS`), for code that runs chains of its frame RBMs.
     init_params: (key, num_visible, num_hidden, weight_scale) -> params.
     cd_gradient: (params, v [B, T, nv], key, num_gibbs_steps,
-      persistent_visible=None) -> (grads, `CDAux`).
+      persistent_visible=None) -> (grads, `frame_statistics.CDAux`).
     exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
     exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
-    frame_rbms: (params, v) -> `FrameRBMs`, each frame's RBM given the true past
-      frames.
+    frame_rbms: (params, v) -> `frame_statistics.FrameRBMs`, each frame's RBM
+      given the true past frames.
     generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
       [B, num_frames, nv].
     check_params: params -> None; raises ValueError naming a parameter whose shape
@@ -494,7 +329,7 @@ def make_model(parts: ModelParts, visible_type: str = rbm.BINARY,
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
     chain_start: where `cd_gradient`'s negative chains start, one of
-      `CHAIN_STARTS`.
+      `frame_statistics.CHAIN_STARTS`.
     **init_options: keyword arguments of `parts.init_params` to bind, among
       `parts.init_options` (the RNN-RBM's `num_recurrent`).
 
@@ -503,7 +338,7 @@ def make_model(parts: ModelParts, visible_type: str = rbm.BINARY,
   """
   rbm.check_visible_type(visible_type)
   rbm.check_sampler(sampler)
-  check_chain_start(chain_start)
+  frame_statistics.check_chain_start(chain_start)
   for name, value in init_options.items():
     if name not in parts.init_options:
       raise ValueError(

@@ -5,8 +5,8 @@ The measures follow the papers: next-frame prediction error (the RTRBM papers'
 protocol, `prediction.predict_next_frames`) on every predicted frame of the split,
 log-likelihood per frame (exact or AIS), frame-level accuracy of the predictions for
 music (Bay et al. 2009), and free generation after priming on held-out frames.
-Sequences of different lengths (music) are zero-padded and masked: the models are
-causal, so padding after a sequence changes none of its frames' values.
+The figures are `evaluation/evaluators.py`'s (training records the same ones);
+a split of sequences of many lengths is computed by `evaluation/chunked.py`.
 """
 
 import json
@@ -18,9 +18,10 @@ import numpy as np
 
 from rtrbm_jax import checks
 from rtrbm_jax import files
-from rtrbm_jax import progress
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.evaluation import chunked
+from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import rbm
@@ -31,25 +32,14 @@ from rtrbm_jax.training import workdirs
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
 # AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
-# (measured: README); pass more temperatures and chains for publishable estimates.
+# (measured: docs/results.md); pass more temperatures and chains for publishable
+# estimates.
 # On an RTRBM of JSB Chorales' size (88 x 150, 3000 updates), 1053 test frames:
 # 100 x 16 gave -6.285 nats per frame, 100 x 64 -6.403, 300 x 64 -6.488,
 # 1000 x 16 -6.483 and 1000 x 64 -6.498 (AIS standard error of the mean 0.002):
 # the defaults overestimate it by about 0.2 nats, 1000 x 16 is within 0.02.
 DEFAULT_NUM_TEMPERATURES = 100
 DEFAULT_NUM_CHAINS = 16
-# The split's sequences are processed this many at a time, so progress is visible.
-SEQUENCES_PER_CHUNK = 8
-# A chunk of sequences is cut after its longest one, rounded up to a multiple of
-# this many frames, so that few shapes compile.
-CHUNK_LENGTH_QUANTUM = 32
-
-_predict_next_frames = jax.jit(prediction.predict_next_frames,
-                               static_argnums=(0, 4, 5))
-_errors_by_chain_length = jax.jit(prediction.next_frame_errors_by_chain_length,
-                                  static_argnums=(0, 4))
-
-
 def output_suffix(split: str, point: int | None, step: int | str | None) -> str:
   """What names an evaluation's files apart: "_test", "_train_point2_step100",
   "_test_best" (the best validation parameters)."""
@@ -114,55 +104,70 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                    **{f"chain_lengths[{index}]": length
                       for index, length in enumerate(chain_lengths)})
   run = api.load_run(workdir, step, point)
-  standardizer = _read_standardizer(workdir, run.config.model.num_visible)
+  standardizer = workdirs.read_standardizer(workdir, run.config.model.num_visible)
   generation = {name: run.config.eval[name] if value is None else value
                 for name, value in generation.items()}
-  suffix = output_suffix(split, point, step)
   sequences = datasets.load_sequences(run.config.data, split)
   frames, mask = datasets.pad_sequences(sequences)
   frames = jnp.asarray(frames)
-  key_predict, key_likelihood, key_generate, key_average = jax.random.split(
-      jax.random.key(seed), 4)
-  results = {"workdir": os.path.abspath(workdir), "split": split,
+  # Paths relative to the workdir: the file speaks of the run, wherever it lies.
+  results = {"workdir": ".", "split": split,
              "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
   if point is not None:
     results.update(_divergence(workdir, point))
-  binary = _is_binary(frames)
-  predictions, next_frame_results = _next_frame_results(
-      run, frames, mask, (key_predict, key_average), num_gibbs_steps,
-      num_prediction_chains)
-  results.update(next_frame_results)
-  train_sequences = datasets.load_sequences(run.config.data, "train")
-  results["train_sample"] = _train_sample_results(
-      run, train_sequences[:run.config.eval.num_sequences], key_predict,
-      num_gibbs_steps)
-  if chain_lengths:
-    results["next_frame_error_by_chain_length"] = _chain_length_results(
-        run, frames, mask, key_predict, tuple(chain_lengths))
-  results.update(_accuracy_and_baselines(run, frames, mask, binary, *predictions,
-                                         train_sequences))
-  if log_likelihood != "none":
-    selected = _sample_frames(mask, log_likelihood_frames,
-                              jax.random.fold_in(jax.random.key(seed), 4))
-    results["log_likelihood_per_frame"] = _log_likelihood_results(
-        run, frames, mask, selected, binary, key_likelihood, log_likelihood,
-        num_temperatures, num_chains)
+  results.update(_split_figures(
+      run, frames, mask, seed, num_gibbs_steps, num_prediction_chains,
+      tuple(chain_lengths), log_likelihood=log_likelihood,
+      log_likelihood_frames=log_likelihood_frames,
+      num_temperatures=num_temperatures, num_chains=num_chains))
   labels = _point_labels(workdir, point)
+  suffix = output_suffix(split, point, step)
   with metric_writers.TensorBoardWriter(
       workdir, run.config, swept_names=list(labels or {})[1:]) as events:
     results.update(_generation_results(
-        workdir, run, frames, mask, key_generate, "eval_samples" + suffix,
-        min(generation["num_samples"], len(sequences)),
+        workdir, run, frames, mask, jax.random.split(jax.random.key(seed), 4)[2],
+        "eval_samples" + suffix, min(generation["num_samples"], len(sequences)),
         generation["prime_frames"], generation["generate_frames"],
         num_gibbs_steps, standardizer, events, labels))
     events.write_scalars(
         {f"eval/{split}/{name}": value
          for name, value in scalar_figures(results).items()}, run.step, labels)
   path = os.path.join(workdir, f"eval{suffix}.json")
-  results["files"].append(path)
+  results["files"] = [os.path.relpath(name, workdir)
+                      for name in results["files"] + [path]]
   with files.atomic_write(path) as f:
     json.dump(results, f, indent=2)
+  return results
+
+
+def _split_figures(run: api.Run, frames, mask, seed: int, num_gibbs_steps: int,
+                   num_prediction_chains: int, chain_lengths: tuple[int, ...], *,
+                   log_likelihood: str, log_likelihood_frames: int | None,
+                   num_temperatures: int, num_chains: int) -> dict:
+  """The model's figures on the padded split `frames` [B, T, nv] (`mask` [B, T]),
+  its training sample and the baselines, as `evaluate_workdir` writes them."""
+  key_predict, key_likelihood, _, key_average = jax.random.split(
+      jax.random.key(seed), 4)
+  binary = _is_binary(frames)
+  predictions, results = _next_frame_results(
+      run, frames, mask, (key_predict, key_average), num_gibbs_steps,
+      num_prediction_chains)
+  train_sequences = datasets.load_sequences(run.config.data, "train")
+  results["train_sample"] = _train_sample_results(
+      run, train_sequences[:run.config.eval.num_sequences], key_predict,
+      num_gibbs_steps)
+  if chain_lengths:
+    results["next_frame_error_by_chain_length"] = _chain_length_results(
+        run, frames, mask, key_predict, chain_lengths)
+  results.update(_accuracy_and_baselines(run, frames, mask, binary, *predictions,
+                                         train_sequences))
+  if log_likelihood != "none":
+    selected = chunked.sample_frames(mask, log_likelihood_frames,
+                                     jax.random.fold_in(jax.random.key(seed), 4))
+    results["log_likelihood_per_frame"] = _log_likelihood_results(
+        run, frames, mask, selected, binary, key_likelihood, log_likelihood,
+        num_temperatures, num_chains)
   return results
 
 
@@ -267,92 +272,9 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                          f"{minimum}.")
 
 
-def _read_standardizer(workdir: str,
-                       num_visible: int) -> real_valued.Standardizer | None:
-  """The run's `standardizer.npz` (None without one), checked before any work.
-
-  Raises:
-    ValueError: the file does not read as a mean and a scale of `num_visible`
-      finite values (one line naming it).
-  """
-  path = os.path.join(workdir, workdirs.STANDARDIZER_FILE)
-  if not os.path.exists(path):
-    return None
-  fields = real_valued.Standardizer._fields
-  try:
-    with np.load(path) as stored:
-      arrays = {name: np.asarray(stored[name]) for name in fields}
-    for name, array in arrays.items():
-      if (array.shape != (num_visible,) or array.dtype.kind != "f"
-          or not np.all(np.isfinite(array))):
-        raise ValueError(f"{name} has shape {list(array.shape)}, expected "
-                         f"[{num_visible}] finite values")
-  except Exception as error:  # pylint: disable=broad-except
-    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
-    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    raise ValueError(f"{path} is damaged or not this run's ({reason}); rerun "
-                     "experiments.train on the workdir to write it again.") from error
-  return real_valued.Standardizer(**arrays)
-
-
 def _is_binary(frames) -> bool:
   frames = np.asarray(frames)
   return bool(np.all((frames == 0) | (frames == 1)))
-
-
-def _map_by_length(function, frames, mask, description: str, per_sequence=()):
-  """`function(frames)` computed on chunks of sequences of similar length.
-
-  Sequences are taken longest first, `SEQUENCES_PER_CHUNK` at a time, and each
-  chunk is cut after its longest sequence (rounded up to a multiple of
-  `CHUNK_LENGTH_QUANTUM` frames), so the padding of short sequences to the
-  longest of the split is not computed: on MuseData, whose test pieces run from
-  45 to 4,273 frames, it would be 8 times the real frames. The models are causal,
-  so frames after a sequence's end never change its values.
-
-  Args:
-    function: `(frames [S, T', nv], *per_sequence cut the same way, chunk=index)
-      -> pytree of [S, T' + c, ...]` arrays (c the same for every chunk, e.g. -1
-      for predictions of frames 2..T).
-    frames: [B, T, nv] padded frames; mask: [B, T] True for real frames.
-    description: what is computed, for the progress lines.
-    per_sequence: more [B, T, ...] arrays that `function` takes, chunk by chunk.
-
-  Returns:
-    The pytree of numpy arrays `[B, T + c, ...]` (zeros after each chunk's cut).
-  """
-  frames = np.asarray(frames)
-  lengths = np.asarray(mask).sum(axis=1)
-  order = np.argsort(-lengths, kind="stable")
-  tracker = progress.Progress(description, int(lengths.sum()), "frames")
-  outputs, compiled_shapes = None, set()
-  for index, start in enumerate(range(0, len(order), SEQUENCES_PER_CHUNK)):
-    rows = order[start:start + SEQUENCES_PER_CHUNK]
-    cut = min(frames.shape[1], -(-int(lengths[rows].max()) // CHUNK_LENGTH_QUANTUM)
-              * CHUNK_LENGTH_QUANTUM)
-    output = jax.tree.map(np.asarray, function(
-        frames[rows, :cut], *(np.asarray(array)[rows, :cut]
-                              for array in per_sequence), chunk=index))
-    if outputs is None:
-      outputs = jax.tree.map(lambda leaf: np.zeros(
-          (len(frames), frames.shape[1] + leaf.shape[1] - cut) + leaf.shape[2:],
-          leaf.dtype), output)
-    for whole, part in zip(jax.tree.leaves(outputs), jax.tree.leaves(output)):
-      whole[rows, :part.shape[1]] = part
-    tracker.update(int(lengths[rows].sum()),
-                   compiling=(len(rows), cut) not in compiled_shapes)
-    compiled_shapes.add((len(rows), cut))
-  return outputs
-
-
-def _predict_in_chunks(run: api.Run, frames, mask, key, num_gibbs_steps: int,
-                       num_chains: int, description: str) -> jax.Array:
-  """`prediction.predict_next_frames` over chunks of sequences, with progress."""
-  return jnp.asarray(_map_by_length(
-      lambda chunk_frames, chunk: _predict_next_frames(
-          run.model, run.params, jnp.asarray(chunk_frames),
-          jax.random.fold_in(key, chunk), num_gibbs_steps, num_chains),
-      frames, mask, description))
 
 
 def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
@@ -368,28 +290,46 @@ def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
     num_prediction_chains: chains averaged by the second figure.
   """
   key_predict, key_average = keys
-  predictions = _predict_in_chunks(run, frames, mask, key_predict,
-                                   num_gibbs_steps, 1, "next-frame prediction")
-  chain_average = _predict_in_chunks(
-      run, frames, mask, key_average, num_gibbs_steps, num_prediction_chains,
+  predictions = chunked.predict(run.model, run.params, frames, mask, key_predict,
+                              num_gibbs_steps, 1, "next-frame prediction")
+  chain_average = chunked.predict(
+      run.model, run.params, frames, mask, key_average, num_gibbs_steps,
+      num_prediction_chains,
       f"next-frame prediction, mean of {num_prediction_chains} chains")
+  errors = _per_frame(evaluators.NEXT_FRAME_ERROR, frames, predictions)
   return (predictions, chain_average), {
       "next_frame_error": {
-          **prediction.next_frame_error_summary(predictions, frames, mask),
-          "by_frame": prediction.error_by_frame(
-              prediction.prediction_error(predictions, frames).per_frame,
-              np.asarray(mask)[:, 1:]),
+          **_summary(evaluators.NEXT_FRAME_ERROR, errors, mask),
+          "by_frame": prediction.error_by_frame(errors["error"],
+                                                np.asarray(mask)[:, 1:]),
           "num_gibbs_steps": num_gibbs_steps,
           "protocol": "the RTRBM papers': one Gibbs chain per frame from "
                       "P(h) = sigmoid(hidden bias), last visible step as mean "
                       "field",
           "unit": "squared error summed over the units of a frame"},
       "next_frame_error_chain_average": {
-          **prediction.next_frame_error_summary(chain_average, frames, mask),
+          **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, chain_average),
           "num_gibbs_steps": num_gibbs_steps,
           "num_chains": num_prediction_chains,
           "protocol": f"the mean of {num_prediction_chains} such chains' "
                       "predictions, an estimate of E[v_t | past]"}}
+
+
+def _per_frame(name: str, frames, predictions) -> dict:
+  """The per-frame values of figure `name` (`evaluators.EVALUATORS`) of
+  next-frame `predictions` [B, T - 1, nv] of the frames [B, T, nv]."""
+  return evaluators.EVALUATORS[name].per_frame(evaluators.Inputs(
+      None, None, jnp.asarray(frames), None, jnp.asarray(predictions)))
+
+
+def _summary(name: str, per_frame: dict, mask) -> dict:
+  """Figure `name` of the predicted frames 2..T that are real in `mask` [B, T]."""
+  return evaluators.EVALUATORS[name].summarise(
+      jax.tree.map(np.asarray, per_frame), np.asarray(mask)[:, 1:])
+
+
+def _figure(name: str, frames, mask, predictions) -> dict:
+  return _summary(name, _per_frame(name, frames, predictions), mask)
 
 
 def _train_sample_results(run: api.Run, sequences, key,
@@ -402,10 +342,11 @@ def _train_sample_results(run: api.Run, sequences, key,
   sequences it trained on better than new ones.
   """
   frames, mask = datasets.pad_sequences(sequences)
-  predictions = _predict_in_chunks(run, frames, mask, key, num_gibbs_steps, 1,
-                                   "next-frame prediction, training sample")
+  predictions = chunked.predict(run.model, run.params, frames, mask, key,
+                              num_gibbs_steps, 1,
+                              "next-frame prediction, training sample")
   return {"next_frame_error": {
-      **prediction.next_frame_error_summary(predictions, jnp.asarray(frames), mask),
+      **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, predictions),
       "num_gibbs_steps": num_gibbs_steps,
       "source": ("fresh sequences of the simulator (the training distribution)"
                  if datasets.train_source(run.config.data) == "simulator"
@@ -414,17 +355,11 @@ def _train_sample_results(run: api.Run, sequences, key,
 
 def _chain_length_results(run: api.Run, frames, mask, key,
                           chain_lengths: tuple[int, ...]) -> dict:
-  """`prediction.next_frame_errors_by_chain_length` of the split, summarised.
-
-  Chunked with the keys of the one-chain figure (`_predict_in_chunks`), so the
-  value at the evaluation's `num_gibbs_steps` equals `next_frame_error`.
-  """
-  # [B, T - 1, K]: the time axis second, as `_map_by_length` cuts and pastes it.
-  per_frame = _map_by_length(
-      lambda chunk_frames, chunk: jnp.moveaxis(_errors_by_chain_length(
-          run.model, run.params, jnp.asarray(chunk_frames),
-          jax.random.fold_in(key, chunk), chain_lengths), 0, -1),
-      frames, mask, "next-frame error by prediction chain length")
+  """`prediction.next_frame_errors_by_chain_length` of the split, summarised
+  (chunked with the keys of the one-chain figure, so the value at the
+  evaluation's `num_gibbs_steps` equals `next_frame_error`)."""
+  per_frame = chunked.errors_by_chain_length(run.model, run.params, frames, mask,
+                                           key, chain_lengths)
   summaries = [prediction.error_summary(per_frame[..., index],
                                         np.asarray(mask)[:, 1:])
                for index in range(len(chain_lengths))]
@@ -454,21 +389,18 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
   """
   music_like = run.data_kind == "music" and binary
   mean_frame = prediction.mean_frame(train_sequences)
-  target, predicted_mask = np.asarray(frames[:, 1:]), mask[:, 1:]
   results, baselines = {}, {}
   for name, baseline in prediction.baseline_predictions(
       frames, run.model.visible_type,
       jnp.asarray(mean_frame, frames.dtype)).items():
-    baselines[name] = {"next_frame_error": prediction.next_frame_error_summary(
-        baseline, frames, mask)}
+    baselines[name] = {"next_frame_error": _figure(
+        evaluators.NEXT_FRAME_ERROR, frames, mask, baseline)}
     if music_like and name == "copy_last_frame":
-      baselines[name]["frame_accuracy"] = prediction.frame_accuracy(
-          np.asarray(baseline) > 0.5, target, predicted_mask)
+      baselines[name]["frame_accuracy"] = _accuracy(frames, mask, baseline)
   if music_like:
-    results["frame_accuracy"] = prediction.frame_accuracy(
-        np.asarray(predictions) > 0.5, target, predicted_mask)
-    results["frame_accuracy_chain_average"] = prediction.frame_accuracy(
-        np.asarray(chain_average) > 0.5, target, predicted_mask)
+    results["frame_accuracy"] = _accuracy(frames, mask, predictions)
+    results["frame_accuracy_chain_average"] = _accuracy(frames, mask,
+                                                        chain_average)
     bernoulli = prediction.error_summary(
         likelihood.independent_bernoulli_log_likelihood(
             np.concatenate(train_sequences), np.asarray(frames)), mask)
@@ -477,6 +409,12 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
         "unit": "nats per frame"}}
   results["baselines"] = baselines
   return results
+
+
+def _accuracy(frames, mask, predictions) -> float:
+  """Bay et al.'s frame accuracy of `predictions` (above 0.5: predicted on)."""
+  return float(_figure(evaluators.FRAME_ACCURACY, frames, mask,
+                       predictions)["mean"])
 
 
 def _log_likelihood_results(run: api.Run, frames, mask, selected, binary: bool,
@@ -488,10 +426,13 @@ def _log_likelihood_results(run: api.Run, frames, mask, selected, binary: bool,
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
   sampled = int(selected.sum()) < int(mask.sum())
-  estimate = _chunked_log_likelihoods(run.model, run.params, frames, mask,
-                                      selected if sampled else None, key,
-                                      num_temperatures, num_chains, method)
-  return {**likelihood.log_likelihood_summary(estimate, selected),
+  estimate = chunked.log_likelihoods(run.model, run.params, frames, mask,
+                                   selected if sampled else None, key,
+                                   num_temperatures, num_chains, method)
+  summary = evaluators.EVALUATORS[evaluators.LOG_LIKELIHOOD].summarise(
+      {"log_likelihood": estimate.per_frame,
+       "standard_error": estimate.standard_error}, selected)
+  return {"method": estimate.method, **summary,
           **({"num_temperatures": num_temperatures, "num_chains": num_chains}
              if estimate.method == "ais" else {}),
           "num_frames": int(selected.sum()),
@@ -499,20 +440,6 @@ def _log_likelihood_results(run: api.Run, frames, mask, selected, binary: bool,
                         f"{int(mask.sum())} frames, without replacement"}
              if sampled else {}),
           "unit": "nats per frame"}
-
-
-def _sample_frames(mask, num_frames: int | None, key) -> np.ndarray:
-  """[B, T] True at `num_frames` of `mask`'s frames drawn uniformly without
-  replacement with `key`; `mask` itself when None or not fewer than its frames."""
-  mask = np.asarray(mask, bool)
-  positions = np.flatnonzero(mask)
-  if num_frames is None or num_frames >= positions.size:
-    return mask
-  chosen = np.asarray(jax.random.choice(key, positions.size, (num_frames,),
-                                        replace=False))
-  selected = np.zeros(mask.size, bool)
-  selected[positions[chosen]] = True
-  return selected.reshape(mask.shape)
 
 
 def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str,
@@ -548,45 +475,3 @@ def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str
     results["units"] = "standardised per dimension (see standardizer.npz)"
   results["files"] = written.files
   return results
-
-
-def _chunked_log_likelihoods(model, params, frames, mask, selected, key,
-                             num_temperatures, num_chains,
-                             method) -> likelihood.FrameLogLikelihoods:
-  """`likelihood.frame_log_likelihoods` over chunks of sequences, with progress.
-
-  `selected` ([B, T] bool, or None for every frame): only these frames are
-  evaluated (AIS on their rows alone); the others' values are zero.
-  """
-  methods = []
-
-  def likelihoods(chunk_frames, *chunk_selected, chunk):
-    chunk_key = jax.random.fold_in(key, chunk)
-    if not chunk_selected:
-      estimate = likelihood.frame_log_likelihoods(
-          model, params, jnp.asarray(chunk_frames), chunk_key, num_temperatures,
-          num_chains, method)
-      methods.append(estimate.method)
-      return estimate.per_frame, estimate.standard_error
-    rows = np.flatnonzero(chunk_selected[0])
-    per_frame = np.zeros(chunk_selected[0].size, np.float32)
-    standard_error = np.zeros_like(per_frame)
-    if rows.size:
-      rbms = model.frame_rbms(params, jnp.asarray(chunk_frames))
-      visible_bias, hidden_bias = rbms.row_biases()
-      estimate = likelihood.row_log_likelihoods(
-          model, rbms.w_vh,
-          visible_bias if visible_bias.ndim == 1 else visible_bias[rows],
-          hidden_bias[rows],
-          jnp.asarray(chunk_frames.reshape(-1, chunk_frames.shape[-1])[rows]),
-          chunk_key, num_temperatures, num_chains, method)
-      methods.append(estimate.method)
-      per_frame[rows] = estimate.per_frame
-      standard_error[rows] = estimate.standard_error
-    shape = chunk_selected[0].shape
-    return per_frame.reshape(shape), standard_error.reshape(shape)
-
-  per_frame, standard_error = _map_by_length(
-      likelihoods, frames, mask, "log-likelihood (exact or AIS)",
-      per_sequence=() if selected is None else (selected,))
-  return likelihood.FrameLogLikelihoods(per_frame, standard_error, methods[0])

@@ -15,7 +15,6 @@ the same parameters as one never stopped (`steps.py` says why).
 """
 
 import contextlib
-import functools
 import os
 import time
 from typing import Callable, NamedTuple
@@ -30,14 +29,14 @@ import optax
 from rtrbm_jax import files
 from rtrbm_jax import progress
 from rtrbm_jax.data import datasets
-from rtrbm_jax.evaluation import likelihood
-from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import registry
 from rtrbm_jax.models import temporal
-from rtrbm_jax.outputs import metric_writers
 from rtrbm_jax.training import checkpoints
 from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import programs as programs_lib
+from rtrbm_jax.training import records
 from rtrbm_jax.training import schema
+from rtrbm_jax.training import selection
 from rtrbm_jax.training import steps
 from rtrbm_jax.training import workdirs
 
@@ -131,9 +130,7 @@ def _mesh_shardings(config):
   return None, split
 
 
-def total_steps(config: ml_collections.ConfigDict) -> int:
-  """Updates of the whole run: pretraining and the temporal model's."""
-  return config.pretrain.num_steps + config.train.num_steps
+total_steps = records.total_steps
 
 
 def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
@@ -190,191 +187,6 @@ def _warm_started(state: steps.TrainState, source: str,
   return state._replace(params=jax.tree.map(jnp.asarray, params))
 
 
-class Programs(NamedTuple):
-  """What a run compiles: its two chunk runners and its held-out evaluation.
-
-  Attributes:
-    run_pretrain: `make_run_steps` of the pretraining step.
-    run_train: `make_run_steps` of the temporal model's train step.
-    evaluate: `params -> {"heldout": error, "train": error}`, the next-frame
-      error on the held-out sequences and on a sample of as many training
-      sequences (per point in a sweep), each a `PredictionError` or, for music,
-      a `HeldOutEvaluation` (with the frame accuracy too); with
-      `eval.select_by="log_likelihood"` also "heldout_log_likelihood", a
-      `likelihood.SampledLogLikelihood`; see `evaluation_record`.
-    copy_last_error: the held-out error of copying the last frame (the floor a
-      model must beat, drawn beside the held-out curve), or None without
-      evaluation.
-  """
-  run_pretrain: Callable
-  run_train: Callable
-  evaluate: Callable
-  copy_last_error: float | None
-
-
-def make_programs(setup_: Setup, swept: bool, batch_sharding=None) -> Programs:
-  """The jitted programs of `run_loop` (compiled at their first call)."""
-  config, model = setup_.config, setup_.model
-  group_size = config.train.get("sweep_group_size", 0)
-  run_train = steps.make_run_steps(
-      steps.make_train_step(model, setup_.optimizer, config.pretrain.num_steps),
-      config.train.batch_size, swept, batch_sharding, group_size,
-      datasets.fresh_batch_sampler(config.data, config.train.batch_size))
-  run_pretrain = steps.make_run_steps(
-      steps.make_pretrain_step(model, setup_.pretrain_optimizer,
-                               config.pretrain.num_gibbs_steps),
-      config.pretrain.batch_size, swept, batch_sharding, group_size,
-      datasets.fresh_batch_sampler(config.data, config.pretrain.batch_size))
-  eval_data = jnp.asarray(setup_.dataset.test[:config.eval.num_sequences])
-  train_sample = jnp.asarray(setup_.dataset.train[:config.eval.num_sequences])
-  evaluate = functools.partial(
-      prediction.heldout_evaluation
-      if setup_.dataset.kind == "music"
-      else prediction.next_frame_prediction_error,
-      model, num_gibbs_steps=config.eval.num_gibbs_steps)
-  if swept:
-    evaluate = jax.vmap(evaluate, in_axes=(0, None, None))
-  evaluate_jitted, eval_key = jax.jit(evaluate), jax.random.key(config.seed + 1)
-  score_likelihood = _heldout_likelihood_program(config, model, eval_data,
-                                                 eval_key, swept)
-
-  def evaluate(params):
-    # The same key on both sets: the gap between them is not chain noise alone.
-    error = {"heldout": evaluate_jitted(params, eval_data, eval_key),
-             "train": evaluate_jitted(params, train_sample, eval_key)}
-    if score_likelihood is not None:
-      error["heldout_log_likelihood"] = score_likelihood(params)
-    return error
-
-  copy_last_error = float(prediction.prediction_error(
-      prediction.baseline_predictions(eval_data)["copy_last_frame"],
-      eval_data).mean) if config.eval.every else None
-  return Programs(run_pretrain, run_train, evaluate, copy_last_error)
-
-
-def heldout_likelihood_rows(num_frames: int, num_sampled: int) -> np.ndarray:
-  """The frames (rows of `[B * T, nv]`) whose log-likelihood training scores.
-
-  `num_sampled` of the `num_frames` held-out frames drawn uniformly without
-  replacement from a fixed seed, sorted; all of them when there are no more. The
-  same frames at every evaluation (and in every run on the same held-out data),
-  so that checkpoints are compared on equal terms.
-  """
-  if num_sampled >= num_frames:
-    return np.arange(num_frames)
-  return np.sort(np.random.default_rng(0).choice(num_frames, num_sampled,
-                                                 replace=False))
-
-
-def _heldout_likelihood_program(config, model, eval_data, key, swept: bool):
-  """`params -> SampledLogLikelihood` of the held-out frames, jitted, or None.
-
-  Only with `eval.select_by="log_likelihood"`: AIS at every evaluation costs
-  `eval.log_likelihood_frames * eval.num_chains * eval.num_temperatures` Gibbs
-  steps of one RBM row.
-  """
-  if schema.get(config, "eval.select_by") != "log_likelihood":
-    return None
-  rows = jnp.asarray(heldout_likelihood_rows(
-      eval_data.shape[0] * eval_data.shape[1],
-      schema.get(config, "eval.log_likelihood_frames")))
-  score = functools.partial(
-      likelihood.sampled_log_likelihood, model, v=eval_data, frame_rows=rows,
-      key=key,
-      num_temperatures=schema.get(config, "eval.num_temperatures"),
-      num_chains=schema.get(config, "eval.num_chains"))
-  return jax.jit(jax.vmap(score) if swept else score)
-
-
-# Record fields a log line leaves out: its own prefix says the step and phase, its
-# suffix the rate; `time` (Unix seconds) is for plot_results' curves only.
-_NOT_LOGGED = ("step", "phase", "steps_per_second", "time")
-
-
-def phase_progress(config: ml_collections.ConfigDict, step: int) -> tuple[int, int]:
-  """(updates done, updates requested) of the phase that `step` updates end in:
-  pretraining up to `pretrain.num_steps`, then `train.num_steps` of its own."""
-  pretrain_steps = config.pretrain.num_steps
-  if step <= pretrain_steps and pretrain_steps:
-    return step, pretrain_steps
-  return step - pretrain_steps, config.train.num_steps
-
-
-def startup_line(config: ml_collections.ConfigDict, state: steps.TrainState,
-                 workdir: str, num_points: int = 0) -> str:
-  """What a run is about to do: model, sizes, parameter count, devices, workdir.
-
-  Args:
-    config: the run's config.
-    state: the state it continues from (stacked over `num_points` for a sweep).
-    workdir: the run's directory.
-    num_points: the sweep's number of points, 0 for a single run.
-  """
-  num_parameters = sum(leaf.size for leaf in jax.tree.leaves(state.params))
-  num_parameters //= max(num_points, 1)
-  devices = jax.devices()
-  kind = devices[0].device_kind
-  step = int(np.max(state.step))
-  return (f"{config.model.kind} ({config.model.visible_type} visible), "
-          f"{config.model.num_visible} visible x {config.model.num_hidden} hidden "
-          f"units, {num_parameters:,} parameters"
-          + (f" per point, {num_points} sweep points" if num_points else "")
-          + f"; {len(devices)} {devices[0].platform} device"
-          f"{'s' if len(devices) > 1 else ''}"
-          + ("" if kind.lower() == devices[0].platform else f" ({kind})") + "; "
-          f"pretrain {config.pretrain.num_steps} + train {config.train.num_steps} "
-          "updates, "
-          + (f"resuming after update {step}" if step else "starting") +
-          f"; workdir {workdir}")
-
-
-class _Records(contextlib.AbstractContextManager):
-  """Where each chunk's records go: metrics.jsonl, TensorBoard and the log."""
-
-  def __init__(self, workdir: str, config: ml_collections.ConfigDict, step: int,
-               swept: bool, eta: progress.TrainingEta):
-    self.workdir, self.config, self.eta = workdir, config, eta
-    self.total_steps = total_steps(config)
-    self.tensorboard = metric_writers.TensorBoardWriter(
-        workdir, config, step, list(config.sweep.keys()) if swept else None)
-    self.metrics_file = open(workdirs.metrics_path(workdir), "a")
-
-  def __exit__(self, *exception):
-    try:
-      self.tensorboard.close()
-      self.metrics_file.close()
-    except OSError:
-      # A full disk fails these too; the error in flight says what failed first.
-      if exception[0] is None:
-        raise
-
-  def write(self, step: int, phase: str, records: list[dict],
-            steps_per_second: float, copy_last_error: float | None) -> None:
-    """Appends `records`, with `copy_last_error` (the floor) unless it is None."""
-    for record in records:
-      if copy_last_error is not None:
-        record["heldout_copy_last_frame_error"] = copy_last_error
-      record["steps_per_second"] = steps_per_second
-      # Wall-clock time of the record (Unix seconds), for error-vs-time curves.
-      record["time"] = time.time()
-      self.metrics_file.write(files.record_line(record))
-    self.metrics_file.flush()
-    self.tensorboard.write_records(records)
-    done, phase_steps = phase_progress(self.config, step)
-    for record in records:
-      logging.info("%s %d/%d %s | %.2f steps/s, %s", phase, done, phase_steps,
-                   " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in record.items()
-                            if k not in _NOT_LOGGED),
-                   steps_per_second, self.eta.describe(step))
-
-  def plot_if_due(self, step: int) -> None:
-    if self.config.train.plot_every and step % self.config.train.plot_every == 0:
-      _plotting().write_curves(workdirs.metrics_path(self.workdir),
-                               os.path.join(self.workdir, "curves.png"),
-                               self.config)
-
-
 def _next_chunk(config: ml_collections.ConfigDict, step: int) -> tuple[str, int]:
   """(phase, number of updates) of the chunk that starts at `step`.
 
@@ -398,9 +210,10 @@ def _non_finite_error(step: int, manager) -> NonFiniteError:
       + ". Try a smaller learning rate.")
 
 
-def _evaluate_if_due(programs: Programs, config, state: steps.TrainState, step: int,
-                     eta: progress.TrainingEta):
-  """The held-out error (host copy) at evaluation steps and the last one, else None."""
+def _evaluate_if_due(programs: programs_lib.Programs, config,
+                     state: steps.TrainState, step: int, eta: progress.TrainingEta):
+  """The held-out figures (host copies) at evaluation steps and the last one, else
+  None."""
   if not config.eval.every or (step % config.eval.every
                                and step != total_steps(config)):
     return None
@@ -410,70 +223,9 @@ def _evaluate_if_due(programs: Programs, config, state: steps.TrainState, step: 
   return error
 
 
-class _BestParams:
-  """Keeps the parameters of the best held-out figure in a workdir.
-
-  For data sets with a validation split (`datasets.heldout_split` is "valid"),
-  the validation split picks the stopping point, as in the RNN-RBM paper: at each
-  held-out evaluation whose figure (`eval.select_by`: the frame accuracy, or the
-  log-likelihood of the sampled held-out frames) beats every earlier one, the
-  parameters are written (atomically) to `workdir/best_params.npz` with the
-  update (`step`) and the figure (under its name). A run resumed at `step`
-  starts from the file's figure; a file from a later update than `step` (the
-  run was stopped after it and resumed from an older checkpoint, perhaps with a
-  changed config), from before a fresh start, or chosen by another figure is
-  removed, since the updates after `step` are redone and evaluated again.
-  """
-
-  def __init__(self, workdir: str, step: int, figure: str = "frame_accuracy"):
-    self.path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
-    self.figure, self.value = figure, -np.inf
-    if not os.path.exists(self.path):
-      return
-    try:
-      stored = checkpoints.load_params(self.path)
-      stored_step = int(stored["step"])
-    except (ValueError, KeyError) as error:
-      logging.warning("%s does not read (%s); the next evaluation replaces it.",
-                      self.path, str(error).splitlines()[0][:200])
-      return
-    if 0 < stored_step <= step and figure in stored:
-      self.value = float(stored[figure])
-    else:
-      os.remove(self.path)
-
-  def update(self, step: int, params, value: float | None) -> None:
-    """Writes `params` if `value` (the figure of an evaluation, or None when the
-    step had none) is the best yet."""
-    if value is None or not value > self.value:
-      return
-    self.value = float(value)
-    checkpoints.save_params(self.path, params, step=step,
-                            **{self.figure: self.value})
-    logging.info("step %d: the best held-out %s yet (%.4f); its parameters are "
-                 "in %s.", step, self.figure.replace("_", " "), self.value,
-                 self.path)
-
-
-def _selection_figure(error: dict | None, figure: str) -> float | None:
-  """The held-out `figure` ("frame_accuracy" or "log_likelihood") of an
-  evaluation, or None without one."""
-  if error is None:
-    return None
-  if figure == "log_likelihood":
-    return float(error["heldout_log_likelihood"].mean)
-  return float(error["heldout"].frame_accuracy)
-
-
 def _save_if_due(manager, config, state: steps.TrainState, step: int) -> None:
   if step % config.train.checkpoint_every == 0 or step == total_steps(config):
     checkpoints.save(manager, step, state)
-
-
-def _plotting():
-  # Imported late: plotting pulls in matplotlib, which the library does not need.
-  from rtrbm_jax.outputs import plotting  # pylint: disable=g-import-not-at-top
-  return plotting
 
 
 def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
@@ -510,19 +262,19 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
   # Fresh batches are drawn in the step: no training array on the device then.
   train_data = (jnp.asarray(setup_.dataset.train)
                 if datasets.train_source(config.data) == "fixed" else None)
-  programs = make_programs(setup_, swept, batch_sharding)
+  programs = programs_lib.make_programs(setup_, swept, batch_sharding)
   step = int(np.max(state.step))
   if step < last_step:
-    logging.info("%s", startup_line(config, state, workdir,
+    logging.info("%s", records.startup_line(config, state, workdir,
                                     state.step.shape[0] if swept else 0))
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   select_by = schema.get(config, "eval.select_by")
-  best = (_BestParams(workdir, step, select_by) if not swept
+  best = (selection.BestParams(workdir, step, select_by) if not swept
           and datasets.heldout_split(config.data.name) == "valid" else None)
   # A run stopped by an error still completes the checkpoint in flight.
   with (checkpoints.closing(manager),
-        _Records(workdir, config, step, swept, eta) as records,
+        records.Records(workdir, config, step, swept, eta) as recorder,
         _saved_if_interrupted(manager) as recorded):
     recorded.update(state=state, step=step)
     compiled = set()
@@ -547,42 +299,17 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
         raise _non_finite_error(step, manager)
       error = _evaluate_if_due(programs, config, state, step, eta)
       if best is not None:
-        best.update(step, state.params, _selection_figure(error, select_by))
-      records.write(step, phase, describe(step, phase, metrics, error),
+        best.update(step, state.params,
+                    selection.selection_figure(error, select_by))
+      recorder.write(step, phase, describe(step, phase, metrics, error),
                     num_steps / chunk_seconds,
                     None if error is None else programs.copy_last_error)
       recorded.update(state=state, step=step)
       _save_if_due(manager, config, state, step)
-      records.plot_if_due(step)
+      recorder.plot_if_due(step)
     if finish is not None:
-      finish(state, records.tensorboard)
+      finish(state, recorder.tensorboard)
   return state
-
-
-def evaluation_record(error: dict, point: int | None = None) -> dict:
-  """The record fields of `Programs.evaluate`'s result (of one point in a sweep).
-
-  `heldout_next_frame_error` and `train_next_frame_error` (the same figure on a
-  sample of training sequences, `config.eval.num_sequences` of them), each with
-  its standard error (`_se`), for music each one's frame accuracy
-  (`heldout_frame_accuracy`, `train_frame_accuracy`), and with
-  `eval.select_by="log_likelihood"` the held-out frames' mean log-likelihood
-  (`heldout_log_likelihood`, with its AIS standard error `_se`).
-  """
-  pick = (lambda value: value) if point is None else (lambda value: value[point])
-  record = {f"{name}_next_frame_error{suffix}": float(pick(value))
-            for name in ("heldout", "train")
-            for suffix, value in (("", error[name].mean),
-                                  ("_se", error[name].standard_error))}
-  for name in ("heldout", "train"):
-    if isinstance(error[name], prediction.HeldOutEvaluation):
-      record[f"{name}_frame_accuracy"] = float(pick(error[name].frame_accuracy))
-  if "heldout_log_likelihood" in error:
-    record["heldout_log_likelihood"] = float(
-        pick(error["heldout_log_likelihood"].mean))
-    record["heldout_log_likelihood_se"] = float(
-        pick(error["heldout_log_likelihood"].standard_error))
-  return record
 
 
 class Interrupted(KeyboardInterrupt):
@@ -609,15 +336,6 @@ def _saved_if_interrupted(manager):
       checkpoints.save(manager, step, recorded["state"])
     raise Interrupted(f"interrupted at update {step}, whose checkpoint is saved; "
                       "run the same command to resume.") from None
-
-
-def _describe_single(step, phase, metrics, error):
-  record = {"step": step, "phase": phase,
-            **{name: float(value) for name, value in metrics.items()
-               if name != "finite"}}
-  if error is not None:
-    record.update(evaluation_record(error))
-  return [record]
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
@@ -676,7 +394,7 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
                         setup_.pretrain_optimizer)
   if is_finished(workdir, config):
     # Still restored (and its config checked): the caller gets the final state.
-    state = run_loop(setup_, workdir, state, _describe_single,
+    state = run_loop(setup_, workdir, state, records.describe_single,
                      allow_config_change=allow_config_change)
     logging.info("%s is finished (all %d updates done): nothing to do; its "
                  "outputs are %s.", workdir, total_steps(config),
@@ -685,7 +403,7 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
 
   def write_outputs(state: steps.TrainState, tensorboard) -> None:
     checkpoints.save_params(os.path.join(workdir, "params.npz"), state.params)
-    plotting = _plotting()
+    plotting = records.plotting()
     plotting.write_curves(workdirs.metrics_path(workdir),
                           os.path.join(workdir, "curves.png"), config)
     # Imported late: pictures pull in matplotlib, which the library does not need.
@@ -697,6 +415,6 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
         config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),
         setup_.dataset.standardizer, tensorboard)
 
-  return run_loop(setup_, workdir, state, _describe_single,
+  return run_loop(setup_, workdir, state, records.describe_single,
                   allow_config_change=allow_config_change, finish=write_outputs)
 

@@ -21,6 +21,7 @@ from rtrbm_jax import checks
 from rtrbm_jax import config_fields
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import registry as data_registry
+from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
 from rtrbm_jax.models import temporal
@@ -159,7 +160,7 @@ FIELDS = {
     "train.batch_size": Field(_COUNT, FIXED_WITH_PERSISTENT_CHAINS),
     "train.num_gibbs_steps": Field(_GIBBS_STEPS, WITH_FLAG, "num_gibbs_steps"),
     "train.gibbs_schedule": Field(None, WITH_FLAG),
-    "train.chain_start": Field(_one_of(temporal.CHAIN_STARTS), FIXED),
+    "train.chain_start": Field(_one_of(frame_statistics.CHAIN_STARTS), FIXED),
     "train.log_every": Field(_COUNT, FREE),
     "train.checkpoint_every": Field(_COUNT, FREE),
     "train.keep_checkpoints": Field(_COUNT, FREE),

@@ -31,6 +31,7 @@ from rtrbm_jax import files
 from rtrbm_jax.training import checkpoints
 from rtrbm_jax.training import loop
 from rtrbm_jax.training import optimizers
+from rtrbm_jax.training import records
 from rtrbm_jax.training import schema
 from rtrbm_jax.training import steps
 from rtrbm_jax.training import workdirs
@@ -133,7 +134,7 @@ def init_sweep_state(config: ml_collections.ConfigDict, setup_: loop.Setup,
 
 def _describe(points):
   def describe(step, phase, metrics, error):
-    records = []
+    described = []
     for index, point in enumerate(points):
       record = {"step": step, "phase": phase, "point": index, **point,
                 **{name: float(value[index]) for name, value in metrics.items()
@@ -141,9 +142,9 @@ def _describe(points):
       if not metrics["finite"][index]:
         record["diverged"] = True
       if error is not None:
-        record.update(loop.evaluation_record(error, index))
-      records.append(record)
-    return records
+        record.update(records.evaluation_record(error, index))
+      described.append(record)
+    return described
   return describe
 
 

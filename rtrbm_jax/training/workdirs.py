@@ -20,6 +20,7 @@ import numpy as np
 from rtrbm_jax import config_fields
 from rtrbm_jax import files
 from rtrbm_jax.data import datasets
+from rtrbm_jax.data import real_valued
 from rtrbm_jax.training import checkpoints
 from rtrbm_jax.training import schema
 
@@ -29,7 +30,7 @@ LOCK_FILE = "lock"
 # The final parameters, written when a run ends (`checkpoints.save_params`).
 PARAMS_FILE = "params.npz"
 # The parameters of the best held-out frame accuracy, with their update, for data
-# sets with a validation split (`loop._BestParams`).
+# sets with a validation split (`selection.BestParams`).
 BEST_PARAMS_FILE = "best_params.npz"
 # Per-dimension mean and scale of real-valued data, written beside the checkpoints.
 STANDARDIZER_FILE = "standardizer.npz"
@@ -356,3 +357,31 @@ def record_config_change(path: str, step: int, changes: dict) -> None:
     f.write(json.dumps({"step": step, "config_change": {
         field: {"from": old, "to": new} for field, (old, new) in changes.items()}})
             + "\n")
+
+
+def read_standardizer(workdir: str,
+                       num_visible: int) -> real_valued.Standardizer | None:
+  """The run's `standardizer.npz` (None without one), checked before any work.
+
+  Raises:
+    ValueError: the file does not read as a mean and a scale of `num_visible`
+      finite values (one line naming it).
+  """
+  path = os.path.join(workdir, STANDARDIZER_FILE)
+  if not os.path.exists(path):
+    return None
+  fields = real_valued.Standardizer._fields
+  try:
+    with np.load(path) as stored:
+      arrays = {name: np.asarray(stored[name]) for name in fields}
+    for name, array in arrays.items():
+      if (array.shape != (num_visible,) or array.dtype.kind != "f"
+          or not np.all(np.isfinite(array))):
+        raise ValueError(f"{name} has shape {list(array.shape)}, expected "
+                         f"[{num_visible}] finite values")
+  except Exception as error:  # pylint: disable=broad-except
+    # numpy raises zipfile, EOF, OS, key and value errors for damaged files.
+    reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    raise ValueError(f"{path} is damaged or not this run's ({reason}); rerun "
+                     "experiments.train on the workdir to write it again.") from error
+  return real_valued.Standardizer(**arrays)

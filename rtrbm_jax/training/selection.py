@@ -1,0 +1,68 @@
+"""Model selection: the parameters of a run's best validation figure.
+
+For data sets with a validation split, training keeps the parameters of the best
+held-out figure (`config.eval.select_by`), as the RNN-RBM paper stops early on
+its validation split; `rj.load_run(workdir, step="best")` loads them.
+"""
+
+import os
+
+from absl import logging
+import numpy as np
+
+from rtrbm_jax.evaluation import evaluators
+from rtrbm_jax.training import checkpoints
+from rtrbm_jax.training import workdirs
+
+
+class BestParams:
+  """Keeps the parameters of the best held-out figure in a workdir.
+
+  For data sets with a validation split (`datasets.heldout_split` is "valid"),
+  the validation split picks the stopping point, as in the RNN-RBM paper: at each
+  held-out evaluation whose figure (`eval.select_by`: the frame accuracy, or the
+  log-likelihood of the sampled held-out frames) beats every earlier one, the
+  parameters are written (atomically) to `workdir/best_params.npz` with the
+  update (`step`) and the figure (under its name). A run resumed at `step`
+  starts from the file's figure; a file from a later update than `step` (the
+  run was stopped after it and resumed from an older checkpoint, perhaps with a
+  changed config), from before a fresh start, or chosen by another figure is
+  removed, since the updates after `step` are redone and evaluated again.
+  """
+
+  def __init__(self, workdir: str, step: int, figure: str = "frame_accuracy"):
+    self.path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+    self.figure, self.value = figure, -np.inf
+    if not os.path.exists(self.path):
+      return
+    try:
+      stored = checkpoints.load_params(self.path)
+      stored_step = int(stored["step"])
+    except (ValueError, KeyError) as error:
+      logging.warning("%s does not read (%s); the next evaluation replaces it.",
+                      self.path, str(error).splitlines()[0][:200])
+      return
+    if 0 < stored_step <= step and figure in stored:
+      self.value = float(stored[figure])
+    else:
+      os.remove(self.path)
+
+  def update(self, step: int, params, value: float | None) -> None:
+    """Writes `params` if `value` (the figure of an evaluation, or None when the
+    step had none) is the best yet."""
+    if value is None or not value > self.value:
+      return
+    self.value = float(value)
+    checkpoints.save_params(self.path, params, step=step,
+                            **{self.figure: self.value})
+    logging.info("step %d: the best held-out %s yet (%.4f); its parameters are "
+                 "in %s.", step, self.figure.replace("_", " "), self.value,
+                 self.path)
+
+
+def selection_figure(figures: dict | None, select_by: str) -> float | None:
+  """The held-out figure that `select_by` ("frame_accuracy" or "log_likelihood")
+  names, from an evaluation's figures, or None without one."""
+  if figures is None:
+    return None
+  return float(figures["heldout"][evaluators.SELECTION_FIGURES[select_by]]["mean"])
