@@ -1,7 +1,7 @@
 """The RTRBM on Sutskever's bouncing balls, with our best measured recipe.
 
 The RTRBM paper's model, data and training (`configs/default.py`), except what we
-measured to work better (README, Results):
+measured to work better (docs/results.md):
 - each frame's negative chain starts at the model's own prediction of the frame,
   sigmoid(c_t) (`train.chain_start="prediction"`), not at the data as in CD: with
   chains started at the data the paper's CD-5/10/25 schedule had only reached 21.7

@@ -3,7 +3,7 @@
 `configs/bouncing_balls.py` with the RNN-RBM (Boulanger-Lewandowski et al. 2012):
 its RNN state (400 units) drives both the visible and the hidden biases of every
 frame's RBM. Its learning rate is 3e-5: at 1e-4 and 3e-4 the held-out error rose
-again after a few thousand updates (README, Results).
+again after a few thousand updates (docs/results.md).
 """
 
 from configs import bouncing_balls

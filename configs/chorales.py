@@ -18,7 +18,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.data.name = "bach_chorales"
   config.data.num_frames = 32
   config.data.window_stride = 8
-  # The best measured recipe (README, Results): chains started at the model's
+  # The best measured recipe (docs/results.md): chains started at the model's
   # prediction, learning rate 0.003, 3000 updates (configs/search_chorales.py).
   config.optimizer.learning_rate = 0.003
   config.train.num_steps = 3000

@@ -31,7 +31,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.model.visible_type = "binary"
   config.model.weight_scale = 0.005
   # "fused_threefry" draws the same samples as "uniform" (threefry keys), ~10x
-  # cheaper on CPU (see README, Performance).
+  # cheaper on CPU (see docs/performance.md).
   config.model.sampler = "fused_threefry"
   # RNN-RBM only: size of the RNN state (None: as many as num_hidden).
   config.model.num_recurrent = ml_collections.config_dict.placeholder(int)

@@ -21,7 +21,7 @@ Sizes: 88 visible units (MIDI 21..108), 150 hidden units and, for the RNN-RBM,
 (deeplearning.net `rnnrbm.py`: n_hidden=150, n_hidden_recurrent=100, CD-15,
 learning rate 0.001, weights 0.01 * N(0, 1)). The recipe (chains started at the
 model's prediction, SGD with momentum, batches of 10 windows) is the best measured
-on the music21 chorales (`configs/chorales.py`, README Results).
+on the music21 chorales (`configs/chorales.py`, docs/results.md).
 """
 
 import os
@@ -43,7 +43,7 @@ _SETTINGS = {
     "musedata": (64, 50_000, 1000),
     "piano_midi": (64, 30_000, 120),
 }
-# The best learning rate of each model on the chorales (README Results).
+# The best learning rate of each model on the chorales (docs/results.md).
 _LEARNING_RATES = {"rtrbm": 0.003, "rnnrbm": 0.001}
 _REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

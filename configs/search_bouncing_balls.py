@@ -9,7 +9,7 @@ negative chains start (`train.chain_start`), the optimizer, the model (RTRBM unl
 `_rnnrbm`), and optionally the swept learning rates and k values. Each recipe sweeps
 the learning rate and (except "data", which keeps the paper's CD-5/10/25 schedule)
 a constant k, over the paper's 100,000 updates with the rate decaying linearly to
-0. These are the searches behind the README's results section.
+0. These are the searches behind docs/results.md.
 """
 
 from configs import bouncing_balls

@@ -6,7 +6,7 @@
 
 KIND is `rtrbm` or `rnnrbm`; CHAIN is where the negative chains start
 (`train.chain_start`: data, prediction or persistent). These are the searches
-behind the README's chorale rows.
+behind the chorale rows of docs/results.md.
 """
 
 from configs import chorales

@@ -3,7 +3,7 @@
 10 x 10 pixels, 20-frame sequences, an RNN-RBM with 64 hidden units trained with
 its negative chains started at its own prediction of each frame
 (`train.chain_start="prediction"`, the recipe that learned the dynamics fastest
-on the full task; see README, Results). The balls' physics is the standard
+on the full task; see docs/results.md). The balls' physics is the standard
 task's (3 balls of radius 1.2 in a 10 x 10 box, speed 0.5 per frame); only the
 resolution, the sequence length and the counts are smaller. At 10 x 10 a ball
 moves half a pixel per frame, so copying the last frame is a strong predictor

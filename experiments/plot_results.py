@@ -1,17 +1,23 @@
-"""Held-out next-frame error against training wall-clock time, for several runs.
+"""Held-out next-frame error against training time or updates, for several runs.
 
   python -m experiments.plot_results --runs=RTRBM:runs/rtrbm,RNN-RBM:runs/rnnrbm \
-      --output=docs/bouncing_balls_results.png
+      --output=results.png
 
 Each run's curve is its `metrics.jsonl` held-out error (the first
 `eval.num_sequences` test sequences, papers' protocol) against the minutes since
 the run began (wall clock, evaluations included; the first record's time is
-counted from its own chunk's rate); a sweep's workdir gives one curve per point.
+counted from its own chunk's rate) or, with --x_axis=updates, against the updates
+after pretraining; a sweep's workdir gives one curve per point.
 The title and units come from the runs' own config (the task they share).
 Dashed: the copy-last-frame and extrapolation baselines on the same sequences
 (`prediction.baseline_predictions`); dotted: published figures, by default only
 where the runs' task is the published one (30 x 30 bouncing balls, 100 frames);
 `--published=label:value,...` names others, `--published=` none.
+
+The README's picture is drawn from the shipped runs' records (SHIPPED_RUNS, against
+updates: the wall clocks of shared machines say little):
+
+  python -m experiments.plot_results --shipped --output=docs/bouncing_balls_results.png
 """
 
 import os
@@ -31,6 +37,7 @@ from rtrbm_jax.training import workdirs
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+from matplotlib import ticker  # pylint: disable=g-import-not-at-top
 
 _RUNS = flags.DEFINE_list("runs", None, "label:workdir pairs.")
 _OUTPUT = flags.DEFINE_string("output", "results.png", "PNG to write.")
@@ -38,10 +45,39 @@ _PUBLISHED = flags.DEFINE_list(
     "published", None,
     "label:value pairs of published figures to draw; default: those of the "
     "runs' task if it is a published one (PUBLISHED), else none.")
-common.mark_flags_as_required(["runs"])
+_X_AXIS = flags.DEFINE_enum(
+    "x_axis", "minutes", ["minutes", "updates"],
+    "What the curves are drawn against: training wall-clock minutes, or updates "
+    "after pretraining.")
+_SHIPPED = flags.DEFINE_bool(
+    "shipped", False,
+    "Draw the shipped bouncing-balls runs (SHIPPED_RUNS) against updates, as the "
+    "README's picture does; --runs and --x_axis are then not read.")
+flags.register_multi_flags_validator(
+    ["runs", "shipped", "print_config"],
+    lambda values: (values["runs"] is not None or values["shipped"]
+                    or values["print_config"]),
+    message="Flag --runs must have a value other than None (or pass --shipped).")
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The shipped bouncing-balls runs of the README's picture (docs/runs/<name>/): each
+# RTRBM's learning rate decays linearly over its own number of updates.
+SHIPPED_RUNS = (
+    ("RTRBM, k = 10, 40k updates", "bouncing_balls_k10_40k"),
+    ("RTRBM, k = 25, 50k updates", "bouncing_balls"),
+    ("RTRBM, k = 25, 100k updates", "bouncing_balls_100k"),
+    ("RTRBM, k = 25, 300k updates", "bouncing_balls_300k"),
+    ("RNN-RBM, k = 10, 50k updates", "bouncing_balls_rnnrbm"),
+)
+
+
+def shipped_runs() -> list[tuple[str, str]]:
+  """(label, workdir) of SHIPPED_RUNS, their workdirs under docs/runs/."""
+  return [(label, os.path.join(_REPO, "docs", "runs", name))
+          for label, name in SHIPPED_RUNS]
 
 # Published next-frame errors of the standard bouncing-balls task (30 x 30 pixels,
-# 3 balls, 100-frame sequences): the figures the README's Results compare with.
+# 3 balls, 100-frame sequences): the figures docs/results.md compares with.
 PUBLISHED = (("RTRBM (Sutskever et al. 2008) 3.88", 3.88),
              ("deep TSBN (Gan et al. 2015) 2.79", 2.79))
 
@@ -83,9 +119,10 @@ def baseline_errors(workdir: str) -> dict[str, float]:
           if name in ("copy_last_frame", "extrapolation")}
 
 
-def held_out_curve(workdir: str, point: int | None = None
-                   ) -> tuple[list[float], list[float]]:
-  """(minutes, held-out errors) of a run's metrics.jsonl (of a sweep's `point`)."""
+def held_out_curve(workdir: str, point: int | None = None,
+                   x_axis: str = "minutes") -> tuple[list[float], list[float]]:
+  """(minutes, held-out errors) of a run's metrics.jsonl (of a sweep's `point`);
+  with `x_axis="updates"`, (updates after pretraining, held-out errors)."""
   path = workdirs.metrics_path(workdir)
   records = files.read_records(path)
   timed = [record for record in records if "time" in record and "step" in record]
@@ -101,19 +138,25 @@ def held_out_curve(workdir: str, point: int | None = None
                            and 0 < rate < float("inf") else 0.0)
   evaluated = [record for record in timed if "heldout_next_frame_error" in record
                and record.get("point") == point]
-  return ([(record["time"] - start) / 60 for record in evaluated],
+  if x_axis == "updates":
+    pretrain_steps = run_config(workdir).pretrain.num_steps
+    xs = [record["step"] - pretrain_steps for record in evaluated]
+  else:
+    xs = [(record["time"] - start) / 60 for record in evaluated]
+  return (xs,
           [record["heldout_next_frame_error"] for record in evaluated])
 
 
-def curves(label: str, workdir: str) -> list[tuple[str, list, list]]:
-  """(label, minutes, errors) of a run, or of each point of a sweep, labelled by
-  its swept values."""
+def curves(label: str, workdir: str, x_axis: str = "minutes"
+           ) -> list[tuple[str, list, list]]:
+  """(label, minutes or updates, errors) of a run, or of each point of a sweep,
+  labelled by its swept values."""
   config = run_config(workdir)
   if "sweep" not in config:
-    return [(label, *held_out_curve(workdir))]
+    return [(label, *held_out_curve(workdir, x_axis=x_axis))]
   return [(f"{label} " + ", ".join(f"{name}={value:g}"
                                    for name, value in values.items()),
-           *held_out_curve(workdir, point))
+           *held_out_curve(workdir, point, x_axis))
           for point, values in enumerate(sweep.sweep_points(config))]
 
 
@@ -136,7 +179,8 @@ def _label_pairs(flag_name: str, entries: list[str],
 
 
 def plot_runs(runs: list[tuple[str, str]],
-              published: list[tuple[str, float]] | None = None):
+              published: list[tuple[str, float]] | None = None,
+              x_axis: str = "minutes"):
   """The figure of the runs' held-out curves, with baselines and published figures.
 
   Args:
@@ -144,6 +188,7 @@ def plot_runs(runs: list[tuple[str, str]],
       the first run's held-out sequences. All must be of one task.
     published: (label, next-frame error) of figures from papers; None: those of
       the runs' task (`published_figures`).
+    x_axis: "minutes" (training wall clock) or "updates" (after pretraining).
 
   Returns:
     The matplotlib figure.
@@ -157,8 +202,8 @@ def plot_runs(runs: list[tuple[str, str]],
     published = published_figures(configs[0])
   figure, axis = plt.subplots(figsize=(7, 4.5))
   for label, workdir in runs:
-    for curve_label, minutes, errors in curves(label, workdir):
-      axis.plot(minutes, errors, marker="o", label=curve_label)
+    for curve_label, xs, errors in curves(label, workdir, x_axis):
+      axis.plot(xs, errors, marker="o", markersize=3, label=curve_label)
   for (name, error), color in zip(baseline_errors(runs[0][1]).items(),
                                   ("gray", "tab:brown")):
     axis.axhline(error, color=color, linestyle="--",
@@ -168,7 +213,14 @@ def plot_runs(runs: list[tuple[str, str]],
     axis.annotate(label, (axis.get_xlim()[1], error), fontsize=7, ha="right",
                   va="bottom")
   axis.set_yscale("log")
-  axis.set_xlabel("training wall-clock time (minutes)")
+  # Plain numbers on the log axis (4, 6, 10), not powers of ten.
+  axis.yaxis.set_major_formatter(ticker.FormatStrFormatter("%g"))
+  axis.yaxis.set_minor_formatter(ticker.FormatStrFormatter("%g"))
+  if x_axis == "updates":
+    axis.xaxis.set_major_formatter(
+        ticker.FuncFormatter(lambda updates, _: f"{updates / 1000:g}k"))
+  axis.set_xlabel("training wall-clock time (minutes)" if x_axis == "minutes"
+                  else "updates after pretraining")
   axis.set_ylabel(f"next-frame error (squared error summed over a frame's "
                   f"{configs[0].model.num_visible} units)", fontsize=8)
   axis.set_title(f"{tasks.pop().capitalize()}: held-out next-frame error",
@@ -179,11 +231,15 @@ def plot_runs(runs: list[tuple[str, str]],
 
 
 def _run():
-  runs = _label_pairs("runs", _RUNS.value, split_at_last_colon=False)
+  if _SHIPPED.value:
+    runs, x_axis = shipped_runs(), "updates"
+  else:
+    runs = _label_pairs("runs", _RUNS.value, split_at_last_colon=False)
+    x_axis = _X_AXIS.value
   published = None if _PUBLISHED.value is None else [
       (label, float(error)) for label, error in
       _label_pairs("published", _PUBLISHED.value, split_at_last_colon=True)]
-  figure = plot_runs(runs, published)
+  figure = plot_runs(runs, published, x_axis)
   os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)), exist_ok=True)
   with files.atomic_write(_OUTPUT.value, "wb") as f:
     figure.savefig(f, format="png", dpi=100)

@@ -29,6 +29,20 @@ class PlotResultsTest(absltest.TestCase):
     self.assertEqual(minutes, [(1062.0 - 998.0) / 60])
     self.assertEqual(errors, [7.5])
 
+  def test_curves_against_updates_count_from_the_end_of_pretraining(self):
+    workdir = os.path.join(_REPO, "docs", "runs", "bouncing_balls_k10_40k")
+    updates, errors = plot_results.held_out_curve(workdir, x_axis="updates")
+    # Records count the 1000 pretraining updates too: evaluated at update 5000
+    # of the run (4000 after pretraining), ..., and at its end, 41,000.
+    self.assertEqual(updates[0], 4000)
+    self.assertEqual(updates[-1], 40_000)
+    self.assertLen(errors, len(updates))
+
+  def test_the_shipped_runs_of_the_readme_picture_exist(self):
+    for _, workdir in plot_results.shipped_runs():
+      self.assertTrue(os.path.isfile(os.path.join(workdir, "metrics.jsonl")),
+                      workdir)
+
   def test_published_figures_are_drawn_only_for_the_published_task(self):
     self.assertEqual(plot_results.published_figures(rj.get_config("bouncing_balls")),
                      list(plot_results.PUBLISHED))

@@ -1,4 +1,4 @@
-"""The README's "AIS check" of a shipped music run: the mean log Z of 300 test
+"""docs/results.md's "AIS check" of a shipped music run: the mean log Z of 300 test
 frames (drawn with numpy's default_rng(0)) by AIS with 1000 temperatures x 16
 chains, what the results rows use, and with 3000 x 64.
 

@@ -1,14 +1,14 @@
 """Frame accuracy of other next-frame prediction rules on a shipped music run.
 
 On the first `NUM_PIECES` pieces of the validation split: copying the last frame;
-one Gibbs chain per frame started at P(h) = sigmoid(c_t) (the README's rule, k =
+one Gibbs chain per frame started at P(h) = sigmoid(c_t) (the docs' rule, k =
 50) and run longer; a chain started at the previous frame's P(h | v_{t-1}); and
 how often the frame's free energy ranks the previous frame below (more probable
 than) the chain's thresholded end state.
 
     PYTHONPATH=. python docs/runs/prediction_rules.py docs/runs/nottingham_rtrbm
 
-A record of how the README's figures on prediction rules were measured (about a
+A record of how docs/results.md's figures on prediction rules were measured (about a
 minute on one CPU core), not part of the library.
 """
 
