@@ -21,6 +21,7 @@ Array conventions (as `real_valued.load_sequences`): a list of float32
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -33,9 +34,22 @@ TEST_FRACTION = 0.2
 WINDOW_LENGTH = 50
 # Our validation part's share of each training part (the original has none).
 VALID_FRACTION = 0.1
+# Where the file is looked for, relative to the repository root.
+SHARED_PATH = os.path.join("..", "shared", "data", "mocap", "MOCAP.mat")
 _EXPECTED = ("a .mat file with batchdata (frames x dims, real numbers) and "
              "seqlengths (positive integers summing to the number of frames)")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def default_path(repository_root: str | os.PathLike) -> str:
+  """`<repository_root>/../shared/data/mocap/MOCAP.mat` if it is there, else where
+  `experiments.download --data_set=mocap` puts it."""
+  shared = Path(repository_root) / SHARED_PATH
+  if shared.is_file():
+    return str(shared.resolve())
+  # Imported here: `download` imports this module to parse what it fetches.
+  from rtrbm_jax.data import download  # pylint: disable=g-import-not-at-top
+  return str(download.local_path("mocap"))
 
 
 def _read_mat(name: str, path: str) -> dict:
@@ -69,7 +83,7 @@ def _check_frames(name: str, batchdata) -> np.ndarray:
   bad = ~np.isfinite(frames) | (np.abs(frames) > _FLOAT32_MAX)
   if bad.any():
     row, column = (int(i) for i in np.argwhere(bad)[0])
-    raise ValueError(f"{name}: batchdata has {frames[row, column]!r} at row "
+    raise ValueError(f"{name}: batchdata has {float(frames[row, column])!r} at row "
                      f"{row}, column {column} (0-based); expected finite values "
                      "within float32's range")
   return frames
