@@ -1,17 +1,20 @@
-"""Downloads the RNN-RBM paper's four piano-roll pickles, checked by SHA-256.
+"""Downloads the published data sets, checked by SHA-256.
 
-Boulanger-Lewandowski, Bengio & Vincent (ICML 2012) published JSB Chorales,
-Nottingham, MuseData and Piano-midi.de as pickles of MIDI note numbers, the field's
-benchmark for polyphonic music (format: `music.load_piano_rolls`). They live at
-the authors' page, `BASE_URL`, fetched over https.
+* The RNN-RBM paper's four piano-roll pickles: Boulanger-Lewandowski, Bengio &
+  Vincent (ICML 2012) published JSB Chorales, Nottingham, MuseData and
+  Piano-midi.de as pickles of MIDI note numbers, the field's benchmark for
+  polyphonic music (format: `music.load_piano_rolls`). They live at the authors'
+  page, `BASE_URL`, fetched over https.
+* The RTRBM paper's motion capture, `MOCAP.mat` (format: `mocap.load_mocap`),
+  from the paper's code repository at `MOCAP_URL`, with a published digest.
 
 A file is kept only if its SHA-256 digest matches the expected one: `--sha256` if
 given, else the digest recorded beside the file by its first download
 (`<file>.sha256`, trust on first use; compare it with a colleague's copy), else
 `PUBLISHED_SHA256` where a digest is listed. A mismatch deletes the download and
-raises; an older copy stays. The file must also parse as a piano-roll pickle,
-read by the restricted unpickler (`pickles.load_plain_data`): nothing in a
-download can run code, verified or not.
+raises; an older copy stays. The file must also parse: a piano-roll pickle read
+by the restricted unpickler (`pickles.load_plain_data`), so that nothing in a
+download can run code, verified or not; `MOCAP.mat` by `mocap.load_mocap`.
 
 The source may be an https or file URL, or a plain path (a copy on disk). Plain
 http and ftp are accepted only when a digest is known, since anyone on the way
@@ -40,6 +43,7 @@ from absl import logging
 
 from rtrbm_jax import files
 from rtrbm_jax.data import cache
+from rtrbm_jax.data import mocap
 from rtrbm_jax.data import music
 
 BASE_URL = "https://www-etud.iro.umontreal.ca/~boulanni/"
@@ -55,6 +59,16 @@ PIANO_ROLL_FILES = {
 # was found to hash); the first download's digest is then recorded beside the
 # file and checked from then on.
 PUBLISHED_SHA256 = {name: None for name in PIANO_ROLL_FILES}
+# The RTRBM paper's motion capture: the raw file of its code repository.
+MOCAP_FILE = "MOCAP.mat"
+MOCAP_URL = ("https://raw.githubusercontent.com/chimera0/NIPS-2014/master/rtrbm/"
+             "data/MOCAP.mat")
+# The digest of the file in that repository (its git blob 4191dce5 at master), as
+# listed in the SHA256SUMS of the copy in shared/data/mocap/.
+PUBLISHED_SHA256["mocap"] = (
+    "f81f70246b8c28fda63a5be5a64b93a22661805e58aa2a8e410f78a7f208497d")
+# Every data set this module fetches -> its file name in the cache.
+FILES = {**PIANO_ROLL_FILES, "mocap": MOCAP_FILE}
 # Sources fetched only with a known digest: anyone on the way could change them.
 _INSECURE_SCHEMES = ("http", "ftp")
 _URL_SCHEMES = ("https", "file") + _INSECURE_SCHEMES
@@ -64,19 +78,22 @@ _TIMEOUT_SECONDS = 60
 
 
 def _check_name(data_set: str) -> str:
-  if data_set not in PIANO_ROLL_FILES:
+  if data_set not in FILES:
     raise ValueError(f"data_set={data_set!r} is not accepted: one of "
-                     f"{tuple(PIANO_ROLL_FILES)}.")
-  return PIANO_ROLL_FILES[data_set]
+                     f"{tuple(FILES)}.")
+  return FILES[data_set]
 
 
 def url(data_set: str) -> str:
-  """The canonical URL of a data set's pickle."""
-  return BASE_URL + urllib.parse.quote(_check_name(data_set))
+  """The canonical URL of a data set's file."""
+  file_name = _check_name(data_set)
+  if data_set == "mocap":
+    return MOCAP_URL
+  return BASE_URL + urllib.parse.quote(file_name)
 
 
 def local_path(data_set: str, cache_dir: Optional[str] = None) -> Path:
-  """Where `download` puts a data set's pickle: `$RTRBM_JAX_CACHE/<file name>`."""
+  """Where `download` puts a data set's file: `$RTRBM_JAX_CACHE/<file name>`."""
   directory = Path(cache_dir) if cache_dir else cache.default_cache_dir()
   return directory / _check_name(data_set)
 
@@ -155,10 +172,10 @@ def _fetch(source: str, file) -> None:
 
 def download(data_set: str, cache_dir: Optional[str] = None,
              source_url: Optional[str] = None, sha256: Optional[str] = None) -> Path:
-  """Downloads a piano-roll pickle (unless a verified copy is there); returns its path.
+  """Downloads a data set's file (unless a verified copy is there); returns its path.
 
   Args:
-    data_set: one of `PIANO_ROLL_FILES`.
+    data_set: one of `FILES`.
     cache_dir: destination directory (default `$RTRBM_JAX_CACHE` or
       `~/.cache/rtrbm_jax`).
     source_url: where to fetch it from (default: `url(data_set)`): an https or
@@ -170,7 +187,8 @@ def download(data_set: str, cache_dir: Optional[str] = None,
   Raises:
     ValueError: one line: an unknown data set, a malformed digest or digest
       record, a source that cannot be fetched, a digest mismatch (the download is
-      deleted) or a file that is not a piano-roll pickle.
+      deleted) or a file that does not parse (not a piano-roll pickle, or for
+      "mocap" not a motion-capture .mat file).
   """
   path = local_path(data_set, cache_dir)
   expected, expected_from = _expected_sha256(data_set, path, sha256)
@@ -195,7 +213,10 @@ def download(data_set: str, cache_dir: Optional[str] = None,
           f"{source_url} has SHA-256 {digest}, not {expected} ({expected_from}); "
           "it was not kept. Check the URL, or pass the right --sha256.")
     # Parses it (and rejects a file of the wrong format) before it is kept.
-    music.load_piano_rolls(file.name, source=source_url)
+    if data_set == "mocap":
+      mocap.load_mocap(file.name, source=source_url)
+    else:
+      music.load_piano_rolls(file.name, source=source_url)
   if expected_from != str(_record_path(path)):
     with files.atomic_write(_record_path(path)) as record:
       record.write(f"{digest}  {path.name}\n")
