@@ -70,7 +70,7 @@ def get_config() -> ml_collections.ConfigDict:
   # (update, k): k Gibbs steps from that update of the temporal model on.
   config.train.gibbs_schedule = ((100, 10), (1000, 25))
   # Where each frame's negative chain starts: "data" (CD-k), "prediction" (the
-  # model's prediction of the frame) or "persistent" (PCD); see temporal.py.
+  # model's prediction of the frame) or "persistent" (PCD); see frame_statistics.py.
   config.train.chain_start = "data"
   config.train.log_every = 100
   config.train.checkpoint_every = 5000
@@ -100,7 +100,8 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.prime_frames = 10
   config.eval.generate_frames = 30
   # Data sets with a validation split keep the parameters of its best figure
-  # (best_params.npz): "frame_accuracy", or "log_likelihood", the mean over
+  # (best_params.npz): "frame_accuracy" (music), "next_frame_error" (lowest), or
+  # "log_likelihood", the mean over
   # `log_likelihood_frames` sampled held-out frames by AIS with these settings.
   config.eval.select_by = "frame_accuracy"
   config.eval.log_likelihood_frames = 250

@@ -13,7 +13,7 @@ a constant k, over the paper's 100,000 updates with the rate decaying linearly t
 """
 
 from configs import bouncing_balls
-from rtrbm_jax.models import temporal
+from rtrbm_jax.models import frame_statistics
 
 LEARNING_RATES = {"sgd": (3e-5, 1e-4, 3e-4), "adam": (1e-4, 3e-4, 1e-3)}
 
@@ -21,10 +21,10 @@ LEARNING_RATES = {"sgd": (3e-5, 1e-4, 3e-4), "adam": (1e-4, 3e-4, 1e-3)}
 def get_config(recipe: str = "prediction_sgd"):
   recipe, *grids = recipe.split("/")
   parts = recipe.split("_")
-  if (len(parts) not in (2, 3) or parts[0] not in temporal.CHAIN_STARTS
+  if (len(parts) not in (2, 3) or parts[0] not in frame_statistics.CHAIN_STARTS
       or parts[1] not in LEARNING_RATES or parts[2:] not in ([], ["rnnrbm"])):
     raise ValueError(f"recipe={recipe!r} is not accepted: CHAIN_OPTIMIZER[_rnnrbm] "
-                     f"with CHAIN in {', '.join(temporal.CHAIN_STARTS)} and "
+                     f"with CHAIN in {', '.join(frame_statistics.CHAIN_STARTS)} and "
                      f"OPTIMIZER in {', '.join(LEARNING_RATES)}.")
   chain_start, optimizer = parts[:2]
   config = bouncing_balls.get_config()

@@ -11,15 +11,16 @@ behind the chorale rows of docs/results.md.
 
 from configs import chorales
 from rtrbm_jax.models import registry
-from rtrbm_jax.models import temporal
+from rtrbm_jax.models import frame_statistics
 
 
 def get_config(recipe: str = "rtrbm_prediction"):
   kind, _, chain_start = recipe.partition("_")
-  if kind not in registry.MODEL_KINDS or chain_start not in temporal.CHAIN_STARTS:
+  if (kind not in registry.MODEL_KINDS
+      or chain_start not in frame_statistics.CHAIN_STARTS):
     raise ValueError(f"recipe={recipe!r} is not accepted: KIND_CHAIN with KIND in "
                      f"{', '.join(registry.MODEL_KINDS)} and CHAIN in "
-                     f"{', '.join(temporal.CHAIN_STARTS)}.")
+                     f"{', '.join(frame_statistics.CHAIN_STARTS)}.")
   config = chorales.get_config()
   config.model.kind = kind
   config.train.chain_start = chain_start

@@ -16,6 +16,7 @@ import jax
 import numpy as np
 
 import rtrbm_jax as rj
+from rtrbm_jax.runs import api
 from rtrbm_jax.runs import evaluate
 from rtrbm_jax.training import sweep
 from tests import helpers
@@ -194,6 +195,30 @@ class RunsTest(absltest.TestCase):
                      ["error: point=9 is not accepted: workdir="
                       f"{self.sweep_dir!r} holds a sweep of 4 points; pass "
                       "point=0..3 (see its results.txt)."])
+
+
+class GetConfigTest(absltest.TestCase):
+
+  def test_a_config_loads_by_name_and_by_path(self):
+    by_name = rj.get_config("tiny")
+    by_path = rj.get_config(os.path.join(api.CONFIGS_DIRECTORY, "tiny.py"))
+    self.assertEqual(by_name.to_dict(), by_path.to_dict())
+    self.assertIn("tiny", rj.config_names())
+    with self.assertRaisesRegex(ValueError, r"^config name='nowhere\.py' is not "
+                                r"accepted: no such file\.$"):
+      rj.get_config("nowhere.py")
+
+  def test_an_installed_package_without_configs_says_to_pass_a_path(self):
+    directory = api.CONFIGS_DIRECTORY
+    api.CONFIGS_DIRECTORY = os.path.join(self.create_tempdir().full_path, "none")
+    try:
+      self.assertEqual(rj.config_names(), [])
+      with self.assertRaisesRegex(ValueError, r"^config name='tiny' is not "
+                                  r"accepted: configs live in the repository's "
+                                  r"configs/ folder.*configs/tiny\.py'\)\.$"):
+        rj.get_config("tiny")
+    finally:
+      api.CONFIGS_DIRECTORY = directory
 
 
 if __name__ == "__main__":

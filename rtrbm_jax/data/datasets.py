@@ -107,7 +107,7 @@ def _load_splits(data_config, cache_dir):
   """
   entry = registry.get_data_set(data_config.name)
   splits = entry.load_splits(data_config, cache_dir, train_source(data_config))
-  if entry.visible_type == checks.BINARY:
+  if entry.visible_type == checks.BINARY or not entry.standardise:
     return splits, entry.visible_type, None
   standardizer = real_valued.fit_standardizer(splits["train"])
   return ({split: real_valued.standardize(standardizer, sequences)

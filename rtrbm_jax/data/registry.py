@@ -18,6 +18,7 @@ import numpy as np
 from rtrbm_jax import checks
 from rtrbm_jax.data import ball_simulator
 from rtrbm_jax.data import bouncing_balls
+from rtrbm_jax.data import mocap
 from rtrbm_jax.data import music
 from rtrbm_jax.data import polyphonic
 from rtrbm_jax.data import real_valued
@@ -52,6 +53,9 @@ class DataSet(NamedTuple):
     generated_bytes: `(config.data, num_visible) -> bytes` of the float32 frames
       of both splits of a generated data set (checked against memory before
       generating); None for data read from files.
+    standardise: real-valued data are standardised per dimension with the
+      training split's mean and scale (False: the file's units are kept, as for
+      motion capture, which its authors standardised already).
   """
   kind: str
   load_splits: Callable
@@ -59,6 +63,7 @@ class DataSet(NamedTuple):
   fixed_length: bool = False
   fresh_batches: Optional[Callable] = None
   generated_bytes: Optional[Callable] = None
+  standardise: bool = True
 
   @property
   def visible_type(self) -> str:
@@ -132,6 +137,22 @@ def _arrays(data_config, cache_dir, train_source: str) -> dict:
           "test": sequences[-data_config.num_test:]}
 
 
+# The repository's root, where `../shared/data/` may hold the data sets' files.
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def _mocap(data_config, cache_dir, train_source: str) -> dict:
+  """The RTRBM paper's motion capture, split as its code does (`mocap.py`)."""
+  del cache_dir, train_source
+  path = data_config.path or mocap.default_path(_REPOSITORY)
+  if not os.path.exists(path):
+    raise ValueError(f"config.data.path={data_config.path!r} is not accepted: "
+                     f"{path} does not exist; fetch it with `python -m "
+                     "experiments.download --data_set=mocap`.")
+  return mocap.split_mocap(mocap.load_mocap(path))
+
+
 def _generated_bytes(units: Callable):
   """Bytes of both splits' float32 frames, twice (the host's and the device's)."""
   return lambda data, num_visible: (2 * 4 * (data.num_train + data.num_test)
@@ -151,6 +172,8 @@ DATA_SETS = {
     "arm": DataSet("real_valued", _arm, generated_bytes=_generated_bytes(
         lambda data, num_visible: num_visible)),
     "arrays": DataSet("real_valued", _arrays),
+    "mocap": DataSet("real_valued", _mocap, heldout_split="valid",
+                     standardise=False),
 }
 DATASET_NAMES = tuple(DATA_SETS)
 

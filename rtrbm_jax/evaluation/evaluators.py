@@ -164,7 +164,10 @@ EVALUATORS = {
 }
 # `config.eval.select_by` -> the figure that picks the best parameters.
 SELECTION_FIGURES = {"frame_accuracy": FRAME_ACCURACY,
-                     "log_likelihood": LOG_LIKELIHOOD}
+                     "log_likelihood": LOG_LIKELIHOOD,
+                     "next_frame_error": NEXT_FRAME_ERROR}
+# Figures of which the lower value is the better.
+LOWER_IS_BETTER = (NEXT_FRAME_ERROR,)
 def figures_for(kind: str, with_log_likelihood: bool = False) -> tuple[str, ...]:
   """The figures training records for data of `kind`: those defined for it that
   read the predictions, and the log-likelihood only when asked (when it selects

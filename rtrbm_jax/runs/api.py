@@ -90,7 +90,8 @@ CONFIGS_DIRECTORY = os.path.join(
 
 
 def config_names() -> list[str]:
-  """The names `get_config` takes: the files of configs/, without `.py`."""
+  """The names `get_config` takes: the files of configs/, without `.py` (none
+  where the package is installed without its repository)."""
   if not os.path.isdir(CONFIGS_DIRECTORY):
     return []
   return sorted(name[:-3] for name in os.listdir(CONFIGS_DIRECTORY)
@@ -101,7 +102,9 @@ def get_config(name: str) -> ml_collections.ConfigDict:
   """`configs/NAME.py`'s config, from any working directory.
 
   Args:
-    name: a config's name, e.g. "tiny"; "NAME:ARGUMENT" passes ARGUMENT to its
+    name: a config's name, e.g. "tiny", or the path of a config file, e.g.
+      "/src/rtrbm_jax/configs/tiny.py" (what an installed package, which has no
+      configs/ beside it, takes); "NAME:ARGUMENT" passes ARGUMENT to its
       `get_config`, as `--config=configs/NAME.py:ARGUMENT` does (e.g.
       "piano_rolls:nottingham").
 
@@ -109,24 +112,41 @@ def get_config(name: str) -> ml_collections.ConfigDict:
     ValueError: no such config, or another package named `configs` is imported.
   """
   base, has_argument, argument = name.partition(":")
-  names = config_names()
-  if base not in names:
-    raise ValueError(f"config name={name!r} is not accepted: one of {names} "
-                     f"(the files of {CONFIGS_DIRECTORY}).")
+  directory = CONFIGS_DIRECTORY
+  if base.endswith(".py"):
+    directory, base = os.path.split(os.path.abspath(base))
+    base = base[:-3]
+    if not os.path.isfile(os.path.join(directory, base + ".py")):
+      raise ValueError(f"config name={name!r} is not accepted: no such file.")
+  elif not os.path.isdir(directory):
+    raise ValueError(
+        f"config name={name!r} is not accepted: configs live in the repository's "
+        f"configs/ folder, which this installed package ({directory} is absent) "
+        "does not have; pass a config file's path, e.g. "
+        "rj.get_config('CHECKOUT/configs/tiny.py').")
+  elif base not in config_names():
+    raise ValueError(f"config name={name!r} is not accepted: one of "
+                     f"{config_names()} (the files of {directory}).")
+  module = _configs_module(directory, base, name)
+  return module.get_config(argument) if has_argument else module.get_config()
+
+
+def _configs_module(directory: str, base: str, name: str):
+  """Module `configs.BASE` of the configs folder `directory` (the configs import
+  each other as `configs.NAME`, so that folder is made the `configs` package)."""
   package = sys.modules.get("configs")
   if package is None:
-    # The configs import each other as `configs.NAME`: make that package ours.
     spec = importlib.util.spec_from_file_location(
-        "configs", os.path.join(CONFIGS_DIRECTORY, "__init__.py"),
-        submodule_search_locations=[CONFIGS_DIRECTORY])
+        "configs", os.path.join(directory, "__init__.py"),
+        submodule_search_locations=[directory])
     package = importlib.util.module_from_spec(spec)
     sys.modules["configs"] = package
-    spec.loader.exec_module(package)
-  elif os.path.abspath(list(package.__path__)[0]) != CONFIGS_DIRECTORY:
+    if os.path.exists(os.path.join(directory, "__init__.py")):
+      spec.loader.exec_module(package)
+  elif os.path.abspath(list(package.__path__)[0]) != directory:
     raise ValueError(f"config name={name!r} cannot be loaded: another package "
                      f"named 'configs' ({list(package.__path__)[0]}) is imported.")
-  module = importlib.import_module(f"configs.{base}")
-  return module.get_config(argument) if has_argument else module.get_config()
+  return importlib.import_module(f"configs.{base}")
 
 
 def _read_config(workdir: str) -> ml_collections.ConfigDict:

@@ -20,6 +20,7 @@ from rtrbm_jax import checks
 from rtrbm_jax import files
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import real_valued
+from rtrbm_jax.evaluation import autoregressive
 from rtrbm_jax.evaluation import chunked
 from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
@@ -194,8 +195,9 @@ def scalar_figures(results: dict) -> dict[str, float]:
     figures["frame_accuracy"] = results["frame_accuracy"]
   for baseline, values in results["baselines"].items():
     for name, value in values.items():
-      figures[f"baselines/{baseline}/{name}"] = (
-          value["mean"] if isinstance(value, dict) else value)
+      if name in evaluators.EVALUATORS:  # not a baseline's settings
+        figures[f"baselines/{baseline}/{name}"] = (
+            value["mean"] if isinstance(value, dict) else value)
   return figures
 
 
@@ -397,6 +399,10 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
         evaluators.NEXT_FRAME_ERROR, frames, mask, baseline)}
     if music_like and name == "copy_last_frame":
       baselines[name]["frame_accuracy"] = _accuracy(frames, mask, baseline)
+  if run.data_kind == "real_valued" and datasets.heldout_split(
+      run.config.data.name) == "valid":
+    baselines["linear_autoregressive"] = _autoregressive_baseline(
+        run, frames, mask, train_sequences)
   if music_like:
     results["frame_accuracy"] = _accuracy(frames, mask, predictions)
     results["frame_accuracy_chain_average"] = _accuracy(frames, mask,
@@ -409,6 +415,22 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
         "unit": "nats per frame"}}
   results["baselines"] = baselines
   return results
+
+
+def _autoregressive_baseline(run: api.Run, frames, mask, train_sequences) -> dict:
+  """The next-frame error of a linear autoregressive model fitted on the training
+  split, its order (1..10) chosen on the validation split: the baseline of
+  real-valued data a temporal model must beat (`evaluation/autoregressive.py`)."""
+  valid_sequences = datasets.load_sequences(run.config.data, "valid")
+  order, valid_errors = autoregressive.choose_order(train_sequences,
+                                                    valid_sequences)
+  model = autoregressive.fit(train_sequences, order)
+  predictions = jnp.asarray(autoregressive.predict(model, frames), frames.dtype)
+  return {"next_frame_error": _figure(evaluators.NEXT_FRAME_ERROR, frames, mask,
+                                      predictions),
+          "order": order,
+          "valid_error_by_order": {str(key): value
+                                   for key, value in valid_errors.items()}}
 
 
 def _accuracy(frames, mask, predictions) -> float:

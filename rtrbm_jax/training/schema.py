@@ -31,7 +31,7 @@ SCHEDULES = ("constant", "linear", "cosine")
 # "data": split every batch over all devices; "sweep": split a sweep's points.
 PARALLELISM = ("none", "data", "sweep")
 # What picks a run's best parameters on a validation split (`eval.select_by`).
-SELECTION_FIGURES = ("frame_accuracy", "log_likelihood")
+SELECTION_FIGURES = ("frame_accuracy", "log_likelihood", "next_frame_error")
 
 # Counts live in int32 arrays (the step, CD-k), so they stay below 2^31.
 MAX_INT = 2**31 - 1
@@ -251,6 +251,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
           f"'frame_accuracy' for data.name={config.data.name!r}: only data sets "
           "with a validation split select parameters ("
           f"{_data_sets_with(lambda entry: entry.heldout_split == 'valid')})")
+  if (get(config, "eval.select_by") == "frame_accuracy"
+      and data_set.heldout_split == "valid" and data_set.kind != "music"):
+    _fail("eval.select_by", "frame_accuracy",
+          f"'next_frame_error' or 'log_likelihood' for data.name="
+          f"{config.data.name!r} (frame accuracy is a figure of music)")
   if get(config, "init_from") and config.pretrain.num_steps:
     _fail("pretrain.num_steps", config.pretrain.num_steps,
           "0 with config.init_from set (pretraining would retrain the loaded "

@@ -20,8 +20,9 @@ class BestParams:
 
   For data sets with a validation split (`datasets.heldout_split` is "valid"),
   the validation split picks the stopping point, as in the RNN-RBM paper: at each
-  held-out evaluation whose figure (`eval.select_by`: the frame accuracy, or the
-  log-likelihood of the sampled held-out frames) beats every earlier one, the
+  held-out evaluation whose figure (`eval.select_by`: the frame accuracy, the
+  log-likelihood of the sampled held-out frames, or the next-frame error, where
+  lower is better) beats every earlier one, the
   parameters are written (atomically) to `workdir/best_params.npz` with the
   update (`step`) and the figure (under its name). A run resumed at `step`
   starts from the file's figure; a file from a later update than `step` (the
@@ -32,6 +33,8 @@ class BestParams:
 
   def __init__(self, workdir: str, step: int, figure: str = "frame_accuracy"):
     self.path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+    # Compared as `sign * value`, so that a larger one is always better.
+    self.sign = -1.0 if figure in evaluators.LOWER_IS_BETTER else 1.0
     self.figure, self.value = figure, -np.inf
     if not os.path.exists(self.path):
       return
@@ -43,26 +46,26 @@ class BestParams:
                       self.path, str(error).splitlines()[0][:200])
       return
     if 0 < stored_step <= step and figure in stored:
-      self.value = float(stored[figure])
+      self.value = self.sign * float(stored[figure])
     else:
       os.remove(self.path)
 
   def update(self, step: int, params, value: float | None) -> None:
     """Writes `params` if `value` (the figure of an evaluation, or None when the
     step had none) is the best yet."""
-    if value is None or not value > self.value:
+    if value is None or not self.sign * value > self.value:
       return
-    self.value = float(value)
+    self.value = self.sign * float(value)
     checkpoints.save_params(self.path, params, step=step,
-                            **{self.figure: self.value})
+                            **{self.figure: float(value)})
     logging.info("step %d: the best held-out %s yet (%.4f); its parameters are "
-                 "in %s.", step, self.figure.replace("_", " "), self.value,
-                 self.path)
+                 "in %s.", step, self.figure.replace("_", " "), value, self.path)
 
 
 def selection_figure(figures: dict | None, select_by: str) -> float | None:
-  """The held-out figure that `select_by` ("frame_accuracy" or "log_likelihood")
-  names, from an evaluation's figures, or None without one."""
+  """The held-out figure that `select_by` (a key of
+  `evaluators.SELECTION_FIGURES`) names, from an evaluation's figures, or None
+  without one."""
   if figures is None:
     return None
   return float(figures["heldout"][evaluators.SELECTION_FIGURES[select_by]]["mean"])
