@@ -2,13 +2,15 @@
 
 What `experiments/benchmark.py` reports for a config, and the pieces it is made of:
 
-- `cd_gradient_flops`: the matrix products the RTRBM's CD-k gradient must do.
+- `flop_counts.cd_gradient_flops`: the matrix products the RTRBM's CD-k gradient
+  must do.
 - `time_call`: warm up, block on the results, median of repeats.
 - `make_matmul_ceiling`: a jitted chain of exactly those products, with the same
   shapes and nothing else; its speed is the most the train step could reach on this
   machine with this XLA.
-- `naive_cd_gradient`: the same gradient written the way public RTRBM ports are: a
-  Python loop over frames, the Gibbs chain inside it, a jitted function per frame.
+- `naive_port.naive_cd_gradient`: the same gradient written the way public RTRBM
+  ports are: a Python loop over frames, the Gibbs chain inside it, a jitted
+  function per frame.
 - `benchmark_config`: all of the above for one config (its `Workload`), plus an
   8-point sweep and the compile time of the train step: a constant-CD-k copy of the
   config, its train step compiled in chunks, the four timed in interleaved rounds,
@@ -20,16 +22,15 @@ import time
 from typing import Any, Callable, NamedTuple
 
 import jax
-from jax.extend import core as jax_core
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
+from experiments import flop_counts
+from experiments import naive_port
 from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import datasets
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
-from rtrbm_jax.models import rtrbm
 from rtrbm_jax.training import loop
 from rtrbm_jax.training import optimizers
 from rtrbm_jax.training import schema
@@ -37,91 +38,6 @@ from rtrbm_jax.training import steps
 from rtrbm_jax.training import sweep
 
 Array = jax.Array
-
-
-class FlopCount(NamedTuple):
-  """FLOPs of the matrix products of one CD-k gradient, 2 per multiply-add.
-
-  With N = B * T frames (B sequences of T frames), nv visible and nh hidden units:
-
-  Attributes:
-    forward_input: v_t @ w_vh for every frame, 2 N nv nh.
-    recurrence: r_{t-1} @ w_hh for t = 2..T, 2 B (T - 1) nh^2.
-    gibbs_chain: k Gibbs steps, each h @ w_vh^T and v @ w_vh for every frame,
-      4 k N nv nh. The chain starts from P(h | v_t) of the data, which the forward
-      scan has computed, so its first hidden product is not counted.
-    reverse_scan: delta_{t+1} @ w_hh^T for t = 1..T-1, 2 B (T - 1) nh^2.
-    weight_gradients: sum_n v_n h_n^T of the chain's last step and V^T (delta - d -
-      R / B) (data and BPTT terms in one product), 4 N nv nh; r_{t-1}^T delta_t for
-      t = 2..T, 2 B (T - 1) nh^2.
-  """
-  forward_input: int
-  recurrence: int
-  gibbs_chain: int
-  reverse_scan: int
-  weight_gradients: int
-
-  @property
-  def total(self) -> int:
-    return sum(self)
-
-
-def cd_gradient_flops(batch_size: int, num_frames: int, num_visible: int,
-                      num_hidden: int, num_gibbs_steps: int) -> FlopCount:
-  """The FLOP count of the RTRBM's `cd_gradient`'s matrix products; see `FlopCount`.
-
-  Elementwise work (sigmoids, sampling, the optimizer) is not counted: the count is
-  of the products the gradient must do, so that GFLOP/s compare with a matmul
-  ceiling.
-  """
-  frames = batch_size * num_frames
-  transitions = batch_size * (num_frames - 1)
-  visible_hidden = 2 * frames * num_visible * num_hidden
-  hidden_hidden = 2 * transitions * num_hidden * num_hidden
-  return FlopCount(forward_input=visible_hidden,
-                   recurrence=hidden_hidden,
-                   gibbs_chain=2 * num_gibbs_steps * visible_hidden,
-                   reverse_scan=hidden_hidden,
-                   weight_gradients=2 * visible_hidden + hidden_hidden)
-
-
-def count_dot_flops(function: Callable[..., Any], *args) -> int:
-  """FLOPs of the matrix products `function(*args)` traces to, 2 per multiply-add.
-
-  Counts every `dot_general` of the jaxpr, a scan's body `length` times, a `cond`'s
-  costliest branch; XLA may still merge duplicates when it compiles. Static
-  arguments are bound beforehand (e.g. with `functools.partial`).
-
-  Raises:
-    ValueError: the function has a `while_loop` (its trip count is not known);
-      trace it with a static loop bound, which makes `fori_loop` a scan.
-  """
-
-  def jaxpr_flops(jaxpr) -> int:
-    total = 0
-    for equation in jaxpr.eqns:
-      name = equation.primitive.name
-      if name == "dot_general":
-        (contracting, _), _ = equation.params["dimension_numbers"]
-        lhs_shape = equation.invars[0].aval.shape
-        total += 2 * int(np.prod(equation.outvars[0].aval.shape)) * int(
-            np.prod([lhs_shape[axis] for axis in contracting]))
-      elif name == "while":
-        raise ValueError(
-            "count_dot_flops cannot count a while_loop (unknown trip count); make "
-            "the loop bounds static.")
-      elif name == "scan":
-        total += equation.params["length"] * jaxpr_flops(equation.params["jaxpr"])
-      elif name == "cond":
-        total += max(jaxpr_flops(branch) for branch in equation.params["branches"])
-      else:
-        for value in equation.params.values():
-          if isinstance(value, (jax_core.Jaxpr, jax_core.ClosedJaxpr)):
-            total += jaxpr_flops(value)
-    return total
-
-  closed = jax.make_jaxpr(function)(*args)
-  return jaxpr_flops(closed.jaxpr)
 
 
 class Timing(NamedTuple):
@@ -204,7 +120,8 @@ class CeilingOperands(NamedTuple):
 
 def make_matmul_ceiling(batch_size: int, num_frames: int, num_visible: int,
                         num_hidden: int, num_gibbs_steps: int, seed: int = 0):
-  """The products of `cd_gradient_flops`, alone, as a jitted chunk of steps.
+  """The products of `flop_counts.cd_gradient_flops`, alone, as a jitted chunk of
+  steps.
 
   One step does every product of the count with the same shapes, but with all
   frames' rows in one matrix (the recurrent products too, which the real step must
@@ -254,122 +171,6 @@ def make_matmul_ceiling(batch_size: int, num_frames: int, num_visible: int,
     return weights
 
   return jax.jit(run, static_argnums=1), operands
-
-
-class GibbsNegativePhase(NamedTuple):
-  """CD-k statistics of one frame's RBM, written as a public port writes them.
-
-  A Python loop of Gibbs steps (unrolled when the frame function is jitted). Being
-  a NamedTuple it hashes by value, so jitted frame functions taking it as a static
-  argument compile once per (k, sampler).
-
-  Attributes:
-    num_gibbs_steps: k.
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-  """
-  num_gibbs_steps: int
-  sampler: str = "uniform"
-
-  def __call__(self, key: Array, w_vh: Array, visible_bias: Array,
-               hidden_bias: Array, data_hidden: Array) -> rbm.Statistics:
-    hidden_probabilities = data_hidden
-    for step in range(self.num_gibbs_steps):
-      hidden_key, visible_key = jax.random.split(jax.random.fold_in(key, step))
-      hidden = rbm.sample_bernoulli(hidden_key, hidden_probabilities, self.sampler)
-      visible = rbm.sample_bernoulli(
-          visible_key, jax.nn.sigmoid(hidden @ w_vh.T + visible_bias), self.sampler)
-      hidden_probabilities = jax.nn.sigmoid(visible @ w_vh + hidden_bias)
-    return rbm.data_statistics(visible, hidden_probabilities)
-
-
-def exact_negative_phase(key: Array, w_vh: Array, visible_bias: Array,
-                         hidden_bias: Array, data_hidden: Array) -> rbm.Statistics:
-  """The model's exact statistics of one frame's RBM (tiny models only)."""
-  del key, data_hidden  # Exact expectations need neither.
-  return rbm.exact_statistics(w_vh, visible_bias, hidden_bias)
-
-
-def _naive_frame_forward(params: rtrbm.Params, frame: Array, hidden_bias: Array,
-                         key: Array, negative_phase):
-  """Frame t: its mean-field state, its RBM's negative statistics, c_{t+1}."""
-  state = jax.nn.sigmoid(frame @ params.w_vh + hidden_bias)
-  negative = negative_phase(key, params.w_vh, params.b_v, hidden_bias, state)
-  return state, negative, params.b_h + state @ params.w_hh
-
-
-def _naive_frame_backward(params: rtrbm.Params, gradient: rtrbm.Params,
-                          frame: Array, state: Array, previous_state: Array,
-                          negative: rbm.Statistics, message_next: Array,
-                          first: bool):
-  """Frame t of BPTT (thesis eqs. 3.24-3.25): its message and gradient terms."""
-  batch_size = frame.shape[0]
-  direct = (negative.hidden - state) / batch_size
-  message = direct + (message_next @ params.w_hh.T) * state * (1 - state)
-  gradient = gradient._replace(
-      w_vh=(gradient.w_vh + negative.weight / batch_size
-            - frame.T @ state / batch_size + frame.T @ (message - direct)),
-      b_v=gradient.b_v + jnp.sum(negative.visible - frame, axis=0) / batch_size)
-  if first:
-    return message, gradient._replace(b_init=gradient.b_init
-                                      + jnp.sum(message, axis=0))
-  return message, gradient._replace(
-      w_hh=gradient.w_hh + previous_state.T @ message,
-      b_h=gradient.b_h + jnp.sum(message, axis=0))
-
-
-# Jitted per frame, as a port that "uses jit" would be; they compile once per
-# shape and negative phase, and the Python loops call them 2 T times per gradient.
-_frame_forward = jax.jit(_naive_frame_forward, static_argnames="negative_phase")
-_frame_backward = jax.jit(_naive_frame_backward, static_argnames="first")
-
-
-def naive_cd_gradient(params: rtrbm.Params, v: Array, key: Array,
-                      num_gibbs_steps: int, sampler: str = "uniform",
-                      negative_phase: Callable[..., rbm.Statistics] | None = None
-                      ) -> rtrbm.Params:
-  """The gradient of the RTRBM's `cd_gradient`, computed frame by frame from Python.
-
-  The baseline of the benchmark: the structure of the public RTRBM ports (a
-  forward loop over frames that runs each frame's Gibbs chain as it goes, then a
-  backward loop accumulating BPTT terms), each frame's work one jitted call. Same
-  math as the RTRBM's `cd_gradient`; the chains' random numbers differ.
-
-  Args:
-    params: RTRBM parameters.
-    v: [B, T, nv] frames.
-    key: PRNG key.
-    num_gibbs_steps: k of CD-k (a Python int: the chain is unrolled).
-    sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-    negative_phase: `(key, w_vh, visible_bias [nv], hidden_bias [B, nh],
-      data_hidden [B, nh]) -> rbm.Statistics` of one frame's RBM; hashable, since
-      it is a static argument of a jitted function. Default: `GibbsNegativePhase`;
-      `exact_negative_phase` gives the exact gradient.
-
-  Returns:
-    The loss gradient as `rtrbm.Params`.
-  """
-  if negative_phase is None:
-    if not isinstance(num_gibbs_steps, int) or num_gibbs_steps < 1:
-      raise ValueError(f"num_gibbs_steps must be a Python int >= 1 (the naive port "
-                       f"unrolls its chain), got {num_gibbs_steps!r}.")
-    negative_phase = GibbsNegativePhase(num_gibbs_steps, sampler)
-  batch_size, num_frames, _ = v.shape
-  num_hidden = params.w_vh.shape[1]
-  hidden_bias = jnp.broadcast_to(params.b_init, (batch_size, num_hidden))
-  states, negatives = [], []
-  for t in range(num_frames):
-    state, negative, hidden_bias = _frame_forward(
-        params, v[:, t], hidden_bias, jax.random.fold_in(key, t), negative_phase)
-    states.append(state)
-    negatives.append(negative)
-  gradient = jax.tree.map(jnp.zeros_like, params)
-  message = jnp.zeros_like(states[0])
-  for t in reversed(range(num_frames)):
-    previous_state = states[t - 1] if t else jnp.zeros_like(states[0])
-    message, gradient = _frame_backward(params, gradient, v[:, t], states[t],
-                                        previous_state, negatives[t], message,
-                                        first=t == 0)
-  return gradient
 
 
 def benchmark_data(config: ml_collections.ConfigDict,
@@ -422,8 +223,8 @@ def _compiled_sweep_chunk(swept: ml_collections.ConfigDict,
 
 
 class Workload(NamedTuple):
-  """The sizes of one CD-k train step, in the argument order of `cd_gradient_flops`
-  and `make_matmul_ceiling`.
+  """The sizes of one CD-k train step, in the argument order of
+  `flop_counts.cd_gradient_flops` and `make_matmul_ceiling`.
 
   Attributes:
     batch_size: B sequences per update.
@@ -523,7 +324,7 @@ def _time_against_baselines(config: ml_collections.ConfigDict, workload: Workloa
   timings = time_interleaved(dict(
       train=(chunk.run, (chunk.state, chunk.data)),
       ceiling=(ceiling, (operands, chunk.num_steps)),
-      naive=(naive_cd_gradient, (chunk.state.params,
+      naive=(naive_port.naive_cd_gradient, (chunk.state.params,
                                  chunk.data[:workload.batch_size],
                                  jax.random.key(0), workload.num_gibbs_steps,
                                  config.model.sampler)),
@@ -536,7 +337,7 @@ def _benchmark_row(name: str, sampler: str, workload: Workload, chunk: _TrainChu
                    repeats: int) -> dict:
   """The row of `benchmark_config` from its timings; see there."""
   frames_per_step = workload.batch_size * workload.num_frames
-  flops = cd_gradient_flops(*workload).total
+  flops = flop_counts.cd_gradient_flops(*workload).total
   step_seconds = timings["train"].median / chunk.num_steps
   ceiling_seconds = timings["ceiling"].median / chunk.num_steps
   naive_seconds = timings["naive"].median

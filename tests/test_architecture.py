@@ -201,5 +201,35 @@ class DataKindTest(absltest.TestCase):
       workdirs.read_config(workdir)
 
 
+class SizesTest(absltest.TestCase):
+  """Small enough to read: every module of the package and of experiments/ at most
+  500 lines, every function at most 60 lines of code (docstrings, comments and
+  blank lines not counted)."""
+
+  def _modules(self):
+    for folder in (_PACKAGE, os.path.join(os.path.dirname(_PACKAGE), "experiments")):
+      for root, _, names in os.walk(folder):
+        for name in names:
+          if name.endswith(".py"):
+            yield os.path.join(root, name)
+
+  def test_modules_and_functions_are_small(self):
+    for path in self._modules():
+      with open(path) as f:
+        source = f.read()
+      lines = source.splitlines()
+      self.assertLessEqual(len(lines), 500, path)
+      for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+          continue
+        docstring = set()
+        if ast.get_docstring(node) is not None:
+          docstring = set(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+        code = [number for number in range(node.lineno, node.end_lineno + 1)
+                if number not in docstring and lines[number - 1].strip()
+                and not lines[number - 1].strip().startswith("#")]
+        self.assertLessEqual(len(code), 60, f"{path}: {node.name}")
+
+
 if __name__ == "__main__":
   absltest.main()

@@ -16,6 +16,8 @@ import numpy as np
 
 from configs import tiny
 from experiments import benchmarking
+from experiments import flop_counts
+from experiments import naive_port
 import rtrbm_jax as rj
 from tests import helpers
 
@@ -30,8 +32,8 @@ class FlopCountTest(chex.TestCase):
 
   def test_flop_count_matches_a_hand_count(self):
     # B = 2, T = 3 (N = 6 frames, 4 transitions), nv = 5, nh = 4, k = 2.
-    count = benchmarking.cd_gradient_flops(2, 3, 5, 4, 2)
-    self.assertEqual(count, benchmarking.FlopCount(
+    count = flop_counts.cd_gradient_flops(2, 3, 5, 4, 2)
+    self.assertEqual(count, flop_counts.FlopCount(
         forward_input=2 * 6 * 5 * 4,            # 240
         recurrence=2 * 4 * 4 * 4,               # 128
         gibbs_chain=2 * 2 * (2 * 6 * 5 * 4),    # 960
@@ -40,7 +42,7 @@ class FlopCountTest(chex.TestCase):
     self.assertEqual(count.total, 2064)
 
   def test_a_workload_lists_the_sizes_in_the_order_the_counts_take_them(self):
-    for function in (benchmarking.cd_gradient_flops,
+    for function in (flop_counts.cd_gradient_flops,
                      benchmarking.make_matmul_ceiling):
       self.assertEqual(list(inspect.signature(function).parameters)[:5],
                        list(benchmarking.Workload._fields), function.__name__)
@@ -53,12 +55,12 @@ class FlopCountTest(chex.TestCase):
   @parameterized.parameters((2, 3, 5, 4, 2), (1, 7, 9, 3, 5))
   def test_matmul_ceiling_does_exactly_the_counted_products(
       self, batch_size, num_frames, num_visible, num_hidden, num_gibbs_steps):
-    count = benchmarking.cd_gradient_flops(batch_size, num_frames, num_visible,
+    count = flop_counts.cd_gradient_flops(batch_size, num_frames, num_visible,
                                            num_hidden, num_gibbs_steps)
     run, operands = benchmarking.make_matmul_ceiling(
         batch_size, num_frames, num_visible, num_hidden, num_gibbs_steps)
     self.assertEqual(
-        benchmarking.count_dot_flops(lambda operands: run(operands, 3), operands),
+        flop_counts.count_dot_flops(lambda operands: run(operands, 3), operands),
         3 * count.total)
     chex.assert_tree_all_finite(run(operands, 3))
 
@@ -74,11 +76,11 @@ class FlopCountTest(chex.TestCase):
     batch_size, num_frames, num_visible, num_hidden, num_gibbs_steps = 2, 3, 5, 4, 2
     params = rj.rtrbm.init_params(jax.random.key(0), num_visible, num_hidden)
     v = jnp.zeros((batch_size, num_frames, num_visible))
-    traced = benchmarking.count_dot_flops(
+    traced = flop_counts.count_dot_flops(
         self.variant(lambda params, v, key: RTRBM.cd_gradient(params, v, key,
                                                            num_gibbs_steps)),
         params, v, jax.random.key(1))
-    count = benchmarking.cd_gradient_flops(batch_size, num_frames, num_visible,
+    count = flop_counts.cd_gradient_flops(batch_size, num_frames, num_visible,
                                            num_hidden, num_gibbs_steps)
     ends = 2 * (2 * batch_size * num_hidden * num_hidden)
     free_energy_gap = 2 * (2 * batch_size * num_frames * num_visible * num_hidden)
@@ -86,7 +88,7 @@ class FlopCountTest(chex.TestCase):
 
   def test_count_dot_flops_rejects_a_while_loop(self):
     with self.assertRaisesRegex(ValueError, "cannot count a while_loop"):
-      benchmarking.count_dot_flops(
+      flop_counts.count_dot_flops(
           lambda n, x: jax.lax.fori_loop(0, n, lambda i, y: y @ y, x), 3,
           jnp.eye(2))
 
@@ -121,11 +123,11 @@ class NaivePortTest(chex.TestCase):
           jax.random.key(1), 0.8, jnp.float64)
       v = helpers.random_binary(jax.random.key(2),
                                 (batch_size, num_frames, num_visible), jnp.float64)
-      naive_cd_gradient = self.variant(benchmarking.naive_cd_gradient,
+      naive_cd_gradient = self.variant(naive_port.naive_cd_gradient,
                                        static_argnums=3,
                                        static_argnames="negative_phase")
       naive = naive_cd_gradient(params, v, jax.random.key(3), 1,
-                                negative_phase=benchmarking.exact_negative_phase)
+                                negative_phase=naive_port.exact_negative_phase)
       error = helpers.relative_error(naive, jax.jit(RTRBM.exact_gradient)(params, v))
       print(f"naive port (exact statistics) vs RTRBM.exact_gradient: {error:.2e}")
       self.assertLess(error, 1e-10)
@@ -135,7 +137,7 @@ class NaivePortTest(chex.TestCase):
     params = helpers.randomize(rj.rtrbm.init_params(jax.random.key(0), 6, 4),
                                jax.random.key(1))
     v = helpers.random_binary(jax.random.key(2), (2, 3, 6))
-    naive_cd_gradient = self.variant(benchmarking.naive_cd_gradient,
+    naive_cd_gradient = self.variant(naive_port.naive_cd_gradient,
                                      static_argnums=(3, 4))
     for sampler in ("uniform", "fused_threefry"):
       gradient = naive_cd_gradient(params, v, jax.random.key(3), 2, sampler)
@@ -145,13 +147,13 @@ class NaivePortTest(chex.TestCase):
   def test_naive_cd_gradient_rejects_a_chain_it_cannot_unroll(self):
     params = rj.rtrbm.init_params(jax.random.key(0), 4, 3)
     with self.assertRaisesRegex(ValueError, "num_gibbs_steps must be a Python int"):
-      benchmarking.naive_cd_gradient(params, jnp.zeros((1, 2, 4)),
+      naive_port.naive_cd_gradient(params, jnp.zeros((1, 2, 4)),
                                      jax.random.key(1), 0)
 
   def test_gibbs_negative_phase_hashes_by_value(self):
     """Jitted frame functions take it as a static argument: equal means cached."""
-    self.assertEqual(hash(benchmarking.GibbsNegativePhase(5, "uniform")),
-                     hash(benchmarking.GibbsNegativePhase(5, "uniform")))
+    self.assertEqual(hash(naive_port.GibbsNegativePhase(5, "uniform")),
+                     hash(naive_port.GibbsNegativePhase(5, "uniform")))
 
 
 class BenchmarkCliTest(absltest.TestCase):
