@@ -38,7 +38,7 @@ _WRITE = flags.DEFINE_bool(
     "write", False, "Rewrite the tables in place in " + " and ".join(DOCUMENTS)
     + "; without it, print them.")
 
-BLOCKS = ("summary", "bouncing_balls", "music")
+BLOCKS = ("summary", "bouncing_balls", "music", "motion_capture")
 # A table between its markers: (opening marker, name, table, closing marker).
 _BLOCK = re.compile(
     r"(<!-- results_table: ([a-z_]+) -->\n)(.*?)(<!-- /results_table -->)", re.S)
@@ -148,8 +148,8 @@ def evaluated(run: ShippedRun) -> str:
   step = _count(run.results["step"])
   if run.evaluation_file.endswith("_best.json"):
     criterion = run.config["eval"].get("select_by", "frame_accuracy")
-    criterion = {"frame_accuracy": "accuracy",
-                 "log_likelihood": "log-likelihood"}.get(criterion, criterion)
+    criterion = {"frame_accuracy": "accuracy", "log_likelihood": "log-likelihood",
+                 "next_frame_error": "next-frame error"}.get(criterion, criterion)
     return f"update {step}, best validation {criterion}"
   return f"update {step}, final"
 
@@ -255,11 +255,40 @@ def music_table(runs: list[ShippedRun], link_prefix: str) -> str:
                  "independent per-pitch Bernoullis: log-likelihood"], rows)
 
 
+def _frame_error(figure: dict) -> str:
+  """A next-frame error: mean +- standard error over the predicted frames."""
+  return f"{figure['mean']:.2f} +- {figure['standard_error']:.2f}"
+
+
+def motion_capture_table(runs: list[ShippedRun], link_prefix: str) -> str:
+  """The next-frame errors of the motion-capture runs on the test part, then the
+  baselines of the first one (every run shares the test part): copying, linear
+  extrapolation and the fitted linear autoregressive model."""
+  captured = [run for run in runs if run.config["data"]["name"] == "mocap"]
+  rows = [[_link(run, link_prefix), recipe(run.config), updates(run.config),
+           evaluated(run), _frame_error(run.results["next_frame_error"]),
+           _frame_error(run.results["next_frame_error_chain_average"])]
+          for run in captured]
+  if captured:
+    baselines = captured[0].results["baselines"]
+    autoregressive = baselines["linear_autoregressive"]
+    for name, label in (
+        ("copy_last_frame", "copy the last frame"),
+        ("extrapolation", "linear extrapolation 2 v_{t-1} - v_{t-2}"),
+        ("linear_autoregressive", f"linear autoregressive model of order "
+                                  f"{autoregressive['order']} (order chosen on "
+                                  "the validation part)")):
+      rows.append([f"{label} (baseline)", "", "", "",
+                   _frame_error(baselines[name]["next_frame_error"]), ""])
+  return _table(["run", "recipe", "updates (batch)", "parameters",
+                 "next-frame error, papers' protocol", "mean of 10 chains"], rows)
+
+
 def render(block: str, runs: list[ShippedRun], link_prefix: str) -> str:
   """The markdown of one table, its links to run directories starting with
   `link_prefix` (the runs' folder relative to the document)."""
   tables = {"summary": summary_table, "bouncing_balls": bouncing_balls_table,
-            "music": music_table}
+            "music": music_table, "motion_capture": motion_capture_table}
   if block not in tables:
     raise ValueError(f"results_table: unknown table {block!r}; the tables are "
                      f"{list(BLOCKS)}.")
