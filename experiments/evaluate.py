@@ -17,6 +17,7 @@ see `rtrbm_jax.runs.evaluate`).
 """
 
 import functools
+import os
 
 from absl import app
 from absl import flags
@@ -87,7 +88,9 @@ def main(argv):
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
       prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
   print(evaluate.summary_line(results))
-  print(f"Results: {results['files'][-1]}; samples: {results['files'][0]}")
+  # The files are named relative to the workdir: printed where they are.
+  print(f"Results: {os.path.join(_WORKDIR.value, results['files'][-1])}; "
+        f"samples: {os.path.join(_WORKDIR.value, results['files'][0])}")
 
 
 if __name__ == "__main__":

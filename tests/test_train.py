@@ -350,7 +350,8 @@ class TrainLoopTest(parameterized.TestCase):
     workdir = os.path.join(self.create_tempdir().full_path, "run")
     with self.assertRaisesRegex(
         ValueError, "config.data.train_source='simulator' is not accepted: 'fixed' "
-        "for data.name='arm' \\(the simulator draws bouncing balls only\\)\\.$"):
+        "for data.name='arm' \\(it has no simulator; these have: "
+        "data.name='bouncing_balls'\\)\\.$"):
       loop.train_and_evaluate(config, workdir)
     self.assertFalse(os.path.exists(workdir))
 
