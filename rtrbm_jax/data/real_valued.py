@@ -292,29 +292,43 @@ class Standardizer(NamedTuple):
 
   Attributes:
     mean: float64 ``[dims]`` mean of every dimension over all training frames.
-    scale: float64 ``[dims]`` standard deviation of every dimension, at least
-      ``min_scale``.
+    scale: float64 ``[dims]`` standard deviation of every dimension; a constant
+      dimension's rounding level (`fit_standardizer`).
   """
   mean: np.ndarray
   scale: np.ndarray
 
 
-def fit_standardizer(sequences, min_scale: float = 1e-6) -> Standardizer:
+# A dimension whose s.d. is at most this many rounding steps of its values
+# (relative to its mean's magnitude) is constant: what varies is rounding.
+CONSTANT_ROUNDING_STEPS = 4
+
+
+def fit_standardizer(sequences) -> Standardizer:
   """Mean and standard deviation of every dimension over all frames of all sequences.
 
-  A dimension that is constant in the training data gets scale ``min_scale``
-  rather than 0: it standardises to 0, and model samples (unit variance) map back
-  to its value up to ``min_scale`` times their noise.
+  Every dimension is scaled by its own s.d., however small (data whose natural
+  scale is 1e-7 or 1e-30 standardise to s.d. 1), except a constant one: a
+  dimension whose s.d. is at most `CONSTANT_ROUNDING_STEPS` rounding steps of
+  the input's float type relative to its mean's magnitude varies by rounding
+  alone. It gets that rounding level as its scale (the smallest positive
+  float64 for a dimension that is 0 throughout) rather than 0: it standardises
+  to about 0, and model samples (unit variance) map back to its value up to
+  rounding.
 
   Args:
     sequences: an array ``[num_sequences, T, dims]`` or a list of ``[T_i, dims]``.
-    min_scale: smallest scale, > 0.
   """
-  if not min_scale > 0:
-    raise ValueError(f"min_scale={min_scale!r} is not accepted: expected a number > 0")
-  frames = np.concatenate(as_sequences(sequences), axis=0).astype(np.float64)
-  return Standardizer(mean=frames.mean(axis=0),
-                      scale=np.maximum(frames.std(axis=0), min_scale))
+  parts = as_sequences(sequences)
+  dtype = np.result_type(*parts)
+  eps = np.finfo(dtype if np.issubdtype(dtype, np.floating)
+                 else np.float32).eps
+  frames = np.concatenate(parts, axis=0).astype(np.float64)
+  mean, scale = frames.mean(axis=0), frames.std(axis=0)
+  rounding = np.maximum(CONSTANT_ROUNDING_STEPS * eps * np.abs(mean),
+                        np.finfo(np.float64).tiny)
+  return Standardizer(mean=mean, scale=np.where(scale <= rounding, rounding,
+                                                scale))
 
 
 def _apply(standardizer: Standardizer, x, function):
