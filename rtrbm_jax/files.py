@@ -26,6 +26,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
 
   Yields:
     The open file object.
+
+  Raises:
+    OSError: writing failed; one without a file name (a write's) names `path`.
   """
   if mode not in ("w", "wb"):
     raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}.")
@@ -37,6 +40,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
       f.flush()
       os.fsync(f.fileno())
     os.replace(temporary, path)
+  except OSError as error:
+    if error.filename is not None:
+      raise
+    # A failed write (a full disk, a file-size limit) names no file: say which.
+    raise OSError(error.errno, error.strerror or str(error), path) from error
   finally:
     if os.path.exists(temporary):
       os.unlink(temporary)

@@ -88,7 +88,7 @@ class FinishedRunTest(parameterized.TestCase):
     config = helpers.small_config()
     config.train.num_steps = 100
     # Stopped as soon as the extension has restored its checkpoint.
-    with mock.patch.object(loop, "make_programs", side_effect=_Stop):
+    with mock.patch.object(loop.programs_lib, "make_programs", side_effect=_Stop):
       with self.assertRaises(_Stop):
         loop.train_and_evaluate(config, workdir, allow_config_change=True)
     self.assertFalse(os.path.exists(os.path.join(workdir, "params.npz")))
@@ -621,6 +621,36 @@ class SweepValuesTest(parameterized.TestCase):
                                 "sweep resumes only with the same config") as error:
       workdirs.check_resume(workdir, config, 40, False, swept=True)
     self.assertNotIn("allow_config_change", str(error.exception))
+
+
+class Issue34DataTest(parameterized.TestCase):
+  """Issue 34's data cases: the field to blame, named."""
+
+  @parameterized.parameters(0, -2)
+  def test_a_window_stride_below_one_is_named(self, stride):
+    config = helpers.small_config()
+    config.data.window_stride = stride
+    with self.assertRaisesRegex(
+        ValueError, rf"^config.data.window_stride={stride} is not accepted: an "
+        "integer >= 1"):
+      schema.validate_config(config)
+
+  def test_the_simulator_source_is_not_refused_for_a_split_it_never_builds(self):
+    config = helpers.small_config()
+    config.data.train_source = "simulator"
+    config.data.num_train = 2_000_000_000
+    one_gib = 2**30
+    with mock.patch.object(schema, "available_memory", return_value=one_gib):
+      schema.check_data_memory(config)
+      config.data.num_test = 10_000_000
+      with self.assertRaisesRegex(
+          ValueError, r"^config.data.num_test=10000000 is not accepted: its "
+          "20,000,000 sequences"):
+        schema.check_data_memory(config)
+      config.data.train_source = "fixed"
+      with self.assertRaisesRegex(ValueError,
+                                  "^config.data.num_train=2000000000 is not"):
+        schema.check_data_memory(config)
 
 
 if __name__ == "__main__":

@@ -139,6 +139,9 @@ class LoadSequencesTest(parameterized.TestCase):
       ("no_frames", dict(a=np.zeros((0, 4))), r"has shape \(0, 4\)"),
       ("not_finite", dict(a=np.array([[0.0, np.nan]])),
        r"takes.npz\['a'\]\[0\] contains NaN or inf \(first at frame 0, dim 1\)"),
+      ("beyond_float32", dict(a=np.array([[0.0, 1e300]])),
+       r"takes.npz\['a'\]\[0\] has 1e\+300 at frame 0, dim 1, beyond float32's "
+       "range"),
       ("strings", dict(a=np.array([["x", "y"]])),
        "has dtype <U1; expected real numbers"),
       ("empty_archive", dict(), "empty archive"),

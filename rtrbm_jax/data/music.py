@@ -79,7 +79,8 @@ def _as_midi_note(value: Any, where: str) -> int:
   try:
     note = int(value)
     integral = note == value
-  except (TypeError, ValueError):
+  except (TypeError, ValueError, OverflowError):
+    # OverflowError: int() of an infinite float.
     integral = False
   if not integral:
     raise ValueError(

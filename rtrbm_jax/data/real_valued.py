@@ -68,6 +68,7 @@ DRIVE_ACCELERATION = 20.0  # a, rad s^-2
 DRIVE_FREQUENCY_RANGE = (0.5, 1.5)  # f, Hz
 PROCESS_NOISE_SCALE = 1.0  # sigma, rad s^-3/2
 INITIAL_ANGLE_SCALE = 0.2
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class ArmTrajectories(NamedTuple):
@@ -208,6 +209,13 @@ def as_sequences(data, name: str = "sequences") -> list[np.ndarray]:
       frame, dim = (int(i) for i in np.argwhere(~finite)[0])
       raise ValueError(f"{where} contains NaN or inf (first at frame {frame}, dim "
                        f"{dim}); data must be finite")
+    # Returned as float32: a larger value would turn into inf unnamed.
+    beyond = np.abs(array.astype(np.float64)) > _FLOAT32_MAX
+    if np.any(beyond):
+      frame, dim = (int(i) for i in np.argwhere(beyond)[0])
+      raise ValueError(f"{where} has {float(array[frame, dim])!r} at frame {frame}, "
+                       f"dim {dim}, beyond float32's range (|x| <= "
+                       f"{_FLOAT32_MAX:.4g}); rescale the data")
     sequences.append(array.astype(np.float32))
   return sequences
 
