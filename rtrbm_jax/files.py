@@ -101,6 +101,13 @@ def record_line(record: dict) -> str:
   return json.dumps(_spell_non_finite(record), allow_nan=False) + "\n"
 
 
+def dump_json(value, file, indent: int = 2) -> None:
+  """Writes `value` to the open text `file` as strict JSON, its non-finite
+  numbers spelled as `record_line` spells them (a diverged run's figures)."""
+  json.dump(_spell_non_finite(value), file, indent=indent, allow_nan=False)
+  file.write("\n")
+
+
 # Record fields that were renamed: older runs' records read with today's names
 # (the held-out log-likelihood took its figure's name, `log_likelihood_per_frame`,
 # as in eval_*.json).

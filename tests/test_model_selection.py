@@ -289,7 +289,7 @@ class BestParamsTest(absltest.TestCase):
     self.assertRegex(sampled_likelihood["frames"], "a uniform sample of 5 of the "
                      f"split's {sampled['num_frames']} frames")
     with self.assertRaisesRegex(ValueError, "log_likelihood_frames=0 is not "
-                                "accepted: None .every frame. or an integer >= 1"):
+                                "accepted: None .every frame. or an integer >= 2"):
       evaluate.evaluate_workdir(workdir, log_likelihood_frames=0)
 
     os.remove(os.path.join(workdir, workdirs.BEST_PARAMS_FILE))

@@ -224,6 +224,18 @@ def _non_finite_error(step: int, manager) -> NonFiniteError:
       + ". Try a smaller learning rate.")
 
 
+def _recorded_divergence(recorder, records: list[dict], step: int, manager,
+                         steps_per_second: float) -> NonFiniteError:
+  """The error that stops a diverged single run, its chunk's `records` marked
+  diverged in metrics.jsonl first: the workdir then reads as diverged, not as
+  interrupted (a resumed run redoes those updates and drops the record)."""
+  error = _non_finite_error(step, manager)
+  recorder.write(step, records[0]["phase"],
+                 [{**record, "diverged": True, "note": str(error)}
+                  for record in records], steps_per_second, None)
+  return error
+
+
 def _evaluate_if_due(programs: programs_lib.Programs, config,
                      state: steps.TrainState, step: int, eta: progress.TrainingEta):
   """The held-out figures (host copies) at evaluation steps and the last one, else
@@ -310,7 +322,8 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
       eta.record_chunk(phase, num_steps, chunk_seconds)
       step += num_steps
       if not swept and not metrics["finite"]:
-        raise _non_finite_error(step, manager)
+        raise _recorded_divergence(recorder, describe(step, phase, metrics, None),
+                                   step, manager, num_steps / chunk_seconds)
       error = _evaluate_if_due(programs, config, state, step, eta)
       if best is not None:
         best.update(step, state.params,
