@@ -46,7 +46,8 @@ _CHAINS = flags.DEFINE_integer(
 _LIKELIHOOD_FRAMES = flags.DEFINE_integer(
     "log_likelihood_frames", None,
     "Estimate the log-likelihood on this many frames drawn uniformly from the "
-    "split (its standard error includes the sampling); default: every frame.")
+    "split (its standard error includes the sampling; at least 2); default: "
+    "every frame.")
 _NUM_SAMPLES = flags.DEFINE_integer(
     "num_samples", None,
     "Sequences in the generation picture (default: the run's config.eval).")

@@ -138,6 +138,13 @@ def held_out_curve(workdir: str, point: int | None = None,
                            and 0 < rate < float("inf") else 0.0)
   evaluated = [record for record in timed if "heldout_next_frame_error" in record
                and record.get("point") == point]
+  if not evaluated:
+    # An empty labelled curve would read as a run drawn.
+    raise ValueError(
+        f"{path} has no held-out records"
+        + ("" if point is None else f" of point {point}")
+        + ": the run was not evaluated (config.eval.every=0) or stopped before "
+        "its first evaluation; there is no curve to draw.")
   if x_axis == "updates":
     pretrain_steps = run_config(workdir).pretrain.num_steps
     xs = [record["step"] - pretrain_steps for record in evaluated]

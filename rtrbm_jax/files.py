@@ -26,6 +26,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
 
   Yields:
     The open file object.
+
+  Raises:
+    OSError: writing failed; one without a file name (a write's) names `path`.
   """
   if mode not in ("w", "wb"):
     raise ValueError(f"mode must be 'w' or 'wb', got {mode!r}.")
@@ -37,6 +40,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w"):
       f.flush()
       os.fsync(f.fileno())
     os.replace(temporary, path)
+  except OSError as error:
+    if error.filename is not None:
+      raise
+    # A failed write (a full disk, a file-size limit) names no file: say which.
+    raise OSError(error.errno, error.strerror or str(error), path) from error
   finally:
     if os.path.exists(temporary):
       os.unlink(temporary)
@@ -91,6 +99,13 @@ def record_line(record: dict) -> str:
   floats; other JSON readers see valid JSON.
   """
   return json.dumps(_spell_non_finite(record), allow_nan=False) + "\n"
+
+
+def dump_json(value, file, indent: int = 2) -> None:
+  """Writes `value` to the open text `file` as strict JSON, its non-finite
+  numbers spelled as `record_line` spells them (a diverged run's figures)."""
+  json.dump(_spell_non_finite(value), file, indent=indent, allow_nan=False)
+  file.write("\n")
 
 
 # Record fields that were renamed: older runs' records read with today's names

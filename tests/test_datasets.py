@@ -10,6 +10,7 @@ from absl.testing import absltest
 from absl.testing import parameterized
 import numpy as np
 
+from rtrbm_jax.data import bouncing_balls
 from rtrbm_jax.data import cache
 from rtrbm_jax.data import datasets
 
@@ -57,6 +58,30 @@ class CacheTest(absltest.TestCase):
       del os.environ["RTRBM_JAX_CACHE"]
       self.assertEqual(cache.default_cache_dir(),
                        Path.home() / ".cache" / "rtrbm_jax")
+
+  def test_a_cache_writer_removes_what_a_killed_writer_left(self):
+    # Issue 34: a kill -9 inside atomic_write left `*.<id>.tmp` for good.
+    directory = Path(self.create_tempdir().full_path)
+    stale = directory / f"bouncing_balls_test.npy.{'0' * 32}.tmp"
+    stale.write_bytes(b"half")
+    other = directory / "notes.tmp"
+    other.write_bytes(b"kept")
+    bouncing_balls.standard_test_split(directory, num_test=2, num_frames=3,
+                                       resolution=4)
+    self.assertFalse(stale.exists())
+    self.assertTrue(other.exists())
+    self.assertLen(list(directory.glob("bouncing_balls_test_*.npy")), 1)
+
+  def test_a_live_writer_s_temporary_is_left_alone(self):
+    directory = self.create_tempdir().full_path
+    with cache.atomic_write(os.path.join(directory, "a.npy"), "wb") as file:
+      file.write(b"a")
+      live = os.path.basename(file.name)
+      # A second writer meanwhile (another run sharing the cache).
+      with cache.atomic_write(os.path.join(directory, "b.npy"), "wb") as other:
+        other.write(b"b")
+      self.assertIn(live, os.listdir(directory))
+    self.assertEqual(sorted(os.listdir(directory)), ["a.npy", "b.npy"])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 """Tests of atomic file writes and of reading JSON records back."""
 
+import errno
 import os
+import subprocess
+import sys
 from unittest import mock
 
 from absl.testing import absltest
@@ -9,6 +12,8 @@ import numpy as np
 from rtrbm_jax import files
 from rtrbm_jax.models import rtrbm
 from rtrbm_jax.training import checkpoints
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class AtomicWriteTest(absltest.TestCase):
@@ -45,6 +50,32 @@ class AtomicWriteTest(absltest.TestCase):
     with open(path) as f:
       self.assertEqual(f.read(), "old")
     self.assertEqual(os.listdir(directory), ["config.json"])
+
+  def test_a_file_size_limit_names_the_file_and_keeps_the_old_one(self):
+    # Issue 34: the error said "File too large" without the file. A real limit
+    # (RLIMIT_FSIZE), in a child process so that no other file meets it.
+    directory = self.create_tempdir().full_path
+    path = os.path.join(directory, "eval_test.json")
+    with open(path, "w") as f:
+      f.write("old")
+    script = (
+        "import resource, signal, sys\n"
+        "from rtrbm_jax import files\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
+        "try:\n"
+        "  with files.atomic_write(sys.argv[1]) as f:\n"
+        "    f.write('x' * 100000)\n"
+        "except OSError as error:\n"
+        "  print(error.errno, error.filename)\n")
+    finished = subprocess.run([sys.executable, "-c", script, path],
+                              cwd=_REPO, capture_output=True, text=True,
+                              timeout=120)
+    self.assertEqual(finished.stdout.split(),
+                     [str(errno.EFBIG), path], finished.stderr)
+    with open(path) as f:
+      self.assertEqual(f.read(), "old")
+    self.assertEqual(os.listdir(directory), ["eval_test.json"])
 
   def test_atomic_write_rejects_other_modes(self):
     path = os.path.join(self.create_tempdir().full_path, "log")

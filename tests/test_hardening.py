@@ -88,7 +88,7 @@ class FinishedRunTest(parameterized.TestCase):
     config = helpers.small_config()
     config.train.num_steps = 100
     # Stopped as soon as the extension has restored its checkpoint.
-    with mock.patch.object(loop, "make_programs", side_effect=_Stop):
+    with mock.patch.object(loop.programs_lib, "make_programs", side_effect=_Stop):
       with self.assertRaises(_Stop):
         loop.train_and_evaluate(config, workdir, allow_config_change=True)
     self.assertFalse(os.path.exists(os.path.join(workdir, "params.npz")))
@@ -266,6 +266,58 @@ class FinishedRunTest(parameterized.TestCase):
         workdir, checkpoints.manager_options(3), initial)
     manager.close()
     self.assertEqual((step, int(restored.step)), (20, 20))
+  def test_evaluate_refuses_one_log_likelihood_frame(self):
+    # Issue 34: one frame's standard error read 0.0.
+    with self.assertRaisesRegex(ValueError, r"^log_likelihood_frames=1 is not "
+                                r"accepted: None \(every frame\) or an integer "
+                                ">= 2"):
+      evaluate.evaluate_workdir(self.copy(), log_likelihood_frames=1)
+
+  def _evaluate(self, workdir, **arguments):
+    return evaluate.evaluate_workdir(
+        workdir, num_gibbs_steps=2, num_prediction_chains=2, chain_lengths=(),
+        **{"log_likelihood": "none", **arguments})
+
+  def test_eval_json_spells_non_finite_figures_as_strict_json(self):
+    workdir = self.copy()
+    far_outside = {"method": "exact", "mean": float("-inf"),
+                   "standard_error": float("nan"), "num_frames": 48}
+    with mock.patch.object(evaluate, "_log_likelihood_results",
+                           return_value=far_outside):
+      self._evaluate(workdir, log_likelihood="exact")
+
+    def refuse(constant):
+      raise ValueError(f"bare {constant} in the json")
+
+    with open(os.path.join(workdir, "eval_test.json")) as f:
+      written = json.loads(f.read(), parse_constant=refuse)
+    self.assertEqual(
+        (written["log_likelihood_per_frame"]["mean"],
+         written["log_likelihood_per_frame"]["standard_error"]),
+        ("-Infinity", "NaN"))
+
+  def test_a_primer_longer_than_the_pieces_is_cut_and_recorded(self):
+    workdir = self.copy()
+    results = self._evaluate(workdir, prime_frames=20, generate_frames=2)
+    with open(os.path.join(workdir, "eval_test.json")) as f:
+      generation = json.load(f)["generation"]
+    self.assertEqual(generation, results["generation"])
+    self.assertEqual((generation["prime_frames"], generation["prime_frames_asked"]),
+                     (8, 20))
+    self.assertEqual(generation["note"], "the shortest primed sequence has 8 "
+                     "frames")
+
+  def test_a_diverged_run_leaves_a_record_of_its_divergence(self):
+    config = helpers.small_config()
+    config.optimizer.learning_rate = 1e38  # the first temporal update overflows
+    workdir = self.create_tempdir().full_path
+    with self.assertRaises(loop.NonFiniteError) as raised:
+      loop.train_and_evaluate(config, workdir)
+    last = files.read_records(workdirs.metrics_path(workdir))[-1]
+    self.assertEqual((last["step"], last["phase"], last["diverged"]),
+                     (30, "train", True))
+    self.assertEqual(last["note"], str(raised.exception))
+
 
 class EarlyErrorsTest(parameterized.TestCase):
   """Bad values refused before anything is written, naming the field (CLI)."""
@@ -346,6 +398,20 @@ class PlotResultsTest(absltest.TestCase):
     with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
       f.writelines(files.record_line(record) for record in records)
     self.assertEqual(plot_results.held_out_curve(workdir), ([1.0], [7.5]))
+
+  def test_a_run_without_held_out_records_is_one_line(self):
+    workdir = self.create_tempdir().full_path
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(tiny.get_config().to_json())
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.write('{"step": 10, "steps_per_second": 5.0, "time": 1000.0}\n')
+    failed = subprocess.run(
+        [sys.executable, "-m", "experiments.plot_results", f"--runs=new:{workdir}",
+         f"--output={workdir}/plot.png"], cwd=_REPO, capture_output=True,
+        text=True, timeout=300)
+    _one_line_error(self, failed, "metrics.jsonl has no held-out records: the run "
+                    "was not evaluated")
+    self.assertFalse(os.path.exists(os.path.join(workdir, "plot.png")))
 
   def test_records_without_timing_are_one_line(self):
     workdir = self.create_tempdir().full_path
@@ -489,11 +555,9 @@ class DivergedSweepTest(absltest.TestCase):
     table = sweep.results_table(workdirs.metrics_path(workdir))
     self.assertEqual([(row["point"], row.get("diverged", False)) for row in table],
                      [(0, False), (1, True)])
-    divergence = evaluate._divergence(  # pylint: disable=protected-access
-        workdir, 1)
+    divergence = sweep.divergence_mark(workdir, 1)
     self.assertEqual(divergence["diverged"]["first_step"], 20)
-    self.assertEqual(
-        evaluate._divergence(workdir, 0), {})  # pylint: disable=protected-access
+    self.assertEqual(sweep.divergence_mark(workdir, 0), {})
 
   @helpers.slow  # A sweep and two evaluations; the test above is the quick one.
   def test_a_diverged_point_is_marked_and_its_records_are_strict_json(self):
@@ -621,6 +685,36 @@ class SweepValuesTest(parameterized.TestCase):
                                 "sweep resumes only with the same config") as error:
       workdirs.check_resume(workdir, config, 40, False, swept=True)
     self.assertNotIn("allow_config_change", str(error.exception))
+
+
+class Issue34DataTest(parameterized.TestCase):
+  """Issue 34's data cases: the field to blame, named."""
+
+  @parameterized.parameters(0, -2)
+  def test_a_window_stride_below_one_is_named(self, stride):
+    config = helpers.small_config()
+    config.data.window_stride = stride
+    with self.assertRaisesRegex(
+        ValueError, rf"^config.data.window_stride={stride} is not accepted: an "
+        "integer >= 1"):
+      schema.validate_config(config)
+
+  def test_the_simulator_source_is_not_refused_for_a_split_it_never_builds(self):
+    config = helpers.small_config()
+    config.data.train_source = "simulator"
+    config.data.num_train = 2_000_000_000
+    one_gib = 2**30
+    with mock.patch.object(schema, "available_memory", return_value=one_gib):
+      schema.check_data_memory(config)
+      config.data.num_test = 10_000_000
+      with self.assertRaisesRegex(
+          ValueError, r"^config.data.num_test=10000000 is not accepted: its "
+          "20,000,000 sequences"):
+        schema.check_data_memory(config)
+      config.data.train_source = "fixed"
+      with self.assertRaisesRegex(ValueError,
+                                  "^config.data.num_train=2000000000 is not"):
+        schema.check_data_memory(config)
 
 
 if __name__ == "__main__":

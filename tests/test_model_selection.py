@@ -289,7 +289,7 @@ class BestParamsTest(absltest.TestCase):
     self.assertRegex(sampled_likelihood["frames"], "a uniform sample of 5 of the "
                      f"split's {sampled['num_frames']} frames")
     with self.assertRaisesRegex(ValueError, "log_likelihood_frames=0 is not "
-                                "accepted: None .every frame. or an integer >= 1"):
+                                "accepted: None .every frame. or an integer >= 2"):
       evaluate.evaluate_workdir(workdir, log_likelihood_frames=0)
 
     os.remove(os.path.join(workdir, workdirs.BEST_PARAMS_FILE))
@@ -389,6 +389,62 @@ class BestParamsTest(absltest.TestCase):
     lines = [line for line in finished.stderr.splitlines() if line.strip()]
     self.assertEqual(lines[-1], "error: --step='last' is not accepted: an update "
                      "number of a checkpoint, or 'best'.", finished.stderr)
+
+
+class SelectionRestartTest(absltest.TestCase):
+  """What a finished run keeps, and when selection starts again (issue 34)."""
+
+  def _finished(self):
+    workdir = self.create_tempdir().full_path
+    config = _music_run(self.create_tempdir().full_path, workdir)
+    path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+    with open(path, "rb") as f:
+      return workdir, config, path, f.read()
+
+  def test_a_finished_run_keeps_its_best_params_under_another_select_by(self):
+    workdir, config, path, content = self._finished()
+    config.eval.select_by = "log_likelihood"
+    with self.assertRaisesRegex(
+        ValueError, r"^the run in .* has finished \(30 updates\) and its "
+        r"best_params.npz was chosen without eval.select_by 'frame_accuracy' -> "
+        r"'log_likelihood': .*raise train.num_steps[^\n]*$"):
+      loop.train_and_evaluate(config, workdir)
+    with open(path, "rb") as f:
+      self.assertEqual(f.read(), content)
+    self.assertEqual(rj.load_run(workdir, step="best").config.eval.select_by,
+                     "frame_accuracy")
+
+  def _extended(self, change):
+    workdir, config, path, _ = self._finished()
+    config.train.num_steps = 40
+    change(config)
+    loop.train_and_evaluate(config, workdir, allow_config_change=True)
+    records = [record for record in map(json.loads,
+                                        open(workdirs.metrics_path(workdir)))
+               if "config_change" in record]
+    with np.load(path) as stored:
+      return records, int(stored["step"])
+
+  def test_another_data_set_restarts_selection_and_the_record_says_so(self):
+    other, _ = helpers.small_music_config(
+        self.create_tempdir().full_path, num_pieces=7, notes_per_frame=3,
+        lowest_note=60, num_notes=8, lengths=(16, 24), num_hidden=10)
+    records, best_step = self._extended(
+        lambda config: setattr(config.data, "path", other.data.path))
+    self.assertLen(records, 1)
+    self.assertEqual(records[0]["step"], 30)
+    self.assertIn("data.path", records[0]["config_change"])
+    self.assertRegex(records[0]["selection_restarted"],
+                     "model selection starts again: .*data.path")
+    self.assertEqual(best_step, 40)
+
+  def test_a_changed_figure_setting_restarts_selection_and_is_recorded(self):
+    records, best_step = self._extended(
+        lambda config: setattr(config.eval, "num_sequences", 3))
+    self.assertEqual(records[0]["config_change"]["eval.num_sequences"],
+                     {"from": 6, "to": 3})
+    self.assertIn("selection_restarted", records[0])
+    self.assertEqual(best_step, 40)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import json
 import os
 
 from absl.testing import absltest
+from absl.testing import parameterized
 import jax
 import numpy as np
 from PIL import Image
@@ -53,6 +54,44 @@ class MidiTest(absltest.TestCase):
     np.testing.assert_array_equal(midi.read_midi(path, num_frames=len(written)),
                                   written)
     np.testing.assert_array_equal(written[4:9], generated[0] > 0.5)
+
+
+class WriteSamplesArgumentsTest(parameterized.TestCase):
+  """Issue 34: each bad argument of `midi.write_samples` is one line naming it,
+  and nothing is written."""
+
+  @parameterized.named_parameters(
+      ("seventeen_seconds", {"seconds_per_frame": 17.0},
+       r"^seconds_per_frame=17.0 is not accepted: a duration > 0 and <= "
+       r"16.777215"),
+      ("infinite_seconds", {"seconds_per_frame": float("inf")},
+       r"^seconds_per_frame=inf is not accepted"),
+      ("no_sequences", {"prime": np.zeros((0, 2, 88)),
+                        "generated": np.zeros((0, 3, 88))},
+       r"^prime has shape \(0, 2, 88\); expected \[S, T, 88\] with S, T >= 1"),
+      ("eighty_nine_columns", {"generated": np.zeros((2, 3, 89))},
+       r"^generated has shape \(2, 3, 89\); expected \[S, T, 88\]"),
+      ("more_primers", {"generated": np.zeros((1, 3, 88))},
+       r"^prime has 2 sequences and generated 1; expected one generated "
+       "sequence per primer"),
+      ("nan_probability", {"generated": np.full((2, 3, 88), np.nan)},
+       r"^generated has nan at \(sequence, frame, key\) \(0, 0, 0\); expected "
+       r"probabilities in \[0, 1\]"),
+  )
+  def test_a_bad_argument_is_one_line_naming_it(self, overrides, expected):
+    path = os.path.join(self.create_tempdir().full_path, "samples.mid")
+    arguments = {"prime": np.zeros((2, 2, 88)),
+                 "generated": np.zeros((2, 3, 88)), **overrides}
+    with self.assertRaisesRegex(ValueError, expected) as raised:
+      midi.write_samples(path=path, **arguments)
+    self.assertNotIn("\n", str(raised.exception))
+    self.assertFalse(os.path.exists(path))
+
+  def test_the_longest_frame_midi_holds_is_written(self):
+    path = os.path.join(self.create_tempdir().full_path, "samples.mid")
+    midi.write_samples(np.ones((1, 1, 88)), np.ones((1, 1, 88)), path,
+                       seconds_per_frame=midi.MAX_SECONDS_PER_FRAME)
+    self.assertTrue(os.path.exists(path))
 
 
 class PicturesTest(absltest.TestCase):

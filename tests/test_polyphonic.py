@@ -138,6 +138,10 @@ class PickleTest(parameterized.TestCase):
        "note 109 is outside the piano range"),
       ("note_not_an_integer", {"train": [[(60.5,)]]},
        "note 60.5 is not an integer MIDI note"),
+      ("note_is_inf", {"train": [[(60,), (float("inf"),)]]},
+       "split 'train', sequence 0, frame 1: note inf is not an integer MIDI note"),
+      ("note_is_minus_inf", {"valid": [[(-float("inf"),)]]},
+       "split 'valid', sequence 0, frame 0: note -inf is not an integer"),
       ("split_not_a_list", {"train": "abc"}, "split 'train' is a str"),
       ("no_valid_split", {"valid": None, "drop": "valid"},
        r"expected a dict with keys \['train', 'valid', 'test'\]"),
@@ -173,6 +177,25 @@ class HeldOutTest(absltest.TestCase):
     self.assertEqual(datasets.heldout_split(config.data.name), "valid")
     np.testing.assert_array_equal(
         datasets.load_sequences(config.data, "test")[0], _roll([(60, 64)] * 9))
+
+
+class EmptySplitTest(parameterized.TestCase):
+
+  @parameterized.parameters("valid", "test", "train")
+  def test_an_empty_split_is_named_as_empty(self, split):
+    # Issue 34: an empty valid split was reported as a window longer than every
+    # sequence, an empty test split trained.
+    data = {name: [[(60, 64)] * 9] for name in music.SPLITS}
+    data[split] = []
+    path = _write_pickle(self.create_tempdir().full_path, data)
+    config = polyphonic_config.get_config("jsb_chorales,rtrbm")
+    config.data.path = path
+    config.data.num_frames = 3
+    with self.assertRaisesRegex(
+        ValueError, rf"^data.name='piano_rolls' \(data.path='.*tiny.pickle'\) has "
+        rf"no sequences in its '{split}' split; every split needs at least "
+        "one.$"):
+      datasets.load_dataset(config.data)
 
 
 @absltest.skipUnless(os.path.isdir(_SHARED), f"no {_SHARED} in this checkout")

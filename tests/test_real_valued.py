@@ -139,6 +139,9 @@ class LoadSequencesTest(parameterized.TestCase):
       ("no_frames", dict(a=np.zeros((0, 4))), r"has shape \(0, 4\)"),
       ("not_finite", dict(a=np.array([[0.0, np.nan]])),
        r"takes.npz\['a'\]\[0\] contains NaN or inf \(first at frame 0, dim 1\)"),
+      ("beyond_float32", dict(a=np.array([[0.0, 1e300]])),
+       r"takes.npz\['a'\]\[0\] has 1e\+300 at frame 0, dim 1, beyond float32's "
+       "range"),
       ("strings", dict(a=np.array([["x", "y"]])),
        "has dtype <U1; expected real numbers"),
       ("empty_archive", dict(), "empty archive"),
@@ -173,12 +176,33 @@ class StandardizerTest(absltest.TestCase):
   def test_a_constant_dimension_keeps_its_value(self):
     data = np.random.default_rng(0).standard_normal((3, 5, 2))
     data[..., 1] = 7.0
-    standardizer = rv.fit_standardizer(data, min_scale=1e-6)
-    self.assertEqual(standardizer.scale[1], 1e-6)
+    standardizer = rv.fit_standardizer(data.astype(np.float32))
+    self.assertAlmostEqual(standardizer.scale[1],
+                           4 * np.finfo(np.float32).eps * 7.0)
     np.testing.assert_array_equal(rv.standardize(standardizer, data)[..., 1], 0.0)
     samples = np.random.default_rng(1).standard_normal((10, 2))
     np.testing.assert_allclose(rv.unstandardize(standardizer, samples)[:, 1], 7.0,
                                atol=1e-4)
+
+  def test_a_small_natural_scale_is_kept_and_only_rounding_is_constant(self):
+    # Issue 34: an absolute floor of 1e-6 made s.d. 1e-7 standardise to s.d.
+    # 0.1, and s.d. 1e-30 to zeros.
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((4, 50, 4))
+    data = np.stack([1e-7 * noise[..., 0], 1e-30 * noise[..., 1],
+                     3.0 + 1e-3 * noise[..., 2], np.zeros((4, 50))],
+                    axis=-1).astype(np.float32)
+    # A constant dimension whose values differ by one rounding step.
+    data[..., 3] = np.float32(5.0)
+    data[0, 0, 3] = np.nextafter(np.float32(5.0), np.float32(6.0))
+    standardizer = rv.fit_standardizer(data)
+    standardized = np.concatenate(rv.standardize(standardizer, data))
+    np.testing.assert_allclose(standardized[:, :3].std(axis=0), 1, rtol=1e-4)
+    self.assertLess(np.abs(standardized[:, 3]).max(), 1.0)
+    zeros = rv.fit_standardizer(np.zeros((2, 3, 1), np.float32))
+    self.assertGreater(zeros.scale[0], 0)
+    np.testing.assert_array_equal(rv.standardize(zeros, np.zeros((1, 1))), 0.0)
+    np.testing.assert_allclose(rv.unstandardize(zeros, np.ones((1, 1))), 0.0)
 
   def test_standardize_rejects_frames_of_another_width(self):
     standardizer = rv.fit_standardizer(np.zeros((1, 3, 4))

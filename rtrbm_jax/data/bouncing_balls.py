@@ -54,7 +54,6 @@ from absl import logging
 import numpy as np
 
 from rtrbm_jax import checks
-from rtrbm_jax import files
 from rtrbm_jax.data import cache
 
 DEFAULT_BOX_SIZE = 10.0
@@ -315,7 +314,7 @@ def _cached_positions(path: Path, name: str, seed: int, num_sequences: int,
   positions = simulate(np.random.default_rng(seed), num_sequences,
                        num_frames).positions.astype(np.float32)
   # Readers see no cache or a complete one; concurrent writers race harmlessly.
-  with files.atomic_write(path, "wb") as file:
+  with cache.atomic_write(path, "wb") as file:
     np.lib.format.write_array(file, positions)
   logging.info(
       "Bouncing balls: cached the %s split's %d simulated trajectories in %s "

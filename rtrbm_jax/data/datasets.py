@@ -84,7 +84,7 @@ class Dataset(NamedTuple):
     return self.train.shape[-1]
 
 
-def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
+def _windows(sequences, num_frames: int, stride: int, split: str) -> np.ndarray:
   """All windows of `num_frames` frames, `stride` apart, of each long enough sequence.
 
   Returns:
@@ -94,8 +94,8 @@ def _windows(sequences, num_frames: int, stride: int) -> np.ndarray:
              for sequence in sequences
              for start in range(0, len(sequence) - num_frames + 1, stride)]
   if not windows:
-    raise ValueError(f"data.num_frames={num_frames} is longer than every sequence; "
-                     "choose a shorter window.")
+    raise ValueError(f"data.num_frames={num_frames} is longer than every sequence "
+                     f"of the {split!r} split; choose a shorter window.")
   return np.stack(windows).astype(np.float32)
 
 
@@ -107,6 +107,16 @@ def _load_splits(data_config, cache_dir):
   """
   entry = registry.get_data_set(data_config.name)
   splits = entry.load_splits(data_config, cache_dir, train_source(data_config))
+  for split, sequences in splits.items():
+    # Said here, for every data set: an empty split would fail later as
+    # something else (a window too long, an empty evaluation).
+    if len(sequences) == 0:
+      path = data_config.get("path")
+      raise ValueError(
+          f"data.name={data_config.name!r}"
+          + (f" (data.path={path!r})" if path else "")
+          + f" has no sequences in its {split!r} split; every split needs at "
+          "least one.")
   if entry.visible_type == checks.BINARY or not entry.standardise:
     return splits, entry.visible_type, None
   standardizer = real_valued.fit_standardizer(splits["train"])
@@ -184,13 +194,13 @@ def load_dataset(data_config, cache_dir: Optional[str] = None) -> Dataset:
     train, test = (np.asarray(splits[split]) for split in ("train", "test"))
   else:
     train = _windows(splits["train"], data_config.num_frames,
-                     data_config.window_stride)
+                     data_config.window_stride, "train")
     heldout = entry.heldout_split
     # The validation windows do not overlap, so that a prefix of them (the
     # `eval.num_sequences` evaluated) spans as much of the split as it can.
     test = _windows(splits[heldout], data_config.num_frames,
                     data_config.num_frames if heldout == "valid"
-                    else data_config.window_stride)
+                    else data_config.window_stride, heldout)
   dataset = Dataset(train, test, visible_type, entry.kind, standardizer)
   for split in ("train", "test"):
     checks.check_frames(getattr(dataset, split), dataset.num_visible,

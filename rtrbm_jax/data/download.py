@@ -41,7 +41,6 @@ import urllib.request
 
 from absl import logging
 
-from rtrbm_jax import files
 from rtrbm_jax.data import cache
 from rtrbm_jax.data import mocap
 from rtrbm_jax.data import music
@@ -204,7 +203,7 @@ def download(data_set: str, cache_dir: Optional[str] = None,
   path.parent.mkdir(parents=True, exist_ok=True)
   logging.info("Fetching %s to %s", source_url, path)
   # Checked under its temporary name, and renamed onto `path` only if it passes.
-  with files.atomic_write(path, "wb") as file:
+  with cache.atomic_write(path, "wb") as file:
     _fetch(source_url, file)
     file.flush()
     digest = sha256_of(file.name)
@@ -218,7 +217,7 @@ def download(data_set: str, cache_dir: Optional[str] = None,
     else:
       music.load_piano_rolls(file.name, source=source_url)
   if expected_from != str(_record_path(path)):
-    with files.atomic_write(_record_path(path)) as record:
+    with cache.atomic_write(_record_path(path)) as record:
       record.write(f"{digest}  {path.name}\n")
     if not expected:
       logging.warning("No SHA-256 digest was known for %r; recorded %s beside it, "

@@ -40,7 +40,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rtrbm_jax import files
 from rtrbm_jax.data import cache
 from rtrbm_jax.data import pickles
 from rtrbm_jax.progress import Progress
@@ -79,7 +78,8 @@ def _as_midi_note(value: Any, where: str) -> int:
   try:
     note = int(value)
     integral = note == value
-  except (TypeError, ValueError):
+  except (TypeError, ValueError, OverflowError):
+    # OverflowError: int() of an infinite float.
     integral = False
   if not integral:
     raise ValueError(
@@ -437,7 +437,7 @@ def _write_chorale_cache(path: Path, step: float, names: list[str],
   path.parent.mkdir(parents=True, exist_ok=True)
   # A crash or a concurrent reader never sees a half-written cache. Given a file
   # object, numpy adds no ".npz" to the name.
-  with files.atomic_write(path, "wb") as file:
+  with cache.atomic_write(path, "wb") as file:
     np.savez_compressed(file, **arrays)
 
 

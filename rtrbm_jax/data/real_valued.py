@@ -68,6 +68,7 @@ DRIVE_ACCELERATION = 20.0  # a, rad s^-2
 DRIVE_FREQUENCY_RANGE = (0.5, 1.5)  # f, Hz
 PROCESS_NOISE_SCALE = 1.0  # sigma, rad s^-3/2
 INITIAL_ANGLE_SCALE = 0.2
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class ArmTrajectories(NamedTuple):
@@ -208,6 +209,13 @@ def as_sequences(data, name: str = "sequences") -> list[np.ndarray]:
       frame, dim = (int(i) for i in np.argwhere(~finite)[0])
       raise ValueError(f"{where} contains NaN or inf (first at frame {frame}, dim "
                        f"{dim}); data must be finite")
+    # Returned as float32: a larger value would turn into inf unnamed.
+    beyond = np.abs(array.astype(np.float64)) > _FLOAT32_MAX
+    if np.any(beyond):
+      frame, dim = (int(i) for i in np.argwhere(beyond)[0])
+      raise ValueError(f"{where} has {float(array[frame, dim])!r} at frame {frame}, "
+                       f"dim {dim}, beyond float32's range (|x| <= "
+                       f"{_FLOAT32_MAX:.4g}); rescale the data")
     sequences.append(array.astype(np.float32))
   return sequences
 
@@ -292,29 +300,43 @@ class Standardizer(NamedTuple):
 
   Attributes:
     mean: float64 ``[dims]`` mean of every dimension over all training frames.
-    scale: float64 ``[dims]`` standard deviation of every dimension, at least
-      ``min_scale``.
+    scale: float64 ``[dims]`` standard deviation of every dimension; a constant
+      dimension's rounding level (`fit_standardizer`).
   """
   mean: np.ndarray
   scale: np.ndarray
 
 
-def fit_standardizer(sequences, min_scale: float = 1e-6) -> Standardizer:
+# A dimension whose s.d. is at most this many rounding steps of its values
+# (relative to its mean's magnitude) is constant: what varies is rounding.
+CONSTANT_ROUNDING_STEPS = 4
+
+
+def fit_standardizer(sequences) -> Standardizer:
   """Mean and standard deviation of every dimension over all frames of all sequences.
 
-  A dimension that is constant in the training data gets scale ``min_scale``
-  rather than 0: it standardises to 0, and model samples (unit variance) map back
-  to its value up to ``min_scale`` times their noise.
+  Every dimension is scaled by its own s.d., however small (data whose natural
+  scale is 1e-7 or 1e-30 standardise to s.d. 1), except a constant one: a
+  dimension whose s.d. is at most `CONSTANT_ROUNDING_STEPS` rounding steps of
+  the input's float type relative to its mean's magnitude varies by rounding
+  alone. It gets that rounding level as its scale (the smallest positive
+  float64 for a dimension that is 0 throughout) rather than 0: it standardises
+  to about 0, and model samples (unit variance) map back to its value up to
+  rounding.
 
   Args:
     sequences: an array ``[num_sequences, T, dims]`` or a list of ``[T_i, dims]``.
-    min_scale: smallest scale, > 0.
   """
-  if not min_scale > 0:
-    raise ValueError(f"min_scale={min_scale!r} is not accepted: expected a number > 0")
-  frames = np.concatenate(as_sequences(sequences), axis=0).astype(np.float64)
-  return Standardizer(mean=frames.mean(axis=0),
-                      scale=np.maximum(frames.std(axis=0), min_scale))
+  parts = as_sequences(sequences)
+  dtype = np.result_type(*parts)
+  eps = np.finfo(dtype if np.issubdtype(dtype, np.floating)
+                 else np.float32).eps
+  frames = np.concatenate(parts, axis=0).astype(np.float64)
+  mean, scale = frames.mean(axis=0), frames.std(axis=0)
+  rounding = np.maximum(CONSTANT_ROUNDING_STEPS * eps * np.abs(mean),
+                        np.finfo(np.float64).tiny)
+  return Standardizer(mean=mean, scale=np.where(scale <= rounding, rounding,
+                                                scale))
 
 
 def _apply(standardizer: Standardizer, x, function):

@@ -51,8 +51,8 @@ class DataSet(NamedTuple):
       batch_size) -> (key -> [batch_size, T, nv])`, a jittable draw of fresh
       training sequences; None where the data set has no simulator.
     generated_bytes: `(config.data, num_visible) -> bytes` of the float32 frames
-      of both splits of a generated data set (checked against memory before
-      generating); None for data read from files.
+      of the splits a generated data set builds (`built_sequences`), checked
+      against memory before generating; None for data read from files.
     standardise: real-valued data are standardised per dimension with the
       training split's mean and scale (False: the file's units are kept, as for
       motion capture, which its authors standardised already).
@@ -153,9 +153,19 @@ def _mocap(data_config, cache_dir, train_source: str) -> dict:
   return mocap.split_mocap(mocap.load_mocap(path))
 
 
+def built_sequences(data) -> dict:
+  """{config field: number of sequences} of the splits a generated data set
+  builds: with `data.train_source="simulator"` the training split is never
+  built (a sample of `num_test` simulated sequences stands for it)."""
+  if data.get("train_source", "fixed") == "simulator":
+    return {"data.num_test": 2 * data.num_test}
+  return {"data.num_train": data.num_train, "data.num_test": data.num_test}
+
+
 def _generated_bytes(units: Callable):
-  """Bytes of both splits' float32 frames, twice (the host's and the device's)."""
-  return lambda data, num_visible: (2 * 4 * (data.num_train + data.num_test)
+  """Bytes of the built splits' float32 frames, twice (the host's and the
+  device's)."""
+  return lambda data, num_visible: (2 * 4 * sum(built_sequences(data).values())
                                     * data.num_frames * units(data, num_visible))
 
 

@@ -23,6 +23,33 @@ LOWEST_NOTE = music.LOWEST_NOTE
 DEFAULT_SECONDS_PER_FRAME = 0.5
 
 
+# A MIDI tempo is the microseconds of a beat (here a frame) in 3 bytes.
+MAX_SECONDS_PER_FRAME = (2**24 - 1) / 1e6
+
+
+def _check_seconds_per_frame(seconds_per_frame) -> None:
+  if not (isinstance(seconds_per_frame, (int, float, np.number))
+          and 0 < seconds_per_frame <= MAX_SECONDS_PER_FRAME):
+    raise ValueError(f"seconds_per_frame={seconds_per_frame!r} is not accepted: a "
+                     f"duration > 0 and <= {MAX_SECONDS_PER_FRAME} (the longest "
+                     "beat a MIDI tempo holds).")
+
+
+def _check_frames(name: str, frames) -> np.ndarray:
+  """`frames` as an array `[S, T, 88]` of values in [0, 1], S, T >= 1."""
+  frames = np.asarray(frames)
+  if frames.ndim != 3 or frames.shape[2] != NUM_KEYS or 0 in frames.shape:
+    raise ValueError(f"{name} has shape {frames.shape}; expected [S, T, "
+                     f"{NUM_KEYS}] with S, T >= 1 (one column per piano key, "
+                     "A0..C8).")
+  outside = ~((frames >= 0) & (frames <= 1))  # NaN is outside too
+  if np.any(outside):
+    index = tuple(int(i) for i in np.argwhere(outside)[0])
+    raise ValueError(f"{name} has {float(frames[index])!r} at (sequence, frame, key) "
+                     f"{index}; expected probabilities in [0, 1] or 0/1.")
+  return frames
+
+
 def _check_roll(roll: np.ndarray) -> np.ndarray:
   roll = np.asarray(roll)
   if roll.ndim != 2 or roll.shape[1] != NUM_KEYS:
@@ -46,9 +73,7 @@ def piano_roll_to_midi(roll: np.ndarray,
     velocity: the loudness of every note, 0..127.
   """
   roll = _check_roll(roll)
-  if not seconds_per_frame > 0:
-    raise ValueError(f"seconds_per_frame={seconds_per_frame!r} is not accepted: a "
-                     "duration > 0.")
+  _check_seconds_per_frame(seconds_per_frame)
   midi_file = pretty_midi.PrettyMIDI(initial_tempo=60 / seconds_per_frame)
   instrument = pretty_midi.Instrument(program=program)
   # Onsets and offsets of every run of on-frames, key by key.
@@ -112,10 +137,22 @@ def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
 
   Returns:
     The piano roll written, `[S * (T0 + T1 + 2), 88]`.
+
+  Raises:
+    ValueError: one line naming the argument: frames of another shape, no
+      sequences, as many primers as generated sequences, values outside [0, 1]
+      (NaN included), or a duration MIDI cannot hold.
   """
+  prime, generated = _check_frames("prime", prime), _check_frames("generated",
+                                                                  generated)
+  if prime.shape[0] != generated.shape[0]:
+    raise ValueError(f"prime has {prime.shape[0]} sequences and generated "
+                     f"{generated.shape[0]}; expected one generated sequence per "
+                     "primer.")
+  _check_seconds_per_frame(seconds_per_frame)
   silence = np.zeros((2, NUM_KEYS), np.float32)
   roll = np.concatenate([
-      part for real, fake in zip(np.asarray(prime), np.asarray(generated))
+      part for real, fake in zip(prime, generated)
       for part in (real > 0.5, fake > 0.5, silence)]).astype(np.float32)
   write_midi(roll, path, seconds_per_frame)
   return roll

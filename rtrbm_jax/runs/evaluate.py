@@ -9,7 +9,6 @@ The figures are `evaluation/evaluators.py`'s (training records the same ones);
 a split of sequences of many lengths is computed by `evaluation/chunked.py`.
 """
 
-import json
 import os
 
 import jax
@@ -116,7 +115,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
              "step": run.step, **({} if point is None else {"point": point}),
              "num_sequences": len(sequences), "num_frames": int(mask.sum())}
   if point is not None:
-    results.update(_divergence(workdir, point))
+    results.update(sweep.divergence_mark(workdir, point))
   results.update(_split_figures(
       run, frames, mask, seed, num_gibbs_steps, num_prediction_chains,
       tuple(chain_lengths), log_likelihood=log_likelihood,
@@ -138,7 +137,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results["files"] = [os.path.relpath(name, workdir)
                       for name in results["files"] + [path]]
   with files.atomic_write(path) as f:
-    json.dump(results, f, indent=2)
+    files.dump_json(results, f)
   return results
 
 
@@ -226,22 +225,6 @@ def summary_line(results: dict) -> str:
   return line
 
 
-def _divergence(workdir: str, point: int) -> dict:
-  """{"diverged": ...} for a sweep point that diverged during training, else {}.
-
-  Its parameters are those of its last finite update, so they evaluate as a
-  normal point's would; the mark says the figures are not of a trained point.
-  """
-  path = workdirs.metrics_path(workdir)
-  step = sweep.diverged_steps(path).get(point) if os.path.exists(path) else None
-  if step is None:
-    return {}
-  return {"diverged": {
-      "first_step": step,
-      "note": "NaN or inf at this point's updates: they were not applied, and "
-              "the parameters are those of its last finite update"}}
-
-
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                      log_likelihood_frames=None, **counts) -> None:
   """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
@@ -249,7 +232,8 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
   Args:
     log_likelihood: the likelihood method.
     num_temperatures, num_chains: AIS settings (checked when AIS may run).
-    log_likelihood_frames: None or a frame count >= 1.
+    log_likelihood_frames: None or a frame count >= 2 (one frame's standard
+      error would read 0).
     **counts: name -> value of the Gibbs-step and picture counts, each in
       [1, checks.MAX_GIBBS_STEPS].
   """
@@ -263,9 +247,10 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                        f"{checks.MAX_GIBBS_STEPS}].")
   if log_likelihood_frames is not None and (
       isinstance(log_likelihood_frames, bool)
-      or not isinstance(log_likelihood_frames, int) or log_likelihood_frames < 1):
+      or not isinstance(log_likelihood_frames, int) or log_likelihood_frames < 2):
     raise ValueError(f"log_likelihood_frames={log_likelihood_frames!r} is not "
-                     "accepted: None (every frame) or an integer >= 1.")
+                     "accepted: None (every frame) or an integer >= 2 (a standard "
+                     "error needs two frames).")
   if log_likelihood in ("auto", "ais"):
     for name, value, minimum in (("num_temperatures", num_temperatures, 2),
                                  ("num_chains", num_chains, 2)):
@@ -480,12 +465,19 @@ def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str
   """
   # Imported here: pictures pull in matplotlib, which evaluation does not need.
   from rtrbm_jax.outputs import samples  # pylint: disable=g-import-not-at-top
+  # Primed on real frames only: a longer primer is cut to the shortest piece
+  # (padding would prime on silence), and the json says so.
+  shortest = int(np.asarray(mask)[:num_samples].sum(axis=1).min())
+  asked, prime_frames = prime_frames, min(prime_frames, shortest)
   written = samples.write_generated_samples(
       workdir, name, run.data_kind, run.model, run.params, key,
       frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,
       run.step, standardizer, tensorboard, labels)
   results = {"generation": {
       "num_sequences": num_samples, "prime_frames": prime_frames,
+      **({"prime_frames_asked": asked, "note": f"the shortest primed sequence "
+                                              f"has {shortest} frames"}
+         if prime_frames < asked else {}),
       "generated_frames": generate_frames,
       "mean_unit_value_generated": float(jnp.mean(written.generated)),
       "mean_unit_value_data": float(np.mean(np.asarray(frames)[mask])),

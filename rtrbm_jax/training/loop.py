@@ -139,7 +139,9 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
   """(checkpoint manager, state to continue from): the newest checkpoint or `state`.
 
   A resumed run's config must pass `workdirs.check_resume`; an allowed change is
-  recorded in metrics.jsonl, whose records past the restored step are dropped.
+  recorded in metrics.jsonl, whose records past the restored step are dropped. A
+  change of what the selection figure means restarts model selection
+  (`selection.changed_meaning`), which the record says.
   Writes config.json (and the data's standardisation).
   """
   config = setup_.config
@@ -151,10 +153,13 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
     state = _warm_started(state, schema.get(config, "init_from"), swept)
   os.makedirs(workdir, exist_ok=True)
   files.remove_stale_temporaries(workdir)
-  changes = {}
+  changes, selection_changes = {}, {}
   if latest is not None:
     changes = workdirs.check_resume(workdir, config, latest,
                                     allow_config_change and not swept, swept)
+    if _selects(config, swept):
+      selection_changes = selection.changed_meaning(workdir, config, latest,
+                                                    total_steps(config))
   manager, state, restored = checkpoints.restore_newest(workdir, options, state)
   if restored is not None:
     logging.info("Resumed from the checkpoint at step %d.", restored)
@@ -163,14 +168,23 @@ def _restore_or_initialise(setup_: Setup, workdir: str, state: steps.TrainState,
   state = jax.device_put(state, state_sharding)
   metrics_path = workdirs.metrics_path(workdir)
   workdirs.truncate_metrics(metrics_path, int(np.max(state.step)))
-  if changes:
-    workdirs.record_config_change(metrics_path, restored, changes)
+  if changes or selection_changes:
+    # Before config.json says the new values: no best file outlives its meaning.
+    restarted = (selection.restart(workdir, selection_changes)
+                 if selection_changes else None)
+    workdirs.record_config_change(metrics_path, restored,
+                                  {**changes, **selection_changes}, restarted)
   if int(np.max(state.step)) < total_steps(config):
     # A finished run extended (a larger train.num_steps): its params.npz is no
     # longer the run's last update, so it goes until the run ends again.
     workdirs.remove_final_params(workdir)
   workdirs.write_config(workdir, config, setup_.dataset)
   return manager, state
+
+
+def _selects(config: ml_collections.ConfigDict, swept: bool) -> bool:
+  """Whether the run keeps the parameters of its best validation figure."""
+  return not swept and datasets.heldout_split(config.data.name) == "valid"
 
 
 def _warm_started(state: steps.TrainState, source: str,
@@ -208,6 +222,18 @@ def _non_finite_error(step: int, manager) -> NonFiniteError:
       "run stopped and " + ("no checkpoint had been written yet" if kept is None
                             else f"the last good checkpoint ({kept}) is kept")
       + ". Try a smaller learning rate.")
+
+
+def _recorded_divergence(recorder, records: list[dict], step: int, manager,
+                         steps_per_second: float) -> NonFiniteError:
+  """The error that stops a diverged single run, its chunk's `records` marked
+  diverged in metrics.jsonl first: the workdir then reads as diverged, not as
+  interrupted (a resumed run redoes those updates and drops the record)."""
+  error = _non_finite_error(step, manager)
+  recorder.write(step, records[0]["phase"],
+                 [{**record, "diverged": True, "note": str(error)}
+                  for record in records], steps_per_second, None)
+  return error
 
 
 def _evaluate_if_due(programs: programs_lib.Programs, config,
@@ -270,8 +296,8 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
   eta = progress.TrainingEta(config.pretrain.num_steps, last_step,
                              config.eval.every, config.train.log_every)
   select_by = schema.get(config, "eval.select_by")
-  best = (selection.BestParams(workdir, step, select_by) if not swept
-          and datasets.heldout_split(config.data.name) == "valid" else None)
+  best = (selection.BestParams(workdir, step, select_by)
+          if _selects(config, swept) else None)
   # A run stopped by an error still completes the checkpoint in flight.
   with (checkpoints.closing(manager),
         records.Records(workdir, config, step, swept, eta) as recorder,
@@ -296,7 +322,8 @@ def run_loop(setup_: Setup, workdir: str, state: steps.TrainState, describe,
       eta.record_chunk(phase, num_steps, chunk_seconds)
       step += num_steps
       if not swept and not metrics["finite"]:
-        raise _non_finite_error(step, manager)
+        raise _recorded_divergence(recorder, describe(step, phase, metrics, None),
+                                   step, manager, num_steps / chunk_seconds)
       error = _evaluate_if_due(programs, config, state, step, eta)
       if best is not None:
         best.update(step, state.params,

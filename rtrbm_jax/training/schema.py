@@ -150,7 +150,9 @@ FIELDS = {
     "data.resolution": Field(None, WITH_FLAG),
     "data.num_train": Field(None, WITH_FLAG),
     "data.num_test": Field(None, WITH_FLAG),
-    "data.window_stride": Field(None, WITH_FLAG),
+    "data.window_stride": Field(
+        _integer(1, accepted="an integer >= 1 (the frames from one window's "
+                 "start to the next)"), WITH_FLAG),
     "data.path": Field(None, WITH_FLAG),
     # A fixed-split run may go on with fresh simulated sequences, or back: the
     # state does not depend on it.
@@ -351,8 +353,9 @@ def available_memory() -> int | None:
 def check_data_memory(config: ml_collections.ConfigDict) -> None:
   """Refuses a generated data set that cannot fit in memory, before generating it.
 
-  A lower bound: the float32 frames of both splits, twice (the host's copy and
-  the device's; `registry.DataSet.generated_bytes`).
+  A lower bound: the float32 frames of the splits built, twice (the host's copy
+  and the device's; `registry.DataSet.generated_bytes`): a simulator-trained run
+  builds no training split.
   """
   data = config.data
   generated_bytes = data_registry.get_data_set(data.name).generated_bytes
@@ -365,8 +368,11 @@ def check_data_memory(config: ml_collections.ConfigDict) -> None:
   needed = generated_bytes(data, config.model.num_visible)
   available = available_memory()
   if available is not None and needed > available:
-    _fail("data.num_train", data.num_train,
-          f"its {data.num_train + data.num_test:,} sequences of {data.num_frames} "
+    built = data_registry.built_sequences(data)
+    # The field of the largest split built is the one to lower.
+    field = max(built, key=built.get)
+    _fail(field, config_fields.get_field(config, field),
+          f"its {sum(built.values()):,} sequences of {data.num_frames} "
           f"frames need about {needed / 2**30:.1f} GiB, more than the "
           f"{available / 2**30:.1f} GiB of memory: out of memory; generate fewer")
 

@@ -3,6 +3,10 @@
 For data sets with a validation split, training keeps the parameters of the best
 held-out figure (`config.eval.select_by`), as the RNN-RBM paper stops early on
 its validation split; `rj.load_run(workdir, step="best")` loads them.
+
+The best figure compares evaluations of one meaning: a resumed run whose data
+set or selection settings changed (`changed_meaning`) starts selection again,
+and a finished run, with no evaluation left to choose again, refuses the change.
 """
 
 import os
@@ -13,6 +17,57 @@ import numpy as np
 from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.training import checkpoints
 from rtrbm_jax.training import workdirs
+
+
+# The evaluation settings that compute the selection figure; with the data set's
+# fields (which split is scored, cut how), what the figure means.
+_FIGURE_SETTINGS = ("eval.select_by", "eval.num_sequences", "eval.num_gibbs_steps",
+                    "eval.log_likelihood_frames", "eval.num_temperatures",
+                    "eval.num_chains")
+
+
+def gives_meaning(field: str) -> bool:
+  """Whether a change of config `field` changes what the selection figure means
+  (where training sequences come from does not: the validation split stays)."""
+  return field in _FIGURE_SETTINGS or (field.startswith("data.")
+                                       and field != "data.train_source")
+
+
+def changed_meaning(workdir: str, config, step: int, last_step: int) -> dict:
+  """The changes, {field: (old, new)}, that restart the selection of a run
+  resumed at `step` of `last_step` (empty if none).
+
+  Raises:
+    ValueError: the run has finished with a best_params.npz that such a change
+      would leave unmatched (no evaluation is left to choose again); one line.
+  """
+  changes = {field: values for field, values
+             in workdirs.stored_changes(workdir, config).items()
+             if gives_meaning(field)}
+  path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+  if changes and step >= last_step and os.path.exists(path):
+    listed = ", ".join(f"{field} {old!r} -> {new!r}"
+                       for field, (old, new) in changes.items())
+    raise ValueError(
+        f"the run in {workdir} has finished ({step} updates) and its "
+        f"{workdirs.BEST_PARAMS_FILE} was chosen without {listed}: the change "
+        "would restart model selection with no evaluation left to choose again. "
+        "Keep the run's values, or raise train.num_steps (with "
+        "--allow_config_change) to train and select further.")
+  return changes if step < last_step else {}
+
+
+def restart(workdir: str, changes: dict) -> str:
+  """Removes the best parameters chosen before `changes`; says so (for the
+  record of the config change)."""
+  path = os.path.join(workdir, workdirs.BEST_PARAMS_FILE)
+  if os.path.exists(path):
+    os.remove(path)
+  reason = (f"model selection starts again: {', '.join(changes)} changed what "
+            "the held-out figure means, so the best parameters chosen before "
+            "(removed) are not compared with those after")
+  logging.warning("%s.", reason)
+  return reason
 
 
 class BestParams:

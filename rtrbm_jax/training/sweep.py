@@ -157,6 +157,22 @@ def diverged_steps(metrics_path: str) -> dict[int, int]:
   return first
 
 
+def divergence_mark(workdir: str, point: int) -> dict:
+  """{"diverged": ...} for a sweep point that diverged during training, else {}.
+
+  Its parameters are those of its last finite update, so they evaluate as a
+  normal point's would; the mark says the figures are not of a trained point.
+  """
+  path = workdirs.metrics_path(workdir)
+  step = diverged_steps(path).get(point) if os.path.exists(path) else None
+  if step is None:
+    return {}
+  return {"diverged": {
+      "first_step": step,
+      "note": "NaN or inf at this point's updates: they were not applied, and "
+              "the parameters are those of its last finite update"}}
+
+
 def results_table(metrics_path: str) -> list[dict]:
   """Each point's last record with a held-out error, sorted by that error.
 

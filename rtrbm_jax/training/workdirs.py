@@ -230,6 +230,12 @@ def _read_stored_config(workdir: str) -> dict:
   return _read_config_file(path)
 
 
+def stored_changes(workdir: str, config: ml_collections.ConfigDict) -> dict:
+  """`config_changes` from the config the workdir's checkpoints were made with,
+  every field's (free ones too)."""
+  return config_changes(_read_stored_config(workdir), config)
+
+
 def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
                  allow_config_change: bool, swept: bool = False) -> dict:
   """Decides whether a run at `step` may resume with `config`.
@@ -248,8 +254,8 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict, step: int,
   Raises:
     ValueError: one line naming the fields and what to do.
   """
-  stored = _read_stored_config(workdir)
-  changes = {field: values for field, values in config_changes(stored, config).items()
+  changes = {field: values
+             for field, values in stored_changes(workdir, config).items()
              if resume_rule(field, config) != schema.FREE}
   if changes and swept:
     raise ValueError(
@@ -350,13 +356,18 @@ def truncate_metrics(path: str, last_step: int) -> None:
     f.writelines(kept)
 
 
-def record_config_change(path: str, step: int, changes: dict) -> None:
-  """Appends to metrics.jsonl the config change that applies from `step` on."""
+def record_config_change(path: str, step: int, changes: dict,
+                         selection_restarted: str | None = None) -> None:
+  """Appends to metrics.jsonl the config change that applies from `step` on,
+  with why model selection started again (`selection.restart_if_changed`) when
+  it did."""
   logging.warning("Config changed from step %d on: %s", step, changes)
+  record = {"step": step, "config_change": {
+      field: {"from": old, "to": new} for field, (old, new) in changes.items()}}
+  if selection_restarted:
+    record["selection_restarted"] = selection_restarted
   with open(path, "a") as f:
-    f.write(json.dumps({"step": step, "config_change": {
-        field: {"from": old, "to": new} for field, (old, new) in changes.items()}})
-            + "\n")
+    f.write(json.dumps(record) + "\n")
 
 
 def read_standardizer(workdir: str,
