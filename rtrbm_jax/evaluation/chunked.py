@@ -122,10 +122,9 @@ def log_likelihoods(model, params, frames, mask, selected, key,
 
   `selected` ([B, T] bool, or None for every frame): only these frames are
   evaluated (AIS on their rows alone); the others' values are zero. `method`:
-  "exact", "ais" or "auto" (`likelihood.row_log_likelihoods`).
+  "exact", "ais" or "auto" (`likelihood.model_method`).
   """
-  method = likelihood.resolve_method(method, *params.w_vh.shape,
-                                     model.visible_type)
+  method = likelihood.model_method(model, params, method)
   log_likelihood = evaluators.EVALUATORS[evaluators.LOG_LIKELIHOOD].per_frame
 
   def chunk_values(chunk_frames, *chunk_selected, chunk):

@@ -120,11 +120,19 @@ def _summarise_accuracy(per_frame: dict, mask=None) -> dict:
 
 def _log_likelihood(inputs: Inputs) -> dict:
   """log P(v_t | past) of the frames `inputs.likelihood_rows` (None: all B * T
-  frames) and each value's AIS standard error (zero when exact): [N] each."""
+  frames) and each value's AIS standard error (zero when exact): [N] each.
+
+  Tractable frames (`model.frame_log_probability`) are exact, whatever the
+  method asked for; RBM frames go by `inputs.likelihood_method`."""
+  rows = inputs.likelihood_rows
+  if inputs.model.frame_log_probability is not None:
+    values = inputs.model.frame_log_probability(inputs.params,
+                                                inputs.frames).reshape(-1)
+    values = values if rows is None else values[rows]
+    return {"log_likelihood": values, "standard_error": jnp.zeros_like(values)}
   rbms = inputs.model.frame_rbms(inputs.params, inputs.frames)
   visible_bias, hidden_bias = rbms.row_biases()
   frames = inputs.frames.reshape(-1, inputs.frames.shape[-1])
-  rows = inputs.likelihood_rows
   if rows is not None:
     visible_bias = visible_bias[rows] if visible_bias.ndim == 2 else visible_bias
     hidden_bias, frames = hidden_bias[rows], frames[rows]

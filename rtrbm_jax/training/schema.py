@@ -260,6 +260,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("pretrain.num_steps", config.pretrain.num_steps,
           "0 with config.init_from set (pretraining would retrain the loaded "
           "weights as a plain RBM)")
+  if (config.pretrain.num_steps
+      and registry.get_model(config.model.kind).frame_rbms is None):
+    _fail("pretrain.num_steps", config.pretrain.num_steps,
+          f"0 for model.kind={config.model.kind!r} (its frames are not RBMs: "
+          "pretraining trains the weights as one)")
   _check_gibbs_schedule(config.train.gibbs_schedule)
   _check_intervals(config)
 
