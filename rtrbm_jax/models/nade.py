@@ -27,9 +27,10 @@ def conditional_logits(w_vh: Array, w_hv: Array, visible_bias: Array,
                        hidden_bias: Array, v: Array) -> Array:
   """The logits of P(v_i = 1 | v_<i) of every unit of every row: `[N, nv]`.
 
-  All units at once: the pre-activations a_i are an exclusive cumulative sum over
-  the units (`[N, nv, nh]`), which costs N nv nh operations like the recursion
-  but is one batched computation instead of nv sequential steps.
+  The recursion as a `lax.scan` over the nv units, carrying the running
+  pre-activation `[N, nh]`. (The pre-activations of all units at once, an
+  exclusive cumulative sum `[N, nv, nh]`, cost the same operations but measured
+  8 times slower with its gradient on CPU, at N = 240, nv = 88, nh = 150.)
 
   Args:
     w_vh: [nv, nh] visible-to-hidden weights.
@@ -38,12 +39,15 @@ def conditional_logits(w_vh: Array, w_hv: Array, visible_bias: Array,
     hidden_bias: [nh] or [N, nh].
     v: [N, nv] frames in [0, 1] (binary for a probability).
   """
-  contributions = v[:, :, None] * w_vh  # [N, nv, nh]: v_i w_vh[i]
-  # a_i = c + sum_{j < i} v_j w_vh[j]: the inclusive sum less unit i's own term.
-  pre_activation = (jnp.expand_dims(hidden_bias, -2)
-                    + jnp.cumsum(contributions, axis=1) - contributions)
-  return visible_bias + jnp.einsum("nih,hi->ni", jax.nn.sigmoid(pre_activation),
-                                   w_hv)
+  hidden_bias = jnp.broadcast_to(hidden_bias, (v.shape[0], w_vh.shape[1]))
+
+  def step(pre_activation, unit):
+    w_vh_i, w_hv_i, v_i = unit
+    logit = jax.nn.sigmoid(pre_activation) @ w_hv_i
+    return pre_activation + v_i[:, None] * w_vh_i, logit
+
+  _, logits = jax.lax.scan(step, hidden_bias, (w_vh, w_hv.T, v.T))
+  return visible_bias + logits.T
 
 
 def log_probability(w_vh: Array, w_hv: Array, visible_bias: Array,
