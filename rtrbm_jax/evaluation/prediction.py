@@ -39,9 +39,20 @@ def _check_predictable(v: Array) -> None:
                      f"got shape {v.shape}.")
 
 
+# How a frame is predicted from its RBM (`predict_next_frames`): "gibbs", the
+# papers' Gibbs chain; "mean_field", the same steps with means for samples.
+PREDICTION_RULES = ("gibbs", "mean_field")
+# What each rule is, in the words `experiments.evaluate` writes beside its figures.
+PROTOCOLS = {
+    "gibbs": "the RTRBM papers': one Gibbs chain per frame from P(h) = "
+             "sigmoid(hidden bias), last visible step as mean field",
+    "mean_field": "one mean-field chain per frame from P(h) = sigmoid(hidden "
+                  "bias): the Gibbs steps with means for samples"}
+
+
 def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
                         key: Array, num_gibbs_steps=50,
-                        num_chains: int = 1) -> Array:
+                        num_chains: int = 1, rule: str = "gibbs") -> Array:
   """Predicts every frame t >= 2 from the true frames before it.
 
   The protocol of the RTRBM papers: the hidden state comes from the true frames
@@ -56,6 +67,10 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   figure is `num_chains=1`). The chains run one after another, so memory stays
   that of one.
 
+  With `rule="mean_field"` the chain is `rbm.mean_field_chain`: the same k steps
+  from the same start with means for samples, deterministic (`key` and
+  `num_chains` change nothing).
+
   Args:
     model: the temporal model.
     params: its parameters.
@@ -63,6 +78,7 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
     key: PRNG key.
     num_gibbs_steps: Gibbs steps per prediction.
     num_chains: independent chains averaged per prediction, >= 1.
+    rule: one of `PREDICTION_RULES`.
 
   Returns:
     [B, T - 1, nv] predictions of frames 2..T.
@@ -70,6 +86,8 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   checks.check_num_gibbs_steps(num_gibbs_steps)
   if not isinstance(num_chains, int) or num_chains < 1:
     raise ValueError(f"num_chains must be an integer >= 1, got {num_chains!r}.")
+  if rule not in PREDICTION_RULES:
+    raise ValueError(f"rule={rule!r} is not accepted: one of {PREDICTION_RULES}.")
   frames = model.frame_rbms(params, v)
   hidden_bias = frames.hidden_bias[:, 1:]
   visible_bias = frames.visible_bias
@@ -82,7 +100,11 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
                            jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
                            model.visible_type, model.sampler).visible_mean
 
-  if num_chains == 1:
+  if rule == "mean_field":
+    mean = rbm.mean_field_chain(frames.w_vh, visible_bias, hidden_rows,
+                                jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
+                                model.visible_type)
+  elif num_chains == 1:
     mean = one_chain(key)
   else:
     def add_chain(total, chain_key):
