@@ -187,18 +187,20 @@ def figures_for(kind: str, with_log_likelihood: bool = False) -> tuple[str, ...]
 
 def evaluate(names: tuple[str, ...], model, params, frames: Array, key: Array,
              num_gibbs_steps, likelihood_rows: Array | None = None,
-             num_temperatures: int = 300, num_chains: int = 16) -> dict:
+             num_temperatures: int = 300, num_chains: int = 16,
+             prediction_rule: str = "gibbs") -> dict:
   """The figures `names` of all frames of `frames` [B, T, nv]: {name: summary}.
 
   One chain's next-frame predictions (started with `key`, `num_gibbs_steps`
-  Gibbs steps) serve every figure that reads predictions; the log-likelihood's
-  AIS uses `key` too. Jit- and vmap-compatible with `names`, `model`,
-  `num_temperatures` and `num_chains` static.
+  Gibbs steps, or mean-field steps with `prediction_rule="mean_field"`; see
+  `prediction.predict_next_frames`) serve every figure that reads predictions;
+  the log-likelihood's AIS uses `key` too. Jit- and vmap-compatible with
+  `names`, `model`, `num_temperatures`, `num_chains` and `prediction_rule` static.
   """
   predictions = None
   if any(EVALUATORS[name].uses_predictions for name in names):
-    predictions = prediction.predict_next_frames(model, params, frames, key,
-                                                 num_gibbs_steps)
+    predictions = prediction.predict_next_frames(
+        model, params, frames, key, num_gibbs_steps, rule=prediction_rule)
   inputs = Inputs(model, params, frames, key, predictions, likelihood_rows,
                   num_temperatures, num_chains)
   return {name: EVALUATORS[name].summarise(EVALUATORS[name].per_frame(inputs))

@@ -21,6 +21,7 @@ from rtrbm_jax import checks
 from rtrbm_jax import config_fields
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import registry as data_registry
+from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
@@ -182,6 +183,8 @@ FIELDS = {
     "eval.select_by": Field(_one_of(SELECTION_FIGURES), FREE,
                             default="frame_accuracy"),
     "eval.log_likelihood_frames": Field(_COUNT, FREE, default=250),
+    "eval.prediction_rule": Field(_one_of(prediction.PREDICTION_RULES), FREE,
+                                  default="gibbs"),
     "eval.num_temperatures": Field(_integer(2, accepted="an integer >= 2"), FREE,
                                    default=300),
     "eval.num_chains": Field(_integer(2, accepted="an integer >= 2"), FREE,
