@@ -28,8 +28,8 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
     num_recurrent: size of the RNN state of the RNN-RBM and the RNN-NADE, bound
-      into `init_params`; `None` means num_hidden. The RTRBM's state is its hidden layer, so it takes
-      only `None`.
+      into `init_params`; `None` means num_hidden. The RTRBM's state is its
+      hidden layer, so it takes only `None`.
     chain_start: where `cd_gradient`'s negative chains start, one of
       `frame_statistics.CHAIN_STARTS`, bound into `cd_gradient`.
 
