@@ -99,6 +99,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.eval.num_samples = 4
   config.eval.prime_frames = 10
   config.eval.generate_frames = 30
+  # How a held-out frame is predicted from its RBM: "gibbs" (the papers' chain of
+  # eval.num_gibbs_steps steps) or "mean_field" (the same steps, means for samples).
+  config.eval.prediction_rule = "gibbs"
   # Data sets with a validation split keep the parameters of its best figure
   # (best_params.npz): "frame_accuracy" (music), "next_frame_error" (lowest), or
   # "log_likelihood", the mean over

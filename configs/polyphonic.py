@@ -6,7 +6,7 @@ The config string is `SET,MODEL`:
       --config=configs/polyphonic.py:jsb_chorales,rnnrbm --workdir=runs/jsb_rnnrbm
 
 Sets: jsb_chorales, nottingham, musedata, piano_midi (Boulanger-Lewandowski et al.
-2012, their published train/valid/test splits); models: rtrbm, rnnrbm. The data
+2012, their published train/valid/test splits); models: rtrbm, rnnrbm, rnnnade. The data
 are read from `../shared/data/polyphonic/<set>.mat` beside the repository if it is
 there, else from the pickle `python -m experiments.download` puts in the cache
 directory; `--config.data.path=...` reads another copy (.mat or .pickle).
@@ -21,7 +21,10 @@ Sizes: 88 visible units (MIDI 21..108), 150 hidden units and, for the RNN-RBM,
 (deeplearning.net `rnnrbm.py`: n_hidden=150, n_hidden_recurrent=100, CD-15,
 learning rate 0.001, weights 0.01 * N(0, 1)). The recipe (chains started at the
 model's prediction, SGD with momentum, batches of 10 windows) is the best measured
-on the music21 chorales (`configs/chorales.py`, docs/results.md).
+on the music21 chorales (`configs/chorales.py`, docs/results.md). The RNN-NADE
+takes the RNN-RBM's sizes (a NADE of 150 hidden units per frame) and is trained
+by its exact gradient, with no chain and no RBM pretraining; its learning rate is
+the RNN-RBM's until one is measured for it.
 """
 
 import os
@@ -44,7 +47,7 @@ _SETTINGS = {
     "piano_midi": (64, 30_000, 120),
 }
 # The best learning rate of each model on the chorales (docs/results.md).
-_LEARNING_RATES = {"rtrbm": 0.003, "rnnrbm": 0.001}
+_LEARNING_RATES = {"rtrbm": 0.003, "rnnrbm": 0.001, "rnnnade": 0.001}
 _REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -59,8 +62,10 @@ def get_config(config_string: str = "jsb_chorales,rtrbm"
   num_frames, num_steps, num_eval_windows = _SETTINGS[data_set]
   config = chorales.get_config()
   config.model.kind = model
-  if model == "rnnrbm":
+  if "num_recurrent" in registry.MODELS[model].init_options:
     config.model.num_recurrent = 100
+  if registry.get_model(model).frame_rbms is None:
+    config.pretrain.num_steps = 0  # Only RBM frames are pretrained.
   config.data.name = "piano_rolls"
   config.data.path = polyphonic.default_path(data_set, _REPOSITORY_ROOT)
   config.data.num_frames = num_frames

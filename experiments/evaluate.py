@@ -23,6 +23,7 @@ from absl import app
 from absl import flags
 
 from experiments import common
+from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.runs import evaluate
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a finished run.")
@@ -57,6 +58,10 @@ _PRIME_FRAMES = flags.DEFINE_integer(
 _GENERATE_FRAMES = flags.DEFINE_integer(
     "generate_frames", None,
     "Frames generated after the primer (default: the run's config.eval).")
+_PREDICTION_RULE = flags.DEFINE_enum(
+    "prediction_rule", None, prediction.PREDICTION_RULES,
+    "How a frame is predicted from its RBM: gibbs (the papers' chain) or "
+    "mean_field (means for samples); default: the run's config.eval.")
 _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_string(
@@ -87,7 +92,8 @@ def main(argv):
       num_prediction_chains=_PREDICTION_CHAINS.value,
       log_likelihood_frames=_LIKELIHOOD_FRAMES.value, step=step,
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
-      prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value))
+      prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value,
+      prediction_rule=_PREDICTION_RULE.value))
   print(evaluate.summary_line(results))
   # The files are named relative to the workdir: printed where they are.
   print(f"Results: {os.path.join(_WORKDIR.value, results['files'][-1])}; "

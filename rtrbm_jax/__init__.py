@@ -2,7 +2,7 @@
 
     import rtrbm_jax as rj
 
-    model = rj.get_model("rtrbm")            # or "rnnrbm": pure functions, bundled
+    model = rj.get_model("rtrbm")            # or "rnnrbm", "rnnnade": pure functions
     params = model.init_params(key, num_visible, num_hidden)
     grads, aux = model.cd_gradient(params, v, key, num_gibbs_steps)
     c, r = rj.rtrbm.forward_scan(params, v)  # a model's own functions: its module
@@ -17,6 +17,7 @@ math), `data/`, `evaluation/`, `outputs/` (what a run writes), `training/` and
 """
 
 from rtrbm_jax.models import rbm
+from rtrbm_jax.models import rnnnade
 from rtrbm_jax.models import rnnrbm
 from rtrbm_jax.models import rtrbm
 from rtrbm_jax.models import temporal
@@ -29,6 +30,6 @@ from rtrbm_jax.runs.api import load_run
 from rtrbm_jax.runs.api import train
 
 __all__ = ["MODEL_KINDS", "Run", "config_names", "get_config", "get_model",
-           "load_run", "rbm", "rnnrbm", "rtrbm", "temporal", "train"]
+           "load_run", "rbm", "rnnnade", "rnnrbm", "rtrbm", "temporal", "train"]
 
 __version__ = "0.1.0"

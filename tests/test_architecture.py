@@ -97,10 +97,13 @@ class RegistryTest(parameterized.TestCase):
 
   @parameterized.parameters(*registry.MODEL_KINDS)
   def test_get_model_bundles_the_parts_of_its_kind(self, kind):
-    model = registry.get_model(kind, "gaussian", "fused_threefry")
+    # Gaussian units where the frames are RBMs; NADE frames are binary only.
+    visible_type = ("gaussian" if registry.get_model(kind).frame_rbms is not None
+                    else "binary")
+    model = registry.get_model(kind, visible_type, "fused_threefry")
     self.assertIsInstance(model, temporal.TemporalModel)
     self.assertEqual((model.kind, model.visible_type, model.sampler),
-                     (kind, "gaussian", "fused_threefry"))
+                     (kind, visible_type, "fused_threefry"))
     self.assertIs(model.check_params, registry.MODELS[kind].check_params)
 
   def test_an_unknown_kind_is_named(self):

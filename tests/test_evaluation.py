@@ -22,6 +22,7 @@ from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
 from rtrbm_jax.runs import evaluate
 from rtrbm_jax.training import loop
+from rtrbm_jax.training import programs
 from tests import helpers
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -148,6 +149,56 @@ class PredictionTest(chex.TestCase):
     for bad in (0, -1, 2.5):
       with self.assertRaisesRegex(ValueError, "num_chains"):
         prediction.predict_next_frames(model, params, v, jax.random.key(0), 3, bad)
+
+
+class MeanFieldRuleTest(chex.TestCase):
+  """`predict_next_frames(rule="mean_field")`: the Gibbs steps with means."""
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_it_iterates_the_two_conditionals_from_the_hidden_bias(self):
+    for visible_type in ("binary", "gaussian"):
+      model = registry.get_model("rtrbm", visible_type)
+      params = helpers.randomize(model.init_params(jax.random.key(0), 6, 4),
+                                 jax.random.key(1), 0.8)
+      v = helpers.random_binary(jax.random.key(2), (3, 5, 6))
+      predict = self.variant(prediction.predict_next_frames,
+                             static_argnums=(0, 4, 5, 6))
+      got = predict(model, params, v, jax.random.key(3), 4, 1, "mean_field")
+      # By hand: P(h) = sigmoid(c_t), then 3 x (E[v | h], P(h | v)), then E[v | h].
+      frames = model.frame_rbms(params, v)
+      hidden_bias = frames.hidden_bias[:, 1:]
+      visible_bias = frames.visible_bias
+      hidden = jax.nn.sigmoid(hidden_bias)
+      for _ in range(3):
+        visible = rbm.visible_mean(frames.w_vh, visible_bias, hidden, visible_type)
+        hidden = jax.nn.sigmoid(visible @ frames.w_vh + hidden_bias)
+      expected = rbm.visible_mean(frames.w_vh, visible_bias, hidden, visible_type)
+      chex.assert_shape(got, (3, 4, 6))
+      np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+      # Deterministic: the key and the chain count change nothing.
+      np.testing.assert_array_equal(
+          got, predict(model, params, v, jax.random.key(9), 4, 3, "mean_field"))
+
+  def test_training_evaluates_with_the_configs_rule(self):
+    config = helpers.small_config()
+    config.eval.prediction_rule = "mean_field"
+    model, params = _tiny_model(36, 16)
+    frames = helpers.random_binary(jax.random.key(2), (3, 5, 36))
+    key = jax.random.key(4)
+    figures = programs._figures_program(  # pylint: disable=protected-access
+        config, model, "video", frames, False, False)(params, frames, key)
+    expected = prediction.prediction_error(prediction.predict_next_frames(
+        model, params, frames, key, config.eval.num_gibbs_steps,
+        rule="mean_field"), frames)
+    np.testing.assert_allclose(figures["next_frame_error"]["mean"], expected.mean,
+                               rtol=1e-5)
+
+  def test_an_unknown_rule_is_one_line(self):
+    model, params = _tiny_model()
+    with self.assertRaisesRegex(ValueError, r"^rule='mode' is not accepted: one "
+                                r"of \('gibbs', 'mean_field'\)\.$"):
+      prediction.predict_next_frames(model, params, jnp.zeros((1, 3, 6)),
+                                     jax.random.key(0), 2, rule="mode")
 
 
 class BaselineTest(chex.TestCase):
@@ -446,6 +497,20 @@ class RunEvaluationTest(absltest.TestCase):
         float(copy_last.mean()), places=4)
     self.assertIn("skipped", results["log_likelihood_per_frame"])
     self.assertTrue(os.path.exists(os.path.join(workdir, "eval_samples_test.png")))
+    # The papers' rule unless asked; the file says which rule made its figures.
+    self.assertEqual(error["prediction_rule"], "gibbs")
+    mean_field = evaluate.evaluate_workdir(
+        workdir, split="train", num_gibbs_steps=5, log_likelihood="none",
+        prediction_rule="mean_field", chain_lengths=())
+    self.assertEqual(mean_field["next_frame_error"]["prediction_rule"],
+                     "mean_field")
+    # Deterministic, so the mean of 10 chains is the one chain.
+    self.assertAlmostEqual(mean_field["next_frame_error"]["mean"],
+                           mean_field["next_frame_error_chain_average"]["mean"],
+                           places=5)
+    with self.assertRaisesRegex(ValueError, r"^prediction_rule='mode' is not "
+                                r"accepted: one of"):
+      evaluate.evaluate_workdir(workdir, prediction_rule="mode")
 
   def test_evaluating_a_music_run_reports_likelihood_and_accuracy(self):
     config, pieces = helpers.small_music_config(

@@ -3,6 +3,7 @@ to the same piano roll, and the curves' markers and legends."""
 
 import json
 import os
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -113,6 +114,29 @@ class PicturesTest(absltest.TestCase):
     with Image.open(os.path.join(workdir, "samples.gif")) as gif:
       self.assertEqual(gif.n_frames, 100)
       self.assertEqual(gif.width, 3 * (32 + 4) * 4)
+
+  def test_real_valued_lines_draw_the_real_continuation_beside(self):
+    rng = np.random.default_rng(0)
+    prime, generated = rng.normal(size=(2, 10, 49)), rng.normal(size=(2, 30, 49))
+    actual = rng.normal(size=(2, 20, 49))
+    actual[:, :, 7] *= 10  # the most varied dimension: drawn first
+    workdir = self.create_tempdir().full_path
+    written = samples.write_samples(workdir, "samples", "real_valued", prime,
+                                    generated, step=5, actual=actual)
+    self.assertEqual([os.path.basename(path) for path in written],
+                     ["samples.png"])
+    labels = []
+
+    def keep_labels(figure, path):
+      del path
+      labels.extend(figure.axes[0].get_legend_handles_labels()[1])
+      plotting.plt.close(figure)
+
+    with mock.patch.object(plotting, "_save", keep_labels):
+      plotting.write_samples(prime, generated, "unused.png", "real_valued",
+                             actual)
+    self.assertLen(labels, plotting.TRACED_DIMENSIONS)
+    self.assertEqual(labels[0], "dimension 7")
 
   def test_piano_rolls_get_a_picture_and_midi(self):
     rng = np.random.default_rng(0)

@@ -217,3 +217,14 @@ def choose_order(train, valid, orders: Sequence[int] = DEFAULT_ORDERS,
     errors[order] = float(per_frame.mean())
   best = min(orders, key=lambda order: (errors[order], order))
   return best, errors
+
+
+def fitted_predictions(train, valid, frames) -> tuple[np.ndarray, int, dict]:
+  """Predictions of frames 2..T of `frames` [B, T, nv] by a linear autoregressive
+  model fitted on `train`, its order (`DEFAULT_ORDERS`) chosen on `valid`.
+
+  Returns:
+    (float64 `[B, T - 1, nv]` predictions, the order, {order: validation error}).
+  """
+  order, valid_errors = choose_order(train, valid)
+  return predict(fit(train, order), frames), order, valid_errors

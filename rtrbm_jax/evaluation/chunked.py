@@ -26,7 +26,7 @@ SEQUENCES_PER_CHUNK = 8
 CHUNK_LENGTH_QUANTUM = 32
 
 _predict_next_frames = jax.jit(prediction.predict_next_frames,
-                               static_argnums=(0, 4, 5))
+                               static_argnums=(0, 4, 5, 6))
 _errors_by_chain_length = jax.jit(prediction.next_frame_errors_by_chain_length,
                                   static_argnums=(0, 4))
 
@@ -77,12 +77,12 @@ def map_by_length(function, frames, mask, description: str, per_sequence=()):
 
 
 def predict(model, params, frames, mask, key, num_gibbs_steps: int,
-            num_chains: int, description: str) -> jax.Array:
+            num_chains: int, description: str, rule: str = "gibbs") -> jax.Array:
   """`prediction.predict_next_frames` of a split: `[B, T - 1, nv]`."""
   return jnp.asarray(map_by_length(
       lambda chunk_frames, chunk: _predict_next_frames(
           model, params, jnp.asarray(chunk_frames),
-          jax.random.fold_in(key, chunk), num_gibbs_steps, num_chains),
+          jax.random.fold_in(key, chunk), num_gibbs_steps, num_chains, rule),
       frames, mask, description))
 
 
@@ -122,10 +122,9 @@ def log_likelihoods(model, params, frames, mask, selected, key,
 
   `selected` ([B, T] bool, or None for every frame): only these frames are
   evaluated (AIS on their rows alone); the others' values are zero. `method`:
-  "exact", "ais" or "auto" (`likelihood.row_log_likelihoods`).
+  "exact", "ais" or "auto" (`likelihood.model_method`).
   """
-  method = likelihood.resolve_method(method, *params.w_vh.shape,
-                                     model.visible_type)
+  method = likelihood.model_method(model, params, method)
   log_likelihood = evaluators.EVALUATORS[evaluators.LOG_LIKELIHOOD].per_frame
 
   def chunk_values(chunk_frames, *chunk_selected, chunk):

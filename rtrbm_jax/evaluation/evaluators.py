@@ -120,11 +120,19 @@ def _summarise_accuracy(per_frame: dict, mask=None) -> dict:
 
 def _log_likelihood(inputs: Inputs) -> dict:
   """log P(v_t | past) of the frames `inputs.likelihood_rows` (None: all B * T
-  frames) and each value's AIS standard error (zero when exact): [N] each."""
+  frames) and each value's AIS standard error (zero when exact): [N] each.
+
+  Tractable frames (`model.frame_log_probability`) are exact, whatever the
+  method asked for; RBM frames go by `inputs.likelihood_method`."""
+  rows = inputs.likelihood_rows
+  if inputs.model.frame_log_probability is not None:
+    values = inputs.model.frame_log_probability(inputs.params,
+                                                inputs.frames).reshape(-1)
+    values = values if rows is None else values[rows]
+    return {"log_likelihood": values, "standard_error": jnp.zeros_like(values)}
   rbms = inputs.model.frame_rbms(inputs.params, inputs.frames)
   visible_bias, hidden_bias = rbms.row_biases()
   frames = inputs.frames.reshape(-1, inputs.frames.shape[-1])
-  rows = inputs.likelihood_rows
   if rows is not None:
     visible_bias = visible_bias[rows] if visible_bias.ndim == 2 else visible_bias
     hidden_bias, frames = hidden_bias[rows], frames[rows]
@@ -179,18 +187,20 @@ def figures_for(kind: str, with_log_likelihood: bool = False) -> tuple[str, ...]
 
 def evaluate(names: tuple[str, ...], model, params, frames: Array, key: Array,
              num_gibbs_steps, likelihood_rows: Array | None = None,
-             num_temperatures: int = 300, num_chains: int = 16) -> dict:
+             num_temperatures: int = 300, num_chains: int = 16,
+             prediction_rule: str = "gibbs") -> dict:
   """The figures `names` of all frames of `frames` [B, T, nv]: {name: summary}.
 
   One chain's next-frame predictions (started with `key`, `num_gibbs_steps`
-  Gibbs steps) serve every figure that reads predictions; the log-likelihood's
-  AIS uses `key` too. Jit- and vmap-compatible with `names`, `model`,
-  `num_temperatures` and `num_chains` static.
+  Gibbs steps, or mean-field steps with `prediction_rule="mean_field"`; see
+  `prediction.predict_next_frames`) serve every figure that reads predictions;
+  the log-likelihood's AIS uses `key` too. Jit- and vmap-compatible with
+  `names`, `model`, `num_temperatures`, `num_chains` and `prediction_rule` static.
   """
   predictions = None
   if any(EVALUATORS[name].uses_predictions for name in names):
-    predictions = prediction.predict_next_frames(model, params, frames, key,
-                                                 num_gibbs_steps)
+    predictions = prediction.predict_next_frames(
+        model, params, frames, key, num_gibbs_steps, rule=prediction_rule)
   inputs = Inputs(model, params, frames, key, predictions, likelihood_rows,
                   num_temperatures, num_chains)
   return {name: EVALUATORS[name].summarise(EVALUATORS[name].per_frame(inputs))

@@ -2,9 +2,11 @@
 
 log P(v_t | v_1..v_{t-1}) of every frame is the log-probability of v_t under frame
 t's RBM (`model.frame_rbms`), whose log partition function is summed exactly for
-small models or estimated by annealed importance sampling (`models.ais`); and the
-independent-Bernoulli baseline a model's likelihood must beat. Every Gibbs chain
-run here uses the model's own sampler (`model.sampler`).
+small models or estimated by annealed importance sampling (`models.ais`), or,
+where the model's frames are tractable (`model.frame_log_probability`, a NADE),
+that exact log-probability at any size; and the independent-Bernoulli baseline a
+model's likelihood must beat. Every Gibbs chain run here uses the model's own
+sampler (`model.sampler`).
 """
 
 from typing import NamedTuple
@@ -66,6 +68,16 @@ def resolve_method(method: str, num_visible: int, num_hidden: int,
   return method
 
 
+def model_method(model: temporal.TemporalModel, params, method: str) -> str:
+  """"exact" or "ais" for `model`: "exact" whenever its frames' log-probability is
+  (`model.frame_log_probability`; AIS has then nothing to estimate, so "ais"
+  resolves to "exact" too), else `resolve_method` by its frames' RBM size."""
+  if model.frame_log_probability is not None:
+    resolve_method(method, 1, 1, model.visible_type)  # Checks the name.
+    return "exact"
+  return resolve_method(method, *params.w_vh.shape, model.visible_type)
+
+
 def frame_log_likelihoods(model: temporal.TemporalModel, params, v: Array,
                           key: Array, num_temperatures: int = 1000,
                           num_chains: int = 100,
@@ -83,8 +95,13 @@ def frame_log_likelihoods(model: temporal.TemporalModel, params, v: Array,
     v: [B, T, nv] frames (binary 0/1 for binary units).
     key: PRNG key (used by AIS).
     num_temperatures, num_chains: AIS settings.
-    method: "exact", "ais", or "auto" (exact if the model is small enough).
+    method: "exact", "ais", or "auto" (exact if the model is small enough); a
+      model with tractable frames is always exact (`model_method`).
   """
+  if model.frame_log_probability is not None:
+    model_method(model, params, method)
+    per_frame = model.frame_log_probability(params, v)
+    return FrameLogLikelihoods(per_frame, jnp.zeros_like(per_frame), "exact")
   frames = model.frame_rbms(params, v)
   visible_bias, hidden_bias = frames.row_biases()
   estimate = row_log_likelihoods(

@@ -39,9 +39,20 @@ def _check_predictable(v: Array) -> None:
                      f"got shape {v.shape}.")
 
 
+# How a frame is predicted from its RBM (`predict_next_frames`): "gibbs", the
+# papers' Gibbs chain; "mean_field", the same steps with means for samples.
+PREDICTION_RULES = ("gibbs", "mean_field")
+# What each rule is, in the words `experiments.evaluate` writes beside its figures.
+PROTOCOLS = {
+    "gibbs": "the RTRBM papers': one Gibbs chain per frame from P(h) = "
+             "sigmoid(hidden bias), last visible step as mean field",
+    "mean_field": "one mean-field chain per frame from P(h) = sigmoid(hidden "
+                  "bias): the Gibbs steps with means for samples"}
+
+
 def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
                         key: Array, num_gibbs_steps=50,
-                        num_chains: int = 1) -> Array:
+                        num_chains: int = 1, rule: str = "gibbs") -> Array:
   """Predicts every frame t >= 2 from the true frames before it.
 
   The protocol of the RTRBM papers: the hidden state comes from the true frames
@@ -56,6 +67,17 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   figure is `num_chains=1`). The chains run one after another, so memory stays
   that of one.
 
+  A model with exact frames (`model.frame_sample`, a NADE) needs no chain: a
+  prediction is one exact sample of v_t given the past, as the conditional
+  probabilities of its units given the units drawn before them (the
+  Rao-Blackwellised sample, an unbiased estimate of E[v_t | past], as the RBM's
+  last mean-field step is its chain's); `num_gibbs_steps` is then not used.
+
+  With `rule="mean_field"` an RBM frame's chain is `rbm.mean_field_chain`: the
+  same k steps from the same start with means for samples, deterministic (`key`
+  and `num_chains` change nothing). Exact frames have no chain: the rule does
+  not apply to them.
+
   Args:
     model: the temporal model.
     params: its parameters.
@@ -63,6 +85,7 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
     key: PRNG key.
     num_gibbs_steps: Gibbs steps per prediction.
     num_chains: independent chains averaged per prediction, >= 1.
+    rule: one of `PREDICTION_RULES`.
 
   Returns:
     [B, T - 1, nv] predictions of frames 2..T.
@@ -70,6 +93,28 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   checks.check_num_gibbs_steps(num_gibbs_steps)
   if not isinstance(num_chains, int) or num_chains < 1:
     raise ValueError(f"num_chains must be an integer >= 1, got {num_chains!r}.")
+  if rule not in PREDICTION_RULES:
+    raise ValueError(f"rule={rule!r} is not accepted: one of {PREDICTION_RULES}.")
+  if model.frame_sample is not None:
+    one_chain = lambda chain_key: exact_next_frames(model, params, v,
+                                                    chain_key)[1]
+  else:
+    one_chain = _gibbs_predictions(model, params, v, num_gibbs_steps, rule)
+  if num_chains == 1 or (rule == "mean_field" and model.frame_sample is None):
+    return one_chain(key)
+
+  def add_chain(total, chain_key):
+    return total + one_chain(chain_key), None
+
+  total, _ = jax.lax.scan(add_chain, jnp.zeros_like(v[:, 1:]),
+                          jax.random.split(key, num_chains))
+  return total / num_chains
+
+
+def _gibbs_predictions(model: temporal.TemporalModel, params, v: Array,
+                       num_gibbs_steps, rule: str):
+  """`key -> [B, T - 1, nv]` one chain's predictions of frames 2..T in the
+  frames' RBMs (`predict_next_frames`): Gibbs, or mean-field by `rule`."""
   frames = model.frame_rbms(params, v)
   hidden_bias = frames.hidden_bias[:, 1:]
   visible_bias = frames.visible_bias
@@ -78,20 +123,43 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   hidden_rows = hidden_bias.reshape(-1, hidden_bias.shape[-1])
 
   def one_chain(chain_key):
-    return rbm.gibbs_chain(chain_key, frames.w_vh, visible_bias, hidden_rows,
-                           jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
-                           model.visible_type, model.sampler).visible_mean
+    if rule == "mean_field":
+      mean = rbm.mean_field_chain(frames.w_vh, visible_bias, hidden_rows,
+                                  jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
+                                  model.visible_type)
+    else:
+      mean = rbm.gibbs_chain(chain_key, frames.w_vh, visible_bias, hidden_rows,
+                             jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
+                             model.visible_type, model.sampler).visible_mean
+    return mean.reshape(v.shape[0], v.shape[1] - 1, v.shape[2])
 
-  if num_chains == 1:
-    mean = one_chain(key)
-  else:
-    def add_chain(total, chain_key):
-      return total + one_chain(chain_key), None
-    total, _ = jax.lax.scan(add_chain,
-                            jnp.zeros((hidden_rows.shape[0], v.shape[-1]), v.dtype),
-                            jax.random.split(key, num_chains))
-    mean = total / num_chains
-  return mean.reshape(v.shape[0], v.shape[1] - 1, v.shape[2])
+  return one_chain
+
+
+def exact_next_frames(model: temporal.TemporalModel, params, v: Array,
+                      key: Array, greedy: bool = False) -> tuple[Array, Array]:
+  """Frames 2..T drawn exactly given the true frames before them, for a model
+  with exact frames (`model.frame_sample`): the candidates of its prediction
+  rules (one sample, the mean of several, a greedy likely frame).
+
+  Args:
+    model: the temporal model; its `frame_sample` must be set.
+    params: its parameters.
+    v: [B, T, nv] frames, T >= 2.
+    key: PRNG key (not used when greedy).
+    greedy: each unit on where its conditional probability, given the units
+      set before it, is above 1/2: a likely frame, deterministic.
+
+  Returns:
+    (binary frames [B, T - 1, nv], their units' conditional probabilities
+    [B, T - 1, nv]).
+  """
+  if model.frame_sample is None:
+    raise ValueError(f"model kind {model.kind!r} has no exact frame sampler "
+                     "(its frames are RBMs); use predict_next_frames.")
+  _check_predictable(v)
+  samples, probabilities = model.frame_sample(params, key, v, greedy)
+  return samples[:, 1:], probabilities[:, 1:]
 
 
 def next_frame_prediction_error(model: temporal.TemporalModel, params, v: Array,

@@ -279,6 +279,34 @@ def gibbs_chain(key: Array, w_vh: Array, visible_bias: Array, hidden_bias: Array
   return half_step(jax.random.fold_in(key, 2 * num_steps - 1), hidden_sample)
 
 
+def mean_field_chain(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                     initial_hidden_probabilities: Array, num_steps,
+                     visible_type: str = BINARY) -> Array:
+  """`gibbs_chain` with means for samples: E[v | h] of the hidden probabilities,
+  then P(h | v) of those means, `num_steps` times; it seeks a fixed point of the
+  two conditionals (for Gaussian units, whose unit-variance samples drown a sharp
+  conditional, the predictor Taylor et al.'s CRBM generates with).
+
+  Args:
+    w_vh: [nv, nh] shared weights.
+    visible_bias: [nv] or [N, nv].
+    hidden_bias: [N, nh].
+    initial_hidden_probabilities: [N, nh] P(h = 1) to start from.
+    num_steps: steps k >= 1 (a Python int or a traced integer).
+    visible_type: "binary" or "gaussian".
+
+  Returns:
+    [N, nv] the visible means of the last step.
+  """
+
+  def step(_, hidden):
+    visible = visible_mean(w_vh, visible_bias, hidden, visible_type)
+    return hidden_probabilities(w_vh, hidden_bias, visible)
+
+  hidden = jax.lax.fori_loop(0, num_steps - 1, step, initial_hidden_probabilities)
+  return visible_mean(w_vh, visible_bias, hidden, visible_type)
+
+
 def data_statistics(visible: Array, hidden: Array) -> Statistics:
   """Statistics of given visible states and hidden probabilities (one product)."""
   return Statistics(visible, hidden, visible.T @ hidden)

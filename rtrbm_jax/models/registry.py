@@ -1,17 +1,20 @@
 """The temporal models by name: `get_model(kind)` is a lookup in `MODELS`.
 
-Each model's module exports its `ModelParts` (`rtrbm.PARTS`, `rnnrbm.PARTS`) and
-`temporal.make_model` bundles them; adding a model kind is its module and one
+Each model's module exports its parts (`rtrbm.PARTS`, `rnnrbm.PARTS`: RBM frames,
+`temporal.ModelParts`; `rnnnade.PARTS`: NADE frames, `tractable.TractableParts`)
+and their `make_model` bundles them; adding a model kind is its module and one
 entry here. Training, evaluation, sweeps and benchmarks take the bundle (a
 `temporal.TemporalModel`) and never branch on its kind.
 """
 
 from rtrbm_jax.models import rbm
+from rtrbm_jax.models import rnnnade
 from rtrbm_jax.models import rnnrbm
 from rtrbm_jax.models import rtrbm
 from rtrbm_jax.models import temporal
 
-MODELS = {parts.kind: parts for parts in (rtrbm.PARTS, rnnrbm.PARTS)}
+MODELS = {parts.kind: parts for parts in (rtrbm.PARTS, rnnrbm.PARTS,
+                                           rnnnade.PARTS)}
 MODEL_KINDS = tuple(MODELS)
 
 
@@ -24,9 +27,9 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
     kind: one of `MODEL_KINDS`.
     visible_type: "binary" or "gaussian".
     sampler: how Bernoulli samples are drawn (`rbm.BERNOULLI_SAMPLERS`).
-    num_recurrent: size of the RNN-RBM's RNN state, bound into `init_params`;
-      `None` means num_hidden. The RTRBM's state is its hidden layer, so it takes
-      only `None`.
+    num_recurrent: size of the RNN state of the RNN-RBM and the RNN-NADE, bound
+      into `init_params`; `None` means num_hidden. The RTRBM's state is its
+      hidden layer, so it takes only `None`.
     chain_start: where `cd_gradient`'s negative chains start, one of
       `frame_statistics.CHAIN_STARTS`, bound into `cd_gradient`.
 
@@ -36,8 +39,8 @@ def get_model(kind: str = "rtrbm", visible_type: str = rbm.BINARY,
   if kind not in MODELS:
     raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {kind!r}.")
   init_options = {} if num_recurrent is None else {"num_recurrent": num_recurrent}
-  return temporal.make_model(MODELS[kind], visible_type, sampler, chain_start,
-                             **init_options)
+  return MODELS[kind].make_model(visible_type, sampler, chain_start,
+                                 **init_options)
 
 
 def from_config(config) -> temporal.TemporalModel:

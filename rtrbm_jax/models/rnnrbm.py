@@ -129,11 +129,16 @@ def forward_scan(params: Params, v: Array,
   """
   check_params(params)
   frame_statistics.check_inputs(params.w_vh, v, visible_type)
-  return _forward_scan(params, v)
+  return rnn_scan(params, v)
 
 
-def _forward_scan(params: Params, v: Array) -> tuple[Array, Array, Array]:
-  """`forward_scan` without the checks (its callers here have made them)."""
+def rnn_scan(params, v: Array) -> tuple[Array, Array, Array]:
+  """`forward_scan` without the checks (its callers have made them).
+
+  It reads only the RNN's parameters (`w_uu, w_vu, w_uv, w_uh, b_u, u_0`) and the
+  frame biases `b_v, b_h`, so the RNN-NADE (`rnnnade.py`: this RNN, a NADE for
+  each frame) shares it.
+  """
   recurrent_input = temporal.time_major(v @ params.w_vu + params.b_u)  # [T, B, nr]
 
   def step(state, input_t):
@@ -218,7 +223,7 @@ def gradient_from_statistics(params: Params, v: Array, u: Array, data_hidden: Ar
 def _frames_and_states(params: Params,
                        v: Array) -> tuple[frame_statistics.FrameRBMs, Array]:
   """Each frame's RBM (biases from u_{t-1}) and the states u_t, without checks."""
-  visible_bias, hidden_bias, u = _forward_scan(params, v)
+  visible_bias, hidden_bias, u = rnn_scan(params, v)
   return frame_statistics.FrameRBMs(params.w_vh, visible_bias, hidden_bias), u
 
 

@@ -133,6 +133,11 @@ class ModelParts(NamedTuple):
   frame_biases: Callable[[Any, Array], tuple[Array, Array]]
   next_state: Callable[[Any, Array, Array, Array], Any]
 
+  def make_model(self, *args, **kwargs) -> "TemporalModel":
+    """The bundle of these parts: `make_model(self, ...)` (`registry.get_model`
+    calls this method of every kind's parts, whatever its frame model)."""
+    return make_model(self, *args, **kwargs)
+
 
 def cd_gradient(parts: ModelParts, params, v: Array, key: Array, num_gibbs_steps,
                 persistent_visible: Array | None = None, *,
@@ -266,10 +271,25 @@ def generate(parts: ModelParts, params, key: Array, prime: Array, num_frames: in
 
 
 class TemporalModel(NamedTuple):
-  """A temporal RBM as pure functions, its visible type, sampler and chain start
+  """A temporal model as pure functions, its visible type, sampler and chain start
   bound (`make_model`); training, evaluation and sweeps take one and never branch
-  on its kind. Every model has a `w_vh` weight shared by its frame RBMs and
-  exposes each frame's RBM (`frame_rbms`), which is all that evaluation needs.
+  on its kind. Every model has a `w_vh [nv, nh]` weight (its frames'
+  visible-to-hidden weights).
+
+  The frame model, what the distribution of a frame given the past can do, is
+  told by which of three fields are set, and its readers pick their path by
+  them (never by `kind`):
+
+    frame_rbms: each frame is an RBM (RTRBM, RNN-RBM): its log-likelihood needs
+      its partition function (enumerated, or AIS), its samples a Gibbs chain,
+      its training CD. None for other frames.
+    frame_log_probability: each frame's exact log-probability (a NADE frame:
+      `tractable.py`); the log-likelihood evaluators use it. None for RBMs.
+    frame_sample: exact samples of each frame given the true past; next-frame
+      prediction uses it instead of a Gibbs chain. None for RBMs.
+
+  A tractable frame's `cd_gradient` is its exact gradient (the train step needs
+  nothing else), and `generate` samples it exactly.
 
   Attributes:
     kind: the model's name (`registry.MODEL_KINDS`).
@@ -282,11 +302,16 @@ class TemporalModel(NamedTuple):
     exact_log_likelihood: (params, v) -> [B] log P(v_1..T) in nats.
     exact_gradient: (params, v) -> grads of the mean negative log-likelihood.
     frame_rbms: (params, v) -> `frame_statistics.FrameRBMs`, each frame's RBM
-      given the true past frames.
+      given the true past frames; None where frames are not RBMs.
     generate: (params, key, prime [B, T0, nv], num_frames, num_gibbs_steps) ->
       [B, num_frames, nv].
     check_params: params -> None; raises ValueError naming a parameter whose shape
       does not fit the others or whose values are not finite.
+    frame_log_probability: (params, v [B, T, nv]) -> [B, T] exact
+      log P(v_t | v_1..v_{t-1}), or None (RBM frames).
+    frame_sample: (params, key, v [B, T, nv], greedy=False) -> (samples
+      [B, T, nv], their conditional probabilities [B, T, nv]): every frame t
+      drawn exactly given the true v_1..v_{t-1}, or None (RBM frames).
   """
   kind: str
   visible_type: str
@@ -295,13 +320,15 @@ class TemporalModel(NamedTuple):
   cd_gradient: Callable[..., Any]
   exact_log_likelihood: Callable[..., Any]
   exact_gradient: Callable[..., Any]
-  frame_rbms: Callable[..., Any]
+  frame_rbms: Callable[..., Any] | None
   generate: Callable[..., Any]
   check_params: Callable[..., Any]
+  frame_log_probability: Callable[..., Any] | None = None
+  frame_sample: Callable[..., Any] | None = None
 
 
-def _bind(function: Callable[..., Any], *bound_arguments,
-          **bound_keywords) -> Callable[..., Any]:
+def bind(function: Callable[..., Any], *bound_arguments,
+         **bound_keywords) -> Callable[..., Any]:
   """`function` with its leading arguments and keyword arguments bound, keeping
   its name and docstring (`help(model.generate)` shows the model's function, not
   functools.partial's), followed by what is bound."""
@@ -315,8 +342,18 @@ def _bind(function: Callable[..., Any], *bound_arguments,
       [f"parts={parts.kind}" for parts in bound_arguments]
       + [f"{name}={value!r}" for name, value in bound_keywords.items()])
   with_bound_arguments.__doc__ = (
-      f"{function.__doc__ or ''}\n\n  Bound by `temporal.make_model`: {settings}.")
+      f"{function.__doc__ or ''}\n\n  Bound by `make_model`: {settings}.")
   return with_bound_arguments
+
+
+def check_init_options(parts, init_options: dict) -> None:
+  """Every keyword of `init_options` is among `parts.init_options` (a ValueError
+  naming it and them if not)."""
+  for name, value in init_options.items():
+    if name not in parts.init_options:
+      raise ValueError(
+          f"{name} does not apply to model kind {parts.kind!r} (its options: "
+          f"{list(parts.init_options)}), got {name}={value!r}; leave it None.")
 
 
 def make_model(parts: ModelParts, visible_type: str = rbm.BINARY,
@@ -339,22 +376,18 @@ def make_model(parts: ModelParts, visible_type: str = rbm.BINARY,
   rbm.check_visible_type(visible_type)
   rbm.check_sampler(sampler)
   frame_statistics.check_chain_start(chain_start)
-  for name, value in init_options.items():
-    if name not in parts.init_options:
-      raise ValueError(
-          f"{name} does not apply to model kind {parts.kind!r} (its options: "
-          f"{list(parts.init_options)}), got {name}={value!r}; leave it None.")
+  check_init_options(parts, init_options)
   return TemporalModel(
       kind=parts.kind,
       visible_type=visible_type,
       sampler=sampler,
-      init_params=(_bind(parts.init_params, **init_options) if init_options
+      init_params=(bind(parts.init_params, **init_options) if init_options
                    else parts.init_params),
-      cd_gradient=_bind(cd_gradient, parts, sampler=sampler,
-                        visible_type=visible_type, chain_start=chain_start),
-      exact_log_likelihood=_bind(exact_log_likelihood, parts,
-                                 visible_type=visible_type),
-      exact_gradient=_bind(exact_gradient, parts, visible_type=visible_type),
-      frame_rbms=_bind(frame_rbms, parts),
-      generate=_bind(generate, parts, visible_type=visible_type, sampler=sampler),
+      cd_gradient=bind(cd_gradient, parts, sampler=sampler,
+                       visible_type=visible_type, chain_start=chain_start),
+      exact_log_likelihood=bind(exact_log_likelihood, parts,
+                                visible_type=visible_type),
+      exact_gradient=bind(exact_gradient, parts, visible_type=visible_type),
+      frame_rbms=bind(frame_rbms, parts),
+      generate=bind(generate, parts, visible_type=visible_type, sampler=sampler),
       check_params=parts.check_params)

@@ -221,27 +221,51 @@ def _write_piano_rolls(prime, generated, path: str) -> None:
   _save(figure, path)
 
 
-def _write_trajectories(prime, generated, path: str) -> None:
-  """Each sequence's dimensions as lines over time; primer shaded."""
+# Dimensions drawn per sequence when the real continuation is drawn beside the
+# generated one (the most varied ones: 49 joint angles in one panel are a blur).
+TRACED_DIMENSIONS = 4
+
+
+def _write_trajectories(prime, generated, path: str, actual=None) -> None:
+  """Each sequence's dimensions as lines over time; primer shaded. With `actual`
+  (the real frames that followed the primer), the most varied dimensions, the
+  real continuation (black, dashed) beside the generated one (in colour)."""
   figure, axes = plt.subplots(len(prime), 1, squeeze=False,
                               figsize=(10, 2.6 * len(prime)))
-  colors = plt.get_cmap("tab20")
-  for index, (axis, real, fake) in enumerate(zip(axes[:, 0], prime, generated)):
-    trajectory = np.concatenate([real, fake])
-    for dimension in range(trajectory.shape[-1]):
-      axis.plot(trajectory[:, dimension], color=colors(dimension % 20),
-                linewidth=1)
-    axis.axvspan(-0.5, len(real) - 0.5, color="0.85", zorder=0)
+  colors = plt.get_cmap("tab20" if actual is None else "tab10")
+  dimensions = range(prime.shape[-1])
+  if actual is not None:
+    real = np.concatenate([prime, actual], axis=1)
+    dimensions = np.argsort(-real.reshape(-1, real.shape[-1]).var(axis=0))[
+        :TRACED_DIMENSIONS]
+  for index, (axis, primer, fake) in enumerate(zip(axes[:, 0], prime, generated)):
+    after = np.arange(len(primer) - 1, len(primer) + len(fake))
+    for number, dimension in enumerate(dimensions):
+      color = colors(number % colors.N)
+      axis.plot(primer[:, dimension], color=color, linewidth=1)
+      axis.plot(after, np.concatenate([primer[-1:, dimension], fake[:, dimension]]),
+                color=color, linewidth=1,
+                label=None if actual is None else f"dimension {dimension}")
+      if actual is not None:
+        axis.plot(after[:len(actual[index]) + 1], np.concatenate(
+            [primer[-1:, dimension], actual[index][:, dimension]]),
+                  color="black", linestyle="--", linewidth=0.8)
+    axis.axvspan(-0.5, len(primer) - 0.5, color="0.85", zorder=0)
     axis.set_ylabel("value")
-    axis.set_title(f"sequence {index + 1}: {trajectory.shape[-1]} dimensions, real "
-                   f"primer (shaded) then generated", fontsize=9)
+    axis.set_title(
+        f"sequence {index + 1}: real primer (shaded), then generated" + (
+            "" if actual is None else " (colour) beside the real frames (black, "
+            f"dashed); the {len(dimensions)} most varied of "
+            f"{prime.shape[-1]} dimensions"), fontsize=9)
+  if actual is not None:
+    axes[0, 0].legend(fontsize=7, loc="upper right")
   axes[-1, 0].set_xlabel("time step")
   figure.tight_layout()
   _save(figure, path)
 
 
 def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
-                  kind: str) -> list[str]:
+                  kind: str, actual: np.ndarray | None = None) -> list[str]:
   """Pictures of primed generation: video strips (and a GIF), piano rolls or lines.
 
   Args:
@@ -250,6 +274,8 @@ def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
     path: output PNG; for videos an animated GIF is written beside it (.gif).
     kind: what the frames are (`datasets.DATA_KINDS`): "video" (square frames,
       drawn as strips), "music" (piano rolls) or "real_valued" (lines).
+    actual: [S, T2, nv] the real frames that followed the primer (T2 <= T1), or
+      None; real-valued lines draw them beside the generated ones.
 
   Returns:
     The paths written.
@@ -265,7 +291,8 @@ def write_samples(prime: np.ndarray, generated: np.ndarray, path: str,
   if kind == "music":
     _write_piano_rolls(prime, generated, path)
   else:
-    _write_trajectories(prime, generated, path)
+    _write_trajectories(prime, generated, path,
+                        None if actual is None else np.asarray(actual))
   return [path]
 
 

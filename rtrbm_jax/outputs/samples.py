@@ -34,7 +34,7 @@ def write_generated_samples(
     num_frames: int, num_gibbs_steps: int, step: int,
     standardizer: real_valued.Standardizer | None = None,
     tensorboard: metric_writers.TensorBoardWriter | None = None,
-    labels: dict | None = None) -> Samples:
+    labels: dict | None = None, actual=None) -> Samples:
   """Generates `num_frames` frames after `prime` and writes them (`write_samples`).
 
   Args:
@@ -51,24 +51,29 @@ def write_generated_samples(
     standardizer: if the model saw standardised frames, their `Standardizer`: the
       pictures show data units.
     tensorboard, labels: see `write_samples`.
+    actual: [S, T2, nv] the real frames that followed the primer (model units),
+      drawn beside the generated ones for real-valued data, or None.
 
   Returns:
     `Samples`: the generated frames (model units) and the paths written.
   """
   generated = jax.jit(model.generate, static_argnums=3)(
       params, key, jnp.asarray(prime), num_frames, num_gibbs_steps)
-  pictures = np.asarray(prime), np.asarray(generated)
+  pictures = [np.asarray(frames) for frames in (prime, generated, actual)
+              if frames is not None]
   if standardizer is not None:
     pictures = [real_valued.unstandardize(standardizer, frames)
                 for frames in pictures]
-  return Samples(generated, write_samples(workdir, name, kind, *pictures, step,
-                                          tensorboard, labels))
+  return Samples(generated, write_samples(
+      workdir, name, kind, *pictures[:2], step, tensorboard, labels,
+      pictures[2] if actual is not None else None))
 
 
 def write_samples(workdir: str, name: str, kind: str, prime: np.ndarray,
                   generated: np.ndarray, step: int,
                   tensorboard: metric_writers.TensorBoardWriter | None = None,
-                  labels: dict | None = None) -> list[str]:
+                  labels: dict | None = None,
+                  actual: np.ndarray | None = None) -> list[str]:
   """Writes `name.png` (and `name.gif` for videos, `name.mid` for music) into
   `workdir`, and adds the picture to the run's TensorBoard events at `step`.
 
@@ -83,13 +88,14 @@ def write_samples(workdir: str, name: str, kind: str, prime: np.ndarray,
       tagged `eval/NAME` for evaluation's `eval_*` files, else `train/NAME`), or
       None to write no event.
     labels: a sweep point's labels (`TensorBoardWriter.write_scalars`), or None.
+    actual: [S, T2, nv] the real frames that followed the primer, or None.
 
   Returns:
     The paths written.
   """
   prime, generated = np.asarray(prime), np.asarray(generated)
   picture = os.path.join(workdir, name + ".png")
-  written = plotting.write_samples(prime, generated, picture, kind)
+  written = plotting.write_samples(prime, generated, picture, kind, actual)
   if kind == "music":
     # Imported here: pretty_midi is only needed for music.
     from rtrbm_jax.outputs import midi  # pylint: disable=g-import-not-at-top

@@ -1,12 +1,9 @@
 """Evaluation of a finished run: reads its workdir, writes `eval_SPLIT.json`, pictures
 and its numbers to the run's TensorBoard events (`eval/SPLIT/...`).
 
-The measures follow the papers: next-frame prediction error (the RTRBM papers'
-protocol, `prediction.predict_next_frames`) on every predicted frame of the split,
-log-likelihood per frame (exact or AIS), frame-level accuracy of the predictions for
-music (Bay et al. 2009), and free generation after priming on held-out frames.
-The figures are `evaluation/evaluators.py`'s (training records the same ones);
-a split of sequences of many lengths is computed by `evaluation/chunked.py`.
+The papers' measures (next-frame error, log-likelihood per frame, Bay et al.'s
+frame accuracy for music) are `evaluation/evaluators.py`'s figures, as training
+records them, computed on a whole split by `evaluation/chunked.py`.
 """
 
 import os
@@ -31,13 +28,10 @@ from rtrbm_jax.training import sweep
 from rtrbm_jax.training import workdirs
 
 LOG_LIKELIHOOD_METHODS = ("auto", "exact", "ais", "none")
-# AIS defaults that finish in a minute or two on 2 CPU cores for the shipped configs
-# (measured: docs/results.md); pass more temperatures and chains for publishable
-# estimates.
-# On an RTRBM of JSB Chorales' size (88 x 150, 3000 updates), 1053 test frames:
-# 100 x 16 gave -6.285 nats per frame, 100 x 64 -6.403, 300 x 64 -6.488,
-# 1000 x 16 -6.483 and 1000 x 64 -6.498 (AIS standard error of the mean 0.002):
-# the defaults overestimate it by about 0.2 nats, 1000 x 16 is within 0.02.
+# AIS defaults that finish in a minute or two on 2 CPU cores for the shipped
+# configs; they overestimate a JSB-sized RTRBM's log-likelihood by about 0.2 nats
+# per frame, 1000 x 16 is within 0.02 (measured: docs/guide.md): pass more
+# temperatures and chains for publishable estimates.
 DEFAULT_NUM_TEMPERATURES = 100
 DEFAULT_NUM_CHAINS = 16
 def output_suffix(split: str, point: int | None, step: int | str | None) -> str:
@@ -58,7 +52,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      num_prediction_chains: int = 10,
                      log_likelihood_frames: int | None = None,
                      step: int | str | None = None, point: int | None = None,
-                     chain_lengths=prediction.CHAIN_LENGTHS) -> dict:
+                     chain_lengths=prediction.CHAIN_LENGTHS,
+                     prediction_rule: str | None = None) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval_{split}.json` and
   `eval_samples_{split}.png` (`output_suffix`: `eval_test_point2_step100.json`
   for point 2's checkpoint of update 100, `eval_test_best.json` for the best
@@ -89,13 +84,16 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     point: for a sweep, the point to evaluate (see `api.load_run`).
     chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
       chain, the key of the one-chain figure; empty to skip).
+    prediction_rule: how a frame is predicted from its RBM, one of
+      `prediction.PREDICTION_RULES`; None: the run's `config.eval.prediction_rule`
+      (what training evaluated and selected by).
 
   Returns:
     The results written to the json file (its path under "files").
   """
   generation = dict(num_samples=num_samples, prime_frames=prime_frames,
                     generate_frames=generate_frames)
-  _check_arguments(log_likelihood, num_temperatures, num_chains,
+  _check_arguments(log_likelihood, num_temperatures, num_chains, prediction_rule,
                    num_gibbs_steps=num_gibbs_steps,
                    num_prediction_chains=num_prediction_chains,
                    log_likelihood_frames=log_likelihood_frames,
@@ -104,6 +102,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                    **{f"chain_lengths[{index}]": length
                       for index, length in enumerate(chain_lengths)})
   run = api.load_run(workdir, step, point)
+  rule = prediction_rule or run.config.eval.get("prediction_rule", "gibbs")
   standardizer = workdirs.read_standardizer(workdir, run.config.model.num_visible)
   generation = {name: run.config.eval[name] if value is None else value
                 for name, value in generation.items()}
@@ -120,7 +119,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       run, frames, mask, seed, num_gibbs_steps, num_prediction_chains,
       tuple(chain_lengths), log_likelihood=log_likelihood,
       log_likelihood_frames=log_likelihood_frames,
-      num_temperatures=num_temperatures, num_chains=num_chains))
+      num_temperatures=num_temperatures, num_chains=num_chains, rule=rule))
   labels = _point_labels(workdir, point)
   suffix = output_suffix(split, point, step)
   with metric_writers.TensorBoardWriter(
@@ -144,19 +143,19 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
 def _split_figures(run: api.Run, frames, mask, seed: int, num_gibbs_steps: int,
                    num_prediction_chains: int, chain_lengths: tuple[int, ...], *,
                    log_likelihood: str, log_likelihood_frames: int | None,
-                   num_temperatures: int, num_chains: int) -> dict:
+                   num_temperatures: int, num_chains: int, rule: str) -> dict:
   """The model's figures on the padded split `frames` [B, T, nv] (`mask` [B, T]),
   its training sample and the baselines, as `evaluate_workdir` writes them."""
   key_predict, key_likelihood, _, key_average = jax.random.split(
       jax.random.key(seed), 4)
-  binary = _is_binary(frames)
+  binary = bool(np.all((np.asarray(frames) == 0) | (np.asarray(frames) == 1)))
   predictions, results = _next_frame_results(
       run, frames, mask, (key_predict, key_average), num_gibbs_steps,
-      num_prediction_chains)
+      num_prediction_chains, rule)
   train_sequences = datasets.load_sequences(run.config.data, "train")
   results["train_sample"] = _train_sample_results(
       run, train_sequences[:run.config.eval.num_sequences], key_predict,
-      num_gibbs_steps)
+      num_gibbs_steps, rule)
   if chain_lengths:
     results["next_frame_error_by_chain_length"] = _chain_length_results(
         run, frames, mask, key_predict, chain_lengths)
@@ -226,7 +225,8 @@ def summary_line(results: dict) -> str:
 
 
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
-                     log_likelihood_frames=None, **counts) -> None:
+                     prediction_rule, log_likelihood_frames=None,
+                     **counts) -> None:
   """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
 
   Args:
@@ -237,6 +237,9 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
     **counts: name -> value of the Gibbs-step and picture counts, each in
       [1, checks.MAX_GIBBS_STEPS].
   """
+  if prediction_rule not in (None, *prediction.PREDICTION_RULES):
+    raise ValueError(f"prediction_rule={prediction_rule!r} is not accepted: one "
+                     f"of {prediction.PREDICTION_RULES}.")
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
@@ -259,13 +262,9 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                          f"{minimum}.")
 
 
-def _is_binary(frames) -> bool:
-  frames = np.asarray(frames)
-  return bool(np.all((frames == 0) | (frames == 1)))
-
-
 def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
-                        num_prediction_chains: int) -> tuple[tuple, dict]:
+                        num_prediction_chains: int,
+                        rule: str) -> tuple[tuple, dict]:
   """One chain's predictions and the chain average, each `[B, T - 1, nv]`, and the
   two next-frame figures.
 
@@ -275,14 +274,15 @@ def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
     keys: (key of the one-chain predictions, key of the chain average).
     num_gibbs_steps: Gibbs steps per predicted frame.
     num_prediction_chains: chains averaged by the second figure.
+    rule: how a frame is predicted (`prediction.PREDICTION_RULES`).
   """
   key_predict, key_average = keys
   predictions = chunked.predict(run.model, run.params, frames, mask, key_predict,
-                              num_gibbs_steps, 1, "next-frame prediction")
+                                num_gibbs_steps, 1, "next-frame prediction", rule)
   chain_average = chunked.predict(
       run.model, run.params, frames, mask, key_average, num_gibbs_steps,
       num_prediction_chains,
-      f"next-frame prediction, mean of {num_prediction_chains} chains")
+      f"next-frame prediction, mean of {num_prediction_chains} chains", rule)
   errors = _per_frame(evaluators.NEXT_FRAME_ERROR, frames, predictions)
   return (predictions, chain_average), {
       "next_frame_error": {
@@ -290,9 +290,8 @@ def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
           "by_frame": prediction.error_by_frame(errors["error"],
                                                 np.asarray(mask)[:, 1:]),
           "num_gibbs_steps": num_gibbs_steps,
-          "protocol": "the RTRBM papers': one Gibbs chain per frame from "
-                      "P(h) = sigmoid(hidden bias), last visible step as mean "
-                      "field",
+          "prediction_rule": rule,
+          "protocol": prediction.PROTOCOLS[rule],
           "unit": "squared error summed over the units of a frame"},
       "next_frame_error_chain_average": {
           **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, chain_average),
@@ -319,8 +318,8 @@ def _figure(name: str, frames, mask, predictions) -> dict:
   return _summary(name, _per_frame(name, frames, predictions), mask)
 
 
-def _train_sample_results(run: api.Run, sequences, key,
-                          num_gibbs_steps: int) -> dict:
+def _train_sample_results(run: api.Run, sequences, key, num_gibbs_steps: int,
+                          rule: str) -> dict:
   """The one-chain next-frame error on training sequences, beside the split's.
 
   The first `config.eval.num_sequences` of the training split (in simulator mode,
@@ -330,11 +329,11 @@ def _train_sample_results(run: api.Run, sequences, key,
   """
   frames, mask = datasets.pad_sequences(sequences)
   predictions = chunked.predict(run.model, run.params, frames, mask, key,
-                              num_gibbs_steps, 1,
-                              "next-frame prediction, training sample")
+                                num_gibbs_steps, 1,
+                                "next-frame prediction, training sample", rule)
   return {"next_frame_error": {
       **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, predictions),
-      "num_gibbs_steps": num_gibbs_steps,
+      "num_gibbs_steps": num_gibbs_steps, "prediction_rule": rule,
       "source": ("fresh sequences of the simulator (the training distribution)"
                  if datasets.train_source(run.config.data) == "simulator"
                  else "the first sequences of the training split")}}
@@ -403,16 +402,12 @@ def _accuracy_and_baselines(run: api.Run, frames, mask, binary: bool,
 
 
 def _autoregressive_baseline(run: api.Run, frames, mask, train_sequences) -> dict:
-  """The next-frame error of a linear autoregressive model fitted on the training
-  split, its order (1..10) chosen on the validation split: the baseline of
-  real-valued data a temporal model must beat (`evaluation/autoregressive.py`)."""
-  valid_sequences = datasets.load_sequences(run.config.data, "valid")
-  order, valid_errors = autoregressive.choose_order(train_sequences,
-                                                    valid_sequences)
-  model = autoregressive.fit(train_sequences, order)
-  predictions = jnp.asarray(autoregressive.predict(model, frames), frames.dtype)
+  """The fitted linear autoregressive model's next-frame error (its order chosen
+  on the validation split): the baseline of real-valued data."""
+  predictions, order, valid_errors = autoregressive.fitted_predictions(
+      train_sequences, datasets.load_sequences(run.config.data, "valid"), frames)
   return {"next_frame_error": _figure(evaluators.NEXT_FRAME_ERROR, frames, mask,
-                                      predictions),
+                                      jnp.asarray(predictions, frames.dtype)),
           "order": order,
           "valid_error_by_order": {str(key): value
                                    for key, value in valid_errors.items()}}
@@ -466,13 +461,17 @@ def _generation_results(workdir: str, run: api.Run, frames, mask, key, name: str
   # Imported here: pictures pull in matplotlib, which evaluation does not need.
   from rtrbm_jax.outputs import samples  # pylint: disable=g-import-not-at-top
   # Primed on real frames only: a longer primer is cut to the shortest piece
-  # (padding would prime on silence), and the json says so.
+  # (padding would prime on silence), and the json says so; the real frames
+  # after it are drawn beside the generated ones as far as every piece has them.
   shortest = int(np.asarray(mask)[:num_samples].sum(axis=1).min())
   asked, prime_frames = prime_frames, min(prime_frames, shortest)
+  available = shortest - prime_frames
   written = samples.write_generated_samples(
       workdir, name, run.data_kind, run.model, run.params, key,
       frames[:num_samples, :prime_frames], generate_frames, num_gibbs_steps,
-      run.step, standardizer, tensorboard, labels)
+      run.step, standardizer, tensorboard, labels,
+      actual=frames[:num_samples, prime_frames:prime_frames + max(
+          0, min(available, generate_frames))])
   results = {"generation": {
       "num_sequences": num_samples, "prime_frames": prime_frames,
       **({"prime_frames_asked": asked, "note": f"the shortest primed sequence "

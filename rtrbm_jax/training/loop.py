@@ -435,12 +435,13 @@ def _train_and_evaluate(setup_: Setup, workdir: str,
                           os.path.join(workdir, "curves.png"), config)
     # Imported late: pictures pull in matplotlib, which the library does not need.
     from rtrbm_jax.outputs import samples  # pylint: disable=g-import-not-at-top
+    drawn, primed = config.eval.num_samples, config.eval.prime_frames
     samples.write_generated_samples(
         workdir, "samples", setup_.dataset.kind, setup_.model, state.params,
-        jax.random.key(config.seed + 2),
-        setup_.dataset.test[:config.eval.num_samples, :config.eval.prime_frames],
+        jax.random.key(config.seed + 2), setup_.dataset.test[:drawn, :primed],
         config.eval.generate_frames, config.eval.num_gibbs_steps, int(state.step),
-        setup_.dataset.standardizer, tensorboard)
+        setup_.dataset.standardizer, tensorboard, actual=setup_.dataset.test[
+            :drawn, primed:primed + config.eval.generate_frames])
 
   return run_loop(setup_, workdir, state, records.describe_single,
                   allow_config_change=allow_config_change, finish=write_outputs)

@@ -92,7 +92,8 @@ def _figures_program(config, model, kind: str, frames, with_log_likelihood: bool
       evaluators.evaluate, evaluators.figures_for(kind, with_log_likelihood),
       model, num_gibbs_steps=config.eval.num_gibbs_steps, likelihood_rows=rows,
       num_temperatures=schema.get(config, "eval.num_temperatures"),
-      num_chains=schema.get(config, "eval.num_chains"))
+      num_chains=schema.get(config, "eval.num_chains"),
+      prediction_rule=schema.get(config, "eval.prediction_rule"))
   return jax.jit(jax.vmap(figures, in_axes=(0, None, None)) if swept else figures)
 
 

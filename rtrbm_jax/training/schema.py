@@ -21,6 +21,7 @@ from rtrbm_jax import checks
 from rtrbm_jax import config_fields
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import registry as data_registry
+from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import frame_statistics
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
@@ -184,6 +185,8 @@ FIELDS = {
     "eval.select_by": Field(_one_of(SELECTION_FIGURES), FREE,
                             default="frame_accuracy"),
     "eval.log_likelihood_frames": Field(_COUNT, FREE, default=250),
+    "eval.prediction_rule": Field(_one_of(prediction.PREDICTION_RULES), FREE,
+                                  default="gibbs"),
     "eval.num_temperatures": Field(_integer(2, accepted="an integer >= 2"), FREE,
                                    default=300),
     "eval.num_chains": Field(_integer(2, accepted="an integer >= 2"), FREE,
@@ -262,6 +265,11 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("pretrain.num_steps", config.pretrain.num_steps,
           "0 with config.init_from set (pretraining would retrain the loaded "
           "weights as a plain RBM)")
+  if (config.pretrain.num_steps
+      and registry.get_model(config.model.kind).frame_rbms is None):
+    _fail("pretrain.num_steps", config.pretrain.num_steps,
+          f"0 for model.kind={config.model.kind!r} (its frames are not RBMs: "
+          "pretraining trains the weights as one)")
   _check_gibbs_schedule(config.train.gibbs_schedule)
   _check_intervals(config)
 

@@ -166,9 +166,16 @@ def make_train_step(model: temporal.TemporalModel, optimizer,
 
 def make_pretrain_step(model: temporal.TemporalModel, optimizer,
                        num_gibbs_steps: int):
-  """CD-k for `w_vh, b_v, b_h` as one plain RBM over all frames (hidden bias b_h)."""
+  """CD-k for `w_vh, b_v, b_h` as one plain RBM over all frames (hidden bias b_h).
+
+  Only for models whose frames are RBMs (`model.frame_rbms`); the schema refuses
+  pretraining for the others, and building their step fails when it is traced.
+  """
 
   def pretrain_step(state: TrainState, batch: Array, key: Array):
+    if model.frame_rbms is None:
+      raise ValueError(f"model kind {model.kind!r} has no RBM frames to pretrain; "
+                       "set config.pretrain.num_steps=0.")
     params = state.params
     frames = batch.reshape(-1, batch.shape[-1])
     gradient, chain = rbm.cd_gradient(key, params.w_vh, params.b_v, params.b_h,
