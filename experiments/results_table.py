@@ -61,7 +61,7 @@ class ShippedRun:
 
   @property
   def is_music(self) -> bool:
-    return isinstance(self.results.get("log_likelihood_per_frame"), dict)
+    return "frame_accuracy" in self.results
 
 
 def evaluation_file(run_dir: str) -> str:
@@ -105,6 +105,8 @@ def data_set(config: dict) -> str:
   data = config["data"]
   if data["name"] == "bouncing_balls":
     return f"bouncing balls {data['resolution']} x {data['resolution']}"
+  if data["name"] == "mocap":
+    return "motion capture"
   if data["name"] == "piano_rolls" and data["path"]:
     stem = os.path.splitext(os.path.basename(data["path"]))[0]
     return _MUSIC_SETS.get(stem, stem.replace("_", " "))
@@ -126,6 +128,11 @@ def recipe(config: dict) -> str:
         f"{k} from {_count(update)}" for update, k in train["gibbs_schedule"]) + ")"
   name = {"adam": "Adam", "sgd": "SGD"}.get(optimizer["name"], optimizer["name"])
   parts.append(f"{name} {_rate(optimizer['learning_rate'])}")
+  if config.get("init_from"):
+    parts.insert(1, f"from {os.path.basename(config['init_from'].rstrip('/'))}'s "
+                    "parameters")
+  if config["data"].get("train_source") == "simulator":
+    parts.append("fresh simulator sequences")
   if optimizer["clip_norm"]:
     parts.append(f"gradient clipped at norm {optimizer['clip_norm']:g}")
   if optimizer["weight_decay"]:
@@ -196,6 +203,9 @@ def summary_table(runs: list[ShippedRun], link_prefix: str) -> str:
       figure = (f"log-likelihood {_likelihood(results['log_likelihood_per_frame'])}"
                 f" nats per frame, accuracy {_percent(results['frame_accuracy'])}")
       baseline = f"accuracy {_percent(copy['frame_accuracy'])}"
+    elif run.config["data"]["name"] == "mocap":
+      figure = f"next-frame error {_frame_error(results['next_frame_error'])}"
+      baseline = f"error {copy['next_frame_error']['mean']:.2f}"
     else:
       figure = f"next-frame error {_error(results['next_frame_error'])}"
       baseline = f"error {copy['next_frame_error']['mean']:.2f}"
@@ -266,8 +276,10 @@ def motion_capture_table(runs: list[ShippedRun], link_prefix: str) -> str:
   extrapolation and the fitted linear autoregressive model."""
   captured = [run for run in runs if run.config["data"]["name"] == "mocap"]
   rows = [[_link(run, link_prefix), recipe(run.config), updates(run.config),
-           evaluated(run), _frame_error(run.results["next_frame_error"]),
-           _frame_error(run.results["next_frame_error_chain_average"])]
+           evaluated(run), run.results["next_frame_error"].get("prediction_rule",
+                                                               "gibbs"),
+           _frame_error(run.results["next_frame_error"]),
+           _frame_error(run.results["train_sample"]["next_frame_error"])]
           for run in captured]
   if captured:
     baselines = captured[0].results["baselines"]
@@ -278,10 +290,11 @@ def motion_capture_table(runs: list[ShippedRun], link_prefix: str) -> str:
         ("linear_autoregressive", f"linear autoregressive model of order "
                                   f"{autoregressive['order']} (order chosen on "
                                   "the validation part)")):
-      rows.append([f"{label} (baseline)", "", "", "",
+      rows.append([f"{label} (baseline)", "", "", "", "",
                    _frame_error(baselines[name]["next_frame_error"]), ""])
   return _table(["run", "recipe", "updates (batch)", "parameters",
-                 "next-frame error, papers' protocol", "mean of 10 chains"], rows)
+                 "prediction rule (chosen on validation)", "next-frame error",
+                 "training sample"], rows)
 
 
 def render(block: str, runs: list[ShippedRun], link_prefix: str) -> str:

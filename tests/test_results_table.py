@@ -31,7 +31,7 @@ class ResultsTableTest(absltest.TestCase):
   def test_every_document_holds_tables(self):
     self.assertEqual(set(results_table.blocks(_document("README.md"))), {"summary"})
     self.assertEqual(set(results_table.blocks(_document("docs/results.md"))),
-                     {"bouncing_balls", "music"})
+                     {"bouncing_balls", "music", "motion_capture"})
 
   def test_the_documents_tables_are_what_the_shipped_runs_render(self):
     runs = results_table.load_runs()

@@ -229,7 +229,7 @@ TRACED_DIMENSIONS = 4
 def _write_trajectories(prime, generated, path: str, actual=None) -> None:
   """Each sequence's dimensions as lines over time; primer shaded. With `actual`
   (the real frames that followed the primer), the most varied dimensions, the
-  real continuation (black, dashed) beside the generated one (in colour)."""
+  real continuation (dashed) beside the generated one (solid), a colour each."""
   figure, axes = plt.subplots(len(prime), 1, squeeze=False,
                               figsize=(10, 2.6 * len(prime)))
   colors = plt.get_cmap("tab20" if actual is None else "tab10")
@@ -249,13 +249,13 @@ def _write_trajectories(prime, generated, path: str, actual=None) -> None:
       if actual is not None:
         axis.plot(after[:len(actual[index]) + 1], np.concatenate(
             [primer[-1:, dimension], actual[index][:, dimension]]),
-                  color="black", linestyle="--", linewidth=0.8)
+                  color=color, linestyle="--", linewidth=0.8)
     axis.axvspan(-0.5, len(primer) - 0.5, color="0.85", zorder=0)
     axis.set_ylabel("value")
     axis.set_title(
         f"sequence {index + 1}: real primer (shaded), then generated" + (
-            "" if actual is None else " (colour) beside the real frames (black, "
-            f"dashed); the {len(dimensions)} most varied of "
+            "" if actual is None else " (solid) beside the real frames "
+            f"(dashed); the {len(dimensions)} most varied of "
             f"{prime.shape[-1]} dimensions"), fontsize=9)
   if actual is not None:
     axes[0, 0].legend(fontsize=7, loc="upper right")
