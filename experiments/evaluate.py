@@ -25,6 +25,7 @@ from absl import flags
 from experiments import common
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.runs import evaluate
+from rtrbm_jax.runs import summaries
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Workdir of a finished run.")
 _SPLIT = flags.DEFINE_string("split", "test", "Data split to evaluate on.")
@@ -94,7 +95,7 @@ def main(argv):
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
       prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value,
       prediction_rule=_PREDICTION_RULE.value))
-  print(evaluate.summary_line(results))
+  print(summaries.summary_line(results))
   # The files are named relative to the workdir: printed where they are.
   print(f"Results: {os.path.join(_WORKDIR.value, results['files'][-1])}; "
         f"samples: {os.path.join(_WORKDIR.value, results['files'][0])}")

@@ -122,7 +122,8 @@ def baseline_errors(workdir: str) -> dict[str, float]:
 def held_out_curve(workdir: str, point: int | None = None,
                    x_axis: str = "minutes") -> tuple[list[float], list[float]]:
   """(minutes, held-out errors) of a run's metrics.jsonl (of a sweep's `point`);
-  with `x_axis="updates"`, (updates after pretraining, held-out errors)."""
+  with `x_axis="updates"`, (updates after pretraining, held-out errors), a
+  warm-started run's counted on from those of the run it started from."""
   path = workdirs.metrics_path(workdir)
   records = files.read_records(path)
   timed = [record for record in records if "time" in record and "step" in record]
@@ -146,12 +147,27 @@ def held_out_curve(workdir: str, point: int | None = None,
         + ": the run was not evaluated (config.eval.every=0) or stopped before "
         "its first evaluation; there is no curve to draw.")
   if x_axis == "updates":
-    pretrain_steps = run_config(workdir).pretrain.num_steps
-    xs = [record["step"] - pretrain_steps for record in evaluated]
+    config = run_config(workdir)
+    offset = updates_before(config) - config.pretrain.num_steps
+    xs = [record["step"] + offset for record in evaluated]
   else:
     xs = [(record["time"] - start) / 60 for record in evaluated]
   return (xs,
           [record["heldout_next_frame_error"] for record in evaluated])
+
+
+def updates_before(config) -> int:
+  """The updates (after pretraining) of the runs a warm-started run continues
+  (`config.init_from`, relative to the repository or absolute, followed back):
+  its curve goes on where theirs ended. 0 for a run started afresh."""
+  source = config.get("init_from", "")
+  if not source:
+    return 0
+  source = os.path.join(_REPO, source)  # an absolute source stays as it is
+  if not os.path.isdir(source):
+    return 0  # a parameter file, not a run: nothing to follow
+  previous = run_config(source)
+  return previous.train.num_steps + updates_before(previous)
 
 
 def curves(label: str, workdir: str, x_axis: str = "minutes"

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from unittest import mock
 
 from absl.testing import absltest
 from absl.testing import parameterized
@@ -13,14 +14,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rtrbm_jax import files
 from rtrbm_jax.data import datasets
 from rtrbm_jax.data import music
+from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import ais
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import registry
 from rtrbm_jax.runs import evaluate
+from rtrbm_jax.runs import summaries
 from rtrbm_jax.training import loop
 from rtrbm_jax.training import programs
 from tests import helpers
@@ -199,6 +203,40 @@ class MeanFieldRuleTest(chex.TestCase):
                                 r"of \('gibbs', 'mean_field'\)\.$"):
       prediction.predict_next_frames(model, params, jnp.zeros((1, 3, 6)),
                                      jax.random.key(0), 2, rule="mode")
+
+
+class NewFigureTest(absltest.TestCase):
+  """Adding a held-out figure is one `Evaluator` and one registry entry."""
+
+  def test_a_registered_figure_reaches_the_records_and_the_eval_file(self):
+    os.environ["RTRBM_JAX_CACHE"] = self.create_tempdir("cache").full_path
+
+    def absolute_error(inputs):
+      return {"error": jnp.sum(jnp.abs(inputs.predictions - inputs.frames[:, 1:]),
+                               axis=-1)}
+
+    evaluator = evaluators.Evaluator(
+        absolute_error, evaluators.EVALUATORS["next_frame_error"].summarise,
+        ("video",))
+    config = helpers.small_config()
+    config.train.num_steps, config.eval.every = 20, 20
+    workdir = self.create_tempdir().full_path
+    with mock.patch.dict(evaluators.EVALUATORS,
+                         {"next_frame_absolute_error": evaluator}):
+      loop.train_and_evaluate(config, workdir)
+      results = evaluate.evaluate_workdir(workdir, num_gibbs_steps=2,
+                                          log_likelihood="none", chain_lengths=())
+    records = [record for record in files.read_records(
+        os.path.join(workdir, "metrics.jsonl"))
+               if "heldout_next_frame_absolute_error" in record]
+    self.assertLen(records, 2)  # the evaluations at updates 20 and 40
+    self.assertIn("train_next_frame_absolute_error_se", records[-1])
+    figure = results["next_frame_absolute_error"]
+    self.assertGreater(figure["mean"], 0)
+    self.assertIn("sd_over_sequences", figure)
+    scalars = helpers.read_scalars(workdir)
+    self.assertIn("eval/test/next_frame_absolute_error", scalars)
+    self.assertIn("eval/heldout_next_frame_absolute_error", scalars)
 
 
 class BaselineTest(chex.TestCase):
@@ -471,7 +509,7 @@ class RunEvaluationTest(absltest.TestCase):
     for name in ("eval_train.json", "eval_samples_train.png"):
       self.assertTrue(os.path.exists(os.path.join(workdir, name)), name)
     self.assertRegex(
-        evaluate.summary_line(results),
+        summaries.summary_line(results),
         r"^test split, step 80: next-frame error [0-9.]+ \+- [0-9.e-]+ \(mean of "
         r"10 chains [0-9.]+\); best baseline extrapolation [0-9.]+$")
     scalars = helpers.read_scalars(workdir)

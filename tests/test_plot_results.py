@@ -38,6 +38,24 @@ class PlotResultsTest(absltest.TestCase):
     self.assertEqual(updates[-1], 40_000)
     self.assertLen(errors, len(updates))
 
+  def test_a_warm_started_run_counts_on_from_the_run_it_started_from(self):
+    # A run started from bouncing_balls_k10_40k (40,000 updates after its
+    # pretraining), itself started afresh.
+    workdir = self.create_tempdir().full_path
+    config = rj.get_config("bouncing_balls")
+    config.init_from = "docs/runs/bouncing_balls_k10_40k"
+    config.pretrain.num_steps = 0
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json())
+    records = [{"step": 5000, "steps_per_second": 5.0, "time": 1000.0,
+                "heldout_next_frame_error": 6.0}]
+    with open(os.path.join(workdir, "metrics.jsonl"), "w") as f:
+      f.writelines(json.dumps(record) + "\n" for record in records)
+    updates, _ = plot_results.held_out_curve(workdir, x_axis="updates")
+    self.assertEqual(updates, [45_000])
+    self.assertEqual(plot_results.updates_before(rj.get_config("bouncing_balls")),
+                     0)
+
   def test_the_shipped_runs_of_the_readme_picture_exist(self):
     for _, workdir in plot_results.shipped_runs():
       self.assertTrue(os.path.isfile(os.path.join(workdir, "metrics.jsonl")),

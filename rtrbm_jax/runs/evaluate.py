@@ -24,6 +24,7 @@ from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import rbm
 from rtrbm_jax.outputs import metric_writers
 from rtrbm_jax.runs import api
+from rtrbm_jax.runs import summaries
 from rtrbm_jax.training import sweep
 from rtrbm_jax.training import workdirs
 
@@ -131,7 +132,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
         num_gibbs_steps, standardizer, events, labels))
     events.write_scalars(
         {f"eval/{split}/{name}": value
-         for name, value in scalar_figures(results).items()}, run.step, labels)
+         for name, value in summaries.scalar_figures(results).items()},
+        run.step, labels)
   path = os.path.join(workdir, f"eval{suffix}.json")
   results["files"] = [os.path.relpath(name, workdir)
                       for name in results["files"] + [path]]
@@ -161,6 +163,7 @@ def _split_figures(run: api.Run, frames, mask, seed: int, num_gibbs_steps: int,
         run, frames, mask, key_predict, chain_lengths)
   results.update(_accuracy_and_baselines(run, frames, mask, binary, *predictions,
                                          train_sequences))
+  results.update(_other_figures(run, frames, mask, predictions[0]))
   if log_likelihood != "none":
     selected = chunked.sample_frames(mask, log_likelihood_frames,
                                      jax.random.fold_in(jax.random.key(seed), 4))
@@ -177,51 +180,6 @@ def _point_labels(workdir: str, point: int | None) -> dict | None:
     return None
   return {"point": point,
           **sweep.sweep_points(workdirs.read_config(workdir))[point]}
-
-
-def scalar_figures(results: dict) -> dict[str, float]:
-  """The evaluation's headline numbers: {name: value}, e.g. `next_frame_error`,
-  `baselines/copy_last_frame/next_frame_error`, `log_likelihood_per_frame`."""
-  figures = {}
-  for name in ("next_frame_error", "next_frame_error_chain_average"):
-    figures[name] = results[name]["mean"]
-    figures[f"{name}_se_over_sequences"] = results[name][
-        "standard_error_over_sequences"]
-  if isinstance(results.get("log_likelihood_per_frame"), dict):
-    figures["log_likelihood_per_frame"] = results["log_likelihood_per_frame"]["mean"]
-  if "frame_accuracy" in results:
-    figures["frame_accuracy"] = results["frame_accuracy"]
-  for baseline, values in results["baselines"].items():
-    for name, value in values.items():
-      if name in evaluators.EVALUATORS:  # not a baseline's settings
-        figures[f"baselines/{baseline}/{name}"] = (
-            value["mean"] if isinstance(value, dict) else value)
-  return figures
-
-
-def summary_line(results: dict) -> str:
-  """One line: the model's next-frame error (and likelihood, accuracy) and the best
-  baseline's, e.g. for the CLI to print under the path of the json file."""
-  error = results["next_frame_error"]
-  where = (f"{results['split']} split, step {results['step']}"
-           + (f", point {results['point']}" if "point" in results else ""))
-  line = (f"{where}: next-frame error {error['mean']:.4g} +- "
-          f"{error['standard_error_over_sequences']:.2g} (mean of "
-          f"{results['next_frame_error_chain_average']['num_chains']} chains "
-          f"{results['next_frame_error_chain_average']['mean']:.4g})")
-  errors = {name: values["next_frame_error"]["mean"]
-            for name, values in results["baselines"].items()
-            if "next_frame_error" in values}
-  best = min(errors, key=errors.get)
-  line += f"; best baseline {best} {errors[best]:.4g}"
-  likelihood = results.get("log_likelihood_per_frame")
-  if isinstance(likelihood, dict):
-    line += (f"; log-likelihood {likelihood['mean']:.4g} +- "
-             f"{likelihood['standard_error']:.2g} nats per frame "
-             f"({likelihood['method']})")
-  if "frame_accuracy" in results:
-    line += f"; frame accuracy {results['frame_accuracy']:.1%}"
-  return line
 
 
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
@@ -411,6 +369,18 @@ def _autoregressive_baseline(run: api.Run, frames, mask, train_sequences) -> dic
           "order": order,
           "valid_error_by_order": {str(key): value
                                    for key, value in valid_errors.items()}}
+
+
+
+
+def _other_figures(run: api.Run, frames, mask, predictions) -> dict:
+  """Every other figure of `evaluators.EVALUATORS` defined for the run's data and
+  read from the one-chain predictions, as its summary: a figure added to the
+  registry reaches `eval_*.json` and TensorBoard with no change here."""
+  return {name: jax.tree.map(float, _figure(name, frames, mask, predictions))
+          for name, evaluator in evaluators.EVALUATORS.items()
+          if name not in summaries.DETAILED and evaluator.uses_predictions
+          and run.data_kind in evaluator.applies_to}
 
 
 def _accuracy(frames, mask, predictions) -> float:
