@@ -67,6 +67,7 @@ SHIPPED_RUNS = (
     ("RTRBM, k = 25, 50k updates", "bouncing_balls"),
     ("RTRBM, k = 25, 100k updates", "bouncing_balls_100k"),
     ("RTRBM, k = 25, 300k updates", "bouncing_balls_300k"),
+    ("RTRBM, 300k + 100k updates on fresh sequences", "bouncing_balls_400k"),
     ("RNN-RBM, k = 10, 50k updates", "bouncing_balls_rnnrbm"),
 )
 
