@@ -12,7 +12,8 @@ mean gap between exact log Z and that bound. Paths: the weights-only path
 ("weights"), the base-rate path from the row's own visible bias ("base_rate"),
 from the logit of the mean activity pooled over all rows ("base_rate_pooled", as
 the frames' mean activity of a data set) and from the logit of the row's own exact
-mean activity ("base_rate_mean", the best case of a base rate). A record, not part of the library.
+mean activity ("base_rate_mean", the best case of a base rate). A record, not
+part of the library.
 """
 
 import sys

@@ -52,9 +52,10 @@ def main(workdir: str, *options: str) -> None:
           base_visible_bias=base if path == ais.BASE_RATE else None)
       log_likelihood = np.asarray(negative_free_energy - estimate.value)
       bound = np.asarray(negative_free_energy - estimate.lower_bound)
+      error_of_mean = float(jnp.sqrt(jnp.sum(estimate.standard_error ** 2)))
       print(f"{workdir} {path} {temperatures} x {chains}: mean log-likelihood "
             f"{log_likelihood.mean():.4f} (AIS s.e. of the mean "
-            f"{float(jnp.sqrt(jnp.sum(estimate.standard_error ** 2))) / NUM_FRAMES:.4f})"
+            f"{error_of_mean / NUM_FRAMES:.4f})"
             f", mean upper bound {bound.mean():.4f}, frames above 0: "
             f"{int((log_likelihood > 0).sum())}, above their bound: "
             f"{int((log_likelihood > bound).sum())} of {NUM_FRAMES}; "

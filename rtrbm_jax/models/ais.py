@@ -9,8 +9,9 @@ The frames' RBMs share `w_vh` and differ only in their biases, so every frame of
 every sequence is one row of a single batched run, and the temperatures are one
 `lax.scan`.
 
-Path of distributions. For temperatures 0 = beta_0 < beta_1 < ... < beta_{K-1} = 1
-(K = num_temperatures, linear schedule beta_k = k / (K - 1)), the RBM at beta is the
+Paths of distributions. For temperatures 0 = beta_0 < beta_1 < ... < beta_{K-1} = 1
+(K = num_temperatures, linear schedule beta_k = k / (K - 1)), the `WEIGHTS` path
+(the default, which every shipped figure used) takes the RBM at beta to be the
 row's RBM with `w_vh` replaced by `beta * w_vh`; summing out h,
 
   log p*_beta(v) = -F_beta(v) = u(v) + sum_j softplus(beta (v @ w_vh)_j + c_j),
@@ -29,6 +30,49 @@ Each chain m draws v_1 ~ p_0, then for k = 1, ..., K - 1
 
 and E[w_m] = Z / Z_0. The visible term u(v) cancels in each increment, so the one
 product `v_k @ w_vh` gives both the increment and P(h | v_k) for the next step.
+
+The `BASE_RATE` path (Salakhutdinov & Murray 2008, sec. 4.1, with their base model
+p_A of independent visible units with biases b and no hidden term) anneals the
+whole energy, biases too:
+
+  log p*_beta(v) = (1 - beta) v.b + beta v.a
+                   + sum_j softplus(beta ((v @ w_vh)_j + c_j)),
+  binary:    log Z_0 = sum_i softplus(b_i) + nh log 2,
+
+b the base rate (`base_visible_bias`: e.g. the logit of the frames' mean
+activity; by default the row's own a). Gaussian units start from N(a, I), whose
+visible term stays put (b = a), and log Z_0 = (nv / 2) log(2 pi) + nh log 2. The
+increments gain (beta_k - beta_{k-1}) v_k.(a - b), still one product a step.
+
+Measured bias (`docs/runs/ais_bias.py 4`: 64 rows of 12 x 10 units, weights
+4 N(0, 1), visible biases N(0, 1), hidden biases 2 N(0, 1); 16 chains): the mean
+over rows of AIS log Z - exact log Z (negative: likelihoods overestimated), the
+mean |error|, and the rows whose estimate fell below the bound below:
+
+  path, base rate b             K=100           K=300           K=1000
+  weights                       -0.053 / 0.188  -0.035 / 0.105  -0.006 / 0.060
+  base rate, b = a              -0.030 / 0.180  -0.045 / 0.101  -0.011 / 0.053
+  base rate, b pooled           +0.000 / 0.032  +0.003 / 0.017  -0.002 / 0.011
+  base rate, b row's own mean   -0.004 / 0.016  -0.001 / 0.010  -0.000 / 0.006
+  (rows below the bound: 20, 13, 5 / 18, 13, 4 / 1, 0, 0 / 0, 0, 0 of 64)
+
+"b pooled" is the logit of the mean activity over all rows, as a data set's base
+rate would be (`likelihood.base_rate_logits`); "row's own mean" needs the exact
+marginals, the best a base rate can do. The base rate from data cuts the error
+of 1000 weight-path temperatures with 100; at weight scale 3 (`ais_bias.py 3`)
+likewise: weights -0.057 / 0.166 at K=100 and -0.005 / 0.046 at K=1000, b pooled
+-0.004 / 0.034 and -0.002 / 0.010. On a shipped row
+(`docs/runs/ais_paths_check.py docs/runs/nottingham_rtrbm 300x16 1000x16`, 300
+test frames, b from the training frames) the weight path reads -0.97 and -1.95
+nats per frame, the base-rate path -2.15 and -2.39 (an AIS written apart from
+this code reads -2.59 +- 0.06); frames above their bound 180 and 146 / 129 and
+83 of 300: neither is converged there, and the bound says so.
+
+A bound that cannot fail (`log_partition_with_bound`). Z = sum_v exp(-F(v)) over
+all states, so for binary units log Z >= log of that sum over any set of
+distinct states: here the M chains' states at beta = 1 and, where given, the
+frame itself (`visited_states_bound`). Each frame's log P(v) <= -F(v) minus the
+bound, whatever the chains did; an estimate above it is wrong.
 
 Estimate and error, over M chains:
 
