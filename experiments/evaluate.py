@@ -24,6 +24,7 @@ from absl import flags
 
 from experiments import common
 from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import ais
 from rtrbm_jax.runs import evaluate
 from rtrbm_jax.runs import summaries
 
@@ -45,6 +46,11 @@ _TEMPERATURES = flags.DEFINE_integer(
 _CHAINS = flags.DEFINE_integer(
     "num_chains", evaluate.DEFAULT_NUM_CHAINS,
     "AIS chains per frame (error shrinks as 1/sqrt; proportionally slower).")
+_AIS_PATH = flags.DEFINE_enum(
+    "ais_path", ais.WEIGHTS, ais.PATHS,
+    "AIS's path: anneal the weights from the row's own independent units "
+    "(weights, the shipped figures') or weights and biases from the frames' base "
+    "rate (base_rate, Salakhutdinov & Murray's; less biased on sharp models).")
 _LIKELIHOOD_FRAMES = flags.DEFINE_integer(
     "log_likelihood_frames", None,
     "Estimate the log-likelihood on this many frames drawn uniformly from the "
@@ -94,7 +100,7 @@ def main(argv):
       log_likelihood_frames=_LIKELIHOOD_FRAMES.value, step=step,
       point=_POINT.value, num_samples=_NUM_SAMPLES.value,
       prime_frames=_PRIME_FRAMES.value, generate_frames=_GENERATE_FRAMES.value,
-      prediction_rule=_PREDICTION_RULE.value))
+      prediction_rule=_PREDICTION_RULE.value, ais_path=_AIS_PATH.value))
   print(summaries.summary_line(results))
   # The files are named relative to the workdir: printed where they are.
   print(f"Results: {os.path.join(_WORKDIR.value, results['files'][-1])}; "

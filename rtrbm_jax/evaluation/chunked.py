@@ -18,6 +18,7 @@ from rtrbm_jax import progress
 from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import ais
 
 # The split's sequences are processed this many at a time, so progress is visible.
 SEQUENCES_PER_CHUNK = 8
@@ -116,14 +117,16 @@ def sample_frames(mask, num_frames: int | None, key) -> np.ndarray:
 
 
 def log_likelihoods(model, params, frames, mask, selected, key,
-                    num_temperatures: int, num_chains: int,
-                    method: str) -> likelihood.FrameLogLikelihoods:
-  """The log-likelihood figure's per-frame values of a split: `[B, T]` each.
+                    num_temperatures: int, num_chains: int, method: str,
+                    ais_path: str = ais.WEIGHTS) -> likelihood.FrameLogLikelihoods:
+  """The log-likelihood figure's per-frame values of a split: `[B, T]` each
+  (values, standard errors, upper bounds).
 
   `selected` ([B, T] bool, or None for every frame): only these frames are
   evaluated (AIS on their rows alone); the others' values are zero. `method`:
-  "exact", "ais" or "auto" (`likelihood.model_method`).
+  "exact", "ais" or "auto" (`likelihood.model_method`); `ais_path`: `ais.PATHS`.
   """
+  names = ("log_likelihood", "standard_error", "upper_bound")
   method = likelihood.model_method(model, params, method)
   log_likelihood = evaluators.EVALUATORS[evaluators.LOG_LIKELIHOOD].per_frame
 
@@ -131,23 +134,22 @@ def log_likelihoods(model, params, frames, mask, selected, key,
     shape = chunk_frames.shape[:2]
     rows = np.flatnonzero(chunk_selected[0]) if chunk_selected else None
     if rows is not None and not rows.size:
-      return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+      return tuple(np.zeros(shape, np.float32) for _ in names)
     # Not jitted: the number of rows differs from chunk to chunk.
     values = log_likelihood(evaluators.Inputs(
         model, params, jnp.asarray(chunk_frames), jax.random.fold_in(key, chunk),
         likelihood_rows=None if rows is None else jnp.asarray(rows),
         num_temperatures=num_temperatures, num_chains=num_chains,
-        likelihood_method=method))
+        likelihood_method=method, ais_path=ais_path))
     if rows is None:
-      return tuple(np.asarray(values[name]).reshape(shape)
-                   for name in ("log_likelihood", "standard_error"))
-    per_frame, standard_error = (np.zeros(math.prod(shape), np.float32)
-                                 for _ in range(2))
-    per_frame[rows] = values["log_likelihood"]
-    standard_error[rows] = values["standard_error"]
-    return per_frame.reshape(shape), standard_error.reshape(shape)
+      return tuple(np.asarray(values[name]).reshape(shape) for name in names)
+    outputs = tuple(np.zeros(math.prod(shape), np.float32) for _ in names)
+    for output, name in zip(outputs, names):
+      output[rows] = values[name]
+    return tuple(output.reshape(shape) for output in outputs)
 
-  per_frame, standard_error = map_by_length(
+  per_frame, standard_error, upper_bound = map_by_length(
       chunk_values, frames, mask, "log-likelihood (exact or AIS)",
       per_sequence=() if selected is None else (selected,))
-  return likelihood.FrameLogLikelihoods(per_frame, standard_error, method)
+  return likelihood.FrameLogLikelihoods(per_frame, standard_error, method,
+                                        upper_bound)

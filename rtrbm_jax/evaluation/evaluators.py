@@ -22,6 +22,7 @@ import numpy as np
 
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import ais
 
 Array = jax.Array
 
@@ -46,6 +47,7 @@ class Inputs(NamedTuple):
     num_temperatures, num_chains: AIS settings of the log-likelihood.
     likelihood_method: "exact", "ais" or "auto" (exact when the frames' RBMs can
       be enumerated).
+    ais_path: AIS's path of distributions (`ais.PATHS`).
   """
   model: object
   params: object
@@ -56,6 +58,7 @@ class Inputs(NamedTuple):
   num_temperatures: int = 300
   num_chains: int = 16
   likelihood_method: str = "auto"
+  ais_path: str = ais.WEIGHTS
 
 
 class Evaluator(NamedTuple):
@@ -120,7 +123,8 @@ def _summarise_accuracy(per_frame: dict, mask=None) -> dict:
 
 def _log_likelihood(inputs: Inputs) -> dict:
   """log P(v_t | past) of the frames `inputs.likelihood_rows` (None: all B * T
-  frames) and each value's AIS standard error (zero when exact): [N] each.
+  frames), each value's AIS standard error (zero when exact) and its upper bound
+  (`likelihood.FrameLogLikelihoods`; the value itself when exact): [N] each.
 
   Tractable frames (`model.frame_log_probability`) are exact, whatever the
   method asked for; RBM frames go by `inputs.likelihood_method`."""
@@ -129,7 +133,8 @@ def _log_likelihood(inputs: Inputs) -> dict:
     values = inputs.model.frame_log_probability(inputs.params,
                                                 inputs.frames).reshape(-1)
     values = values if rows is None else values[rows]
-    return {"log_likelihood": values, "standard_error": jnp.zeros_like(values)}
+    return {"log_likelihood": values, "standard_error": jnp.zeros_like(values),
+            "upper_bound": values}
   rbms = inputs.model.frame_rbms(inputs.params, inputs.frames)
   visible_bias, hidden_bias = rbms.row_biases()
   frames = inputs.frames.reshape(-1, inputs.frames.shape[-1])
@@ -138,9 +143,11 @@ def _log_likelihood(inputs: Inputs) -> dict:
     hidden_bias, frames = hidden_bias[rows], frames[rows]
   estimate = likelihood.row_log_likelihoods(
       inputs.model, rbms.w_vh, visible_bias, hidden_bias, frames, inputs.key,
-      inputs.num_temperatures, inputs.num_chains, inputs.likelihood_method)
+      inputs.num_temperatures, inputs.num_chains, inputs.likelihood_method,
+      inputs.ais_path)
   return {"log_likelihood": estimate.per_frame,
-          "standard_error": estimate.standard_error}
+          "standard_error": estimate.standard_error,
+          "upper_bound": estimate.upper_bound}
 
 
 def _summarise_log_likelihood(per_frame: dict, mask=None) -> dict:
@@ -150,11 +157,12 @@ def _summarise_log_likelihood(per_frame: dict, mask=None) -> dict:
   AIS estimates' alone: the frames are the same at every evaluation, so this is
   the noise between two parameter sets scored on them. With a mask (frames of a
   split, perhaps sampled from it), it also holds the spread over frames
-  (`likelihood.log_likelihood_summary`).
+  (`likelihood.log_likelihood_summary`), and the mean upper bound where given.
   """
   if mask is not None:
     estimate = likelihood.FrameLogLikelihoods(
-        per_frame["log_likelihood"], per_frame["standard_error"], "")
+        per_frame["log_likelihood"], per_frame["standard_error"], "",
+        per_frame.get("upper_bound"))
     summary = likelihood.log_likelihood_summary(estimate, mask)
     del summary["method"]
     return summary

@@ -21,6 +21,7 @@ from rtrbm_jax.evaluation import chunked
 from rtrbm_jax.evaluation import evaluators
 from rtrbm_jax.evaluation import likelihood
 from rtrbm_jax.evaluation import prediction
+from rtrbm_jax.models import ais
 from rtrbm_jax.models import rbm
 from rtrbm_jax.outputs import metric_writers
 from rtrbm_jax.runs import api
@@ -54,7 +55,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                      log_likelihood_frames: int | None = None,
                      step: int | str | None = None, point: int | None = None,
                      chain_lengths=prediction.CHAIN_LENGTHS,
-                     prediction_rule: str | None = None) -> dict:
+                     prediction_rule: str | None = None,
+                     ais_path: str = ais.WEIGHTS) -> dict:
   """Evaluates the run in `workdir` on `split`; writes `eval_{split}.json` and
   `eval_samples_{split}.png` (`output_suffix`: `eval_test_point2_step100.json`
   for point 2's checkpoint of update 100, `eval_test_best.json` for the best
@@ -88,6 +90,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
     prediction_rule: how a frame is predicted from its RBM, one of
       `prediction.PREDICTION_RULES`; None: the run's `config.eval.prediction_rule`
       (what training evaluated and selected by).
+    ais_path: AIS's path, one of `ais.PATHS` (`models/ais.py` measures them).
 
   Returns:
     The results written to the json file (its path under "files").
@@ -97,7 +100,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   _check_arguments(log_likelihood, num_temperatures, num_chains, prediction_rule,
                    num_gibbs_steps=num_gibbs_steps,
                    num_prediction_chains=num_prediction_chains,
-                   log_likelihood_frames=log_likelihood_frames,
+                   log_likelihood_frames=log_likelihood_frames, ais_path=ais_path,
                    **{name: value for name, value in generation.items()
                       if value is not None},
                    **{f"chain_lengths[{index}]": length
@@ -119,7 +122,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
   results.update(_split_figures(
       run, frames, mask, seed, num_gibbs_steps, num_prediction_chains,
       tuple(chain_lengths), log_likelihood=log_likelihood,
-      log_likelihood_frames=log_likelihood_frames,
+      log_likelihood_frames=log_likelihood_frames, ais_path=ais_path,
       num_temperatures=num_temperatures, num_chains=num_chains, rule=rule))
   labels = _point_labels(workdir, point)
   suffix = output_suffix(split, point, step)
@@ -145,7 +148,8 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
 def _split_figures(run: api.Run, frames, mask, seed: int, num_gibbs_steps: int,
                    num_prediction_chains: int, chain_lengths: tuple[int, ...], *,
                    log_likelihood: str, log_likelihood_frames: int | None,
-                   num_temperatures: int, num_chains: int, rule: str) -> dict:
+                   num_temperatures: int, num_chains: int, rule: str,
+                   ais_path: str = ais.WEIGHTS) -> dict:
   """The model's figures on the padded split `frames` [B, T, nv] (`mask` [B, T]),
   its training sample and the baselines, as `evaluate_workdir` writes them."""
   key_predict, key_likelihood, _, key_average = jax.random.split(
@@ -169,7 +173,7 @@ def _split_figures(run: api.Run, frames, mask, seed: int, num_gibbs_steps: int,
                                      jax.random.fold_in(jax.random.key(seed), 4))
     results["log_likelihood_per_frame"] = _log_likelihood_results(
         run, frames, mask, selected, binary, key_likelihood, log_likelihood,
-        num_temperatures, num_chains)
+        num_temperatures, num_chains, ais_path)
   return results
 
 
@@ -184,7 +188,7 @@ def _point_labels(workdir: str, point: int | None) -> dict | None:
 
 def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
                      prediction_rule, log_likelihood_frames=None,
-                     **counts) -> None:
+                     ais_path=ais.WEIGHTS, **counts) -> None:
   """Raises ValueError naming the first argument of `evaluate_workdir` not accepted.
 
   Args:
@@ -192,12 +196,15 @@ def _check_arguments(log_likelihood: str, num_temperatures, num_chains,
     num_temperatures, num_chains: AIS settings (checked when AIS may run).
     log_likelihood_frames: None or a frame count >= 2 (one frame's standard
       error would read 0).
+    ais_path: one of `ais.PATHS`.
     **counts: name -> value of the Gibbs-step and picture counts, each in
       [1, checks.MAX_GIBBS_STEPS].
   """
   if prediction_rule not in (None, *prediction.PREDICTION_RULES):
     raise ValueError(f"prediction_rule={prediction_rule!r} is not accepted: one "
                      f"of {prediction.PREDICTION_RULES}.")
+  if ais_path not in ais.PATHS:
+    raise ValueError(f"ais_path={ais_path!r} is not accepted: one of {ais.PATHS}.")
   if log_likelihood not in LOG_LIKELIHOOD_METHODS:
     raise ValueError(f"log_likelihood={log_likelihood!r} is not accepted: one of "
                      f"{LOG_LIKELIHOOD_METHODS}.")
@@ -391,22 +398,25 @@ def _accuracy(frames, mask, predictions) -> float:
 
 def _log_likelihood_results(run: api.Run, frames, mask, selected, binary: bool,
                             key, method: str, num_temperatures: int,
-                            num_chains: int) -> dict | str:
+                            num_chains: int, ais_path: str) -> dict | str:
   """`likelihood.log_likelihood_summary` of the `selected` frames of the split
-  (`_sample_frames`; `binary`: every frame is 0/1), or why it was skipped."""
+  (`_sample_frames`; `binary`: every frame is 0/1) with the mean upper bound and
+  `likelihood.suspect_reasons`, or why it was skipped."""
   if run.model.visible_type == rbm.BINARY and not binary:
     return ("skipped: the data are not binary, and the likelihood of binary units "
             "is defined for 0/1 frames only")
   sampled = int(selected.sum()) < int(mask.sum())
   estimate = chunked.log_likelihoods(run.model, run.params, frames, mask,
-                                   selected if sampled else None, key,
-                                   num_temperatures, num_chains, method)
+                                     selected if sampled else None, key,
+                                     num_temperatures, num_chains, method, ais_path)
   summary = evaluators.EVALUATORS[evaluators.LOG_LIKELIHOOD].summarise(
-      {"log_likelihood": estimate.per_frame,
-       "standard_error": estimate.standard_error}, selected)
+      {"log_likelihood": estimate.per_frame, "standard_error":
+       estimate.standard_error, "upper_bound": estimate.upper_bound}, selected)
   return {"method": estimate.method, **summary,
-          **({"num_temperatures": num_temperatures, "num_chains": num_chains}
-             if estimate.method == "ais" else {}),
+          **({"num_temperatures": num_temperatures, "num_chains": num_chains,
+              "ais_path": ais_path} if estimate.method == "ais" else {}),
+          **likelihood.suspect_reasons(estimate.per_frame, estimate.upper_bound,
+                                       selected, run.model.visible_type),
           "num_frames": int(selected.sum()),
           **({"frames": f"a uniform sample of {int(selected.sum())} of the split's "
                         f"{int(mask.sum())} frames, without replacement"}
