@@ -199,8 +199,9 @@ class MeanFieldRuleTest(chex.TestCase):
 
   def test_an_unknown_rule_is_one_line(self):
     model, params = _tiny_model()
-    with self.assertRaisesRegex(ValueError, r"^rule='mode' is not accepted: one "
-                                r"of \('gibbs', 'mean_field'\)\.$"):
+    with self.assertRaisesRegex(
+        ValueError, r"^rule='mode' is not accepted: one of \('gibbs', "
+        r"'mean_field', 'annealed', 'lowest_free_energy'\)\.$"):
       prediction.predict_next_frames(model, params, jnp.zeros((1, 3, 6)),
                                      jax.random.key(0), 2, rule="mode")
 

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rtrbm_jax import checks
+from rtrbm_jax.evaluation import mode_seeking
 from rtrbm_jax.models import rbm
 from rtrbm_jax.models import temporal
 
@@ -40,14 +41,35 @@ def _check_predictable(v: Array) -> None:
 
 
 # How a frame is predicted from its RBM (`predict_next_frames`): "gibbs", the
-# papers' Gibbs chain; "mean_field", the same steps with means for samples.
-PREDICTION_RULES = ("gibbs", "mean_field")
+# papers' Gibbs chain; "mean_field", the same steps with means for samples;
+# "annealed" and "lowest_free_energy", which seek a likely frame
+# (`mode_seeking.py`).
+PREDICTION_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy")
 # What each rule is, in the words `experiments.evaluate` writes beside its figures.
 PROTOCOLS = {
     "gibbs": "the RTRBM papers': one Gibbs chain per frame from P(h) = "
              "sigmoid(hidden bias), last visible step as mean field",
     "mean_field": "one mean-field chain per frame from P(h) = sigmoid(hidden "
-                  "bias): the Gibbs steps with means for samples"}
+                  "bias): the Gibbs steps with means for samples",
+    "annealed": "one annealed Gibbs chain per frame from P(h) = sigmoid(hidden "
+                "bias): step s of k samples exp(-E / T_s), T_s geometric from 1 "
+                f"to {mode_seeking.FINAL_TEMPERATURE}, last visible step as mean "
+                "field at T = "
+                f"{mode_seeking.FINAL_TEMPERATURE}: it seeks a likely frame",
+    "lowest_free_energy": "of the previous frame and the end states of N Gibbs "
+                          "chains per frame (the papers' chain, last visible mean "
+                          "thresholded at 0.5), the one of lowest free energy in "
+                          "the frame's RBM (N = the figure's number of chains: 1 "
+                          "for one chain's figures)"}
+
+
+def chains_protocol(rule: str, num_chains: int) -> str:
+  """What `predict_next_frames(..., num_chains, rule)` predicts, in words."""
+  if rule == "lowest_free_energy":
+    return (f"the rule with the end states of {num_chains} chains per frame as "
+            "candidates beside the previous frame")
+  return (f"the mean of {num_chains} such chains' predictions"
+          + (", an estimate of E[v_t | past]" if rule == "gibbs" else ""))
 
 
 def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
@@ -75,8 +97,16 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
 
   With `rule="mean_field"` an RBM frame's chain is `rbm.mean_field_chain`: the
   same k steps from the same start with means for samples, deterministic (`key`
-  and `num_chains` change nothing). Exact frames have no chain: the rule does
-  not apply to them.
+  and `num_chains` change nothing). With `rule="annealed"` it is
+  `mode_seeking.annealed_chain`: the k Gibbs steps with the temperature lowered
+  from 1 to `mode_seeking.FINAL_TEMPERATURE`, seeking a likely frame; several
+  chains are averaged as Gibbs chains are. With `rule="lowest_free_energy"` a
+  prediction is a binary frame (for Gaussian units, real-valued): of the
+  previous true frame v_{t-1} and the end states of `num_chains` papers' chains
+  (each last visible mean thresholded at 1/2), the one of lowest free energy in
+  frame t's RBM (`mode_seeking.lowest_free_energy`); `num_chains` counts
+  candidates here, not chains averaged, so `num_chains=1` compares v_{t-1} with
+  one chain's end. Exact frames have no chain: the rules do not apply to them.
 
   Args:
     model: the temporal model.
@@ -84,7 +114,8 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
     v: [B, T, nv] frames, T >= 2.
     key: PRNG key.
     num_gibbs_steps: Gibbs steps per prediction.
-    num_chains: independent chains averaged per prediction, >= 1.
+    num_chains: independent chains averaged per prediction (or, for
+      "lowest_free_energy", whose end states are candidates), >= 1.
     rule: one of `PREDICTION_RULES`.
 
   Returns:
@@ -98,8 +129,12 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   if model.frame_sample is not None:
     one_chain = lambda chain_key: exact_next_frames(model, params, v,
                                                     chain_key)[1]
+  elif rule == "lowest_free_energy":
+    # The candidates are chosen among, not averaged: all chains are one rule.
+    return _rbm_predictions(model, params, v, num_gibbs_steps, rule,
+                            num_chains)(key)
   else:
-    one_chain = _gibbs_predictions(model, params, v, num_gibbs_steps, rule)
+    one_chain = _rbm_predictions(model, params, v, num_gibbs_steps, rule)
   if num_chains == 1 or (rule == "mean_field" and model.frame_sample is None):
     return one_chain(key)
 
@@ -111,29 +146,39 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   return total / num_chains
 
 
-def _gibbs_predictions(model: temporal.TemporalModel, params, v: Array,
-                       num_gibbs_steps, rule: str):
-  """`key -> [B, T - 1, nv]` one chain's predictions of frames 2..T in the
-  frames' RBMs (`predict_next_frames`): Gibbs, or mean-field by `rule`."""
+def _rbm_predictions(model: temporal.TemporalModel, params, v: Array,
+                     num_gibbs_steps, rule: str, num_chains: int = 1):
+  """`key -> [B, T - 1, nv]` the predictions of frames 2..T in the frames' RBMs
+  by `rule` (`predict_next_frames`): one chain's, or for "lowest_free_energy"
+  the choice among v_{t-1} and `num_chains` chains' end states."""
   frames = model.frame_rbms(params, v)
   hidden_bias = frames.hidden_bias[:, 1:]
   visible_bias = frames.visible_bias
   if visible_bias.ndim == 3:
     visible_bias = visible_bias[:, 1:].reshape(-1, visible_bias.shape[-1])
   hidden_rows = hidden_bias.reshape(-1, hidden_bias.shape[-1])
+  start = jax.nn.sigmoid(hidden_rows)
+  w_vh, visible_type, sampler = frames.w_vh, model.visible_type, model.sampler
 
-  def one_chain(chain_key):
+  def predict(chain_key):
     if rule == "mean_field":
-      mean = rbm.mean_field_chain(frames.w_vh, visible_bias, hidden_rows,
-                                  jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
-                                  model.visible_type)
+      mean = rbm.mean_field_chain(w_vh, visible_bias, hidden_rows, start,
+                                  num_gibbs_steps, visible_type)
+    elif rule == "annealed":
+      mean = mode_seeking.annealed_chain(chain_key, w_vh, visible_bias,
+                                         hidden_rows, start, num_gibbs_steps,
+                                         visible_type, sampler)
+    elif rule == "lowest_free_energy":
+      previous = v[:, :-1].reshape(-1, v.shape[-1])
+      mean = mode_seeking.lowest_free_energy(
+          chain_key, w_vh, visible_bias, hidden_rows, previous, num_gibbs_steps,
+          num_chains, visible_type, sampler)
     else:
-      mean = rbm.gibbs_chain(chain_key, frames.w_vh, visible_bias, hidden_rows,
-                             jax.nn.sigmoid(hidden_rows), num_gibbs_steps,
-                             model.visible_type, model.sampler).visible_mean
+      mean = rbm.gibbs_chain(chain_key, w_vh, visible_bias, hidden_rows, start,
+                             num_gibbs_steps, visible_type, sampler).visible_mean
     return mean.reshape(v.shape[0], v.shape[1] - 1, v.shape[2])
 
-  return one_chain
+  return predict
 
 
 def exact_next_frames(model: temporal.TemporalModel, params, v: Array,

@@ -262,8 +262,7 @@ def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
           **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, chain_average),
           "num_gibbs_steps": num_gibbs_steps,
           "num_chains": num_prediction_chains,
-          "protocol": f"the mean of {num_prediction_chains} such chains' "
-                      "predictions, an estimate of E[v_t | past]"}}
+          "protocol": prediction.chains_protocol(rule, num_prediction_chains)}}
 
 
 def _per_frame(name: str, frames, predictions) -> dict:
