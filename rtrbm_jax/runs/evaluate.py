@@ -137,7 +137,13 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
         {f"eval/{split}/{name}": value
          for name, value in summaries.scalar_figures(results).items()},
         run.step, labels)
-  path = os.path.join(workdir, f"eval{suffix}.json")
+  return _written(results, os.path.join(workdir, f"eval{suffix}.json"), workdir)
+
+
+def _written(results: dict, path: str, workdir: str) -> dict:
+  """`results` written to `path` as strict JSON, its files (the pictures and
+  itself) named relative to the workdir: the file speaks of the run, wherever it
+  lies."""
   results["files"] = [os.path.relpath(name, workdir)
                       for name in results["files"] + [path]]
   with files.atomic_write(path) as f:
