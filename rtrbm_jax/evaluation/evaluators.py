@@ -200,8 +200,8 @@ def evaluate(names: tuple[str, ...], model, params, frames: Array, key: Array,
   """The figures `names` of all frames of `frames` [B, T, nv]: {name: summary}.
 
   One chain's next-frame predictions (started with `key`, `num_gibbs_steps`
-  Gibbs steps, or mean-field steps with `prediction_rule="mean_field"`; see
-  `prediction.predict_next_frames`) serve every figure that reads predictions;
+  steps of the chain of `prediction_rule`, one of `prediction.PREDICTION_RULES`;
+  see `prediction.predict_next_frames`) serve every figure that reads predictions;
   the log-likelihood's AIS uses `key` too. Jit- and vmap-compatible with
   `names`, `model`, `num_temperatures`, `num_chains` and `prediction_rule` static.
   """
