@@ -323,6 +323,26 @@ class BestParamsTest(absltest.TestCase):
     self.assertAlmostEqual(float(exact.per_frame.reshape(-1)[rows].mean()),
                            best_record["heldout_log_likelihood_per_frame"], places=3)
 
+  def test_a_lower_next_frame_error_is_the_better_one(self):
+    # eval.select_by="next_frame_error" (real-valued sets): lower wins, also
+    # against the figure a resumed run reads back from the file.
+    workdir = self.create_tempdir().full_path
+    params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
+    best = selection.BestParams(workdir, 0, "next_frame_error")
+    best.update(10, params, 5.0)
+    best.update(20, params, 7.0)
+    selection.BestParams(workdir, 20, "next_frame_error").update(30, params, 6.0)
+    with np.load(os.path.join(workdir, workdirs.BEST_PARAMS_FILE)) as stored:
+      self.assertEqual((int(stored["step"]), float(stored["next_frame_error"])),
+                       (10, 5.0))
+    config = rj.get_config("mocap")
+    config.eval.select_by = "frame_accuracy"
+    with self.assertRaisesRegex(ValueError, r"^config\.eval\.select_by="
+                                r"'frame_accuracy' is not accepted: "
+                                r"'next_frame_error' or 'log_likelihood' for "
+                                r"data\.name='mocap'"):
+      schema.validate_config(config)
+
   def test_a_best_file_chosen_by_another_figure_is_not_resumed(self):
     workdir = self.create_tempdir().full_path
     params = registry.get_model("rtrbm").init_params(jax.random.key(0), 4, 3)
