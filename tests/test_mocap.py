@@ -403,5 +403,43 @@ class DownloadTest(absltest.TestCase):
     self.assertEqual(download.sha256_of(path), download.PUBLISHED_SHA256["mocap"])
 
 
+class EvaluationTest(absltest.TestCase):
+  """A motion-capture run's evaluation: the fitted autoregressive baseline."""
+
+  def test_the_evaluation_reports_the_fitted_autoregressive_baseline(self):
+    if not os.path.exists(_SHARED_MOCAP):
+      self.skipTest(_NO_SHARED_MOCAP)
+    # pylint: disable=g-import-not-at-top
+    import rtrbm_jax as rj
+    from rtrbm_jax.data import datasets
+    from rtrbm_jax.evaluation import prediction
+    from rtrbm_jax.runs import evaluate
+    from rtrbm_jax.training import loop
+    config = rj.get_config("mocap:rnnrbm")
+    config.model.num_hidden, config.model.num_recurrent = 8, 4
+    config.train.num_steps, config.eval.every = 20, 20
+    config.train.log_every = config.train.checkpoint_every = 10
+    config.train.gibbs_schedule = ()
+    config.eval.num_gibbs_steps, config.eval.generate_frames = 2, 3
+    workdir = self.create_tempdir().full_path
+    loop.train_and_evaluate(config, workdir)
+    results = evaluate.evaluate_workdir(
+        workdir, step="best", num_gibbs_steps=2, log_likelihood="none",
+        chain_lengths=(), prediction_rule="mean_field", generate_frames=3)
+    baseline = results["baselines"]["linear_autoregressive"]
+    frames, mask = datasets.pad_sequences(datasets.load_sequences(config.data,
+                                                                  "test"))
+    predictions, order, _ = autoregressive.fitted_predictions(
+        datasets.load_sequences(config.data, "train"),
+        datasets.load_sequences(config.data, "valid"), frames)
+    self.assertEqual(baseline["order"], order)
+    self.assertAlmostEqual(
+        baseline["next_frame_error"]["mean"],
+        prediction.next_frame_error_summary(predictions.astype(np.float32),
+                                            frames, mask)["mean"], places=4)
+    self.assertEqual(results["next_frame_error"]["prediction_rule"],
+                     "mean_field")
+
+
 if __name__ == "__main__":
   absltest.main()
