@@ -247,6 +247,42 @@ class EvaluationTest(parameterized.TestCase):
     with self.assertRaisesRegex(ValueError, "no exact frame sampler"):
       prediction.exact_next_frames(registry.get_model("rnnrbm"), params, v, key)
 
+  def test_the_greedy_rule_predicts_the_greedy_frame_and_rbm_rules_are_refused(
+      self):
+    model = registry.get_model("rnnnade", num_recurrent=4)
+    params = _random_model(8, 6, 4, 4)
+    v = helpers.random_binary(jax.random.key(9), (3, 5, 6))
+    greedy = prediction.predict_next_frames(model, params, v, jax.random.key(1),
+                                            1, num_chains=3, rule="greedy")
+    np.testing.assert_array_equal(greedy, prediction.exact_next_frames(
+        model, params, v, jax.random.key(2), greedy=True)[0])
+    self.assertEqual(prediction.rules_for(model), ("gibbs", "greedy"))
+    self.assertIn("exact sample", prediction.protocol(model, "gibbs"))
+    for rule in ("mean_field", "annealed", "lowest_free_energy"):
+      with self.assertRaisesRegex(
+          ValueError, rf"^rule='{rule}' is not accepted for model kind "
+          r"'rnnnade' \(its frames are exact\): one of \('gibbs', 'greedy'\)"):
+        prediction.predict_next_frames(model, params, v, jax.random.key(1), 1,
+                                       rule=rule)
+    with self.assertRaisesRegex(ValueError, "its frames are RBMs"):
+      prediction.predict_next_frames(registry.get_model("rtrbm"),
+                                     registry.get_model("rtrbm").init_params(
+                                         jax.random.key(0), 6, 4),
+                                     v, jax.random.key(1), 1, rule="greedy")
+
+  def test_the_greedy_frame_is_the_mode_where_the_units_are_independent(self):
+    # With no hidden-to-visible weights a NADE's units are independent, so the
+    # greedy frame is the exact mode of the frame: every unit on where its bias
+    # is positive.
+    model = registry.get_model("rnnnade", num_recurrent=4)
+    params = _random_model(8, 6, 4, 4)._replace(
+        w_hv=jnp.zeros((4, 6)), w_uv=jnp.zeros((4, 6)))
+    v = helpers.random_binary(jax.random.key(9), (2, 4, 6))
+    greedy = prediction.predict_next_frames(model, params, v, jax.random.key(1),
+                                            1, rule="greedy")
+    expected = jnp.broadcast_to(params.b_v > 0, greedy.shape)
+    np.testing.assert_array_equal(greedy, expected.astype(greedy.dtype))
+
 
 class TrainingTest(absltest.TestCase):
 
@@ -277,6 +313,17 @@ class TrainingTest(absltest.TestCase):
     self.assertNotIn("num_temperatures", log_likelihood)
     self.assertLess(log_likelihood["mean"], 0)
     self.assertBetween(results["frame_accuracy"], 0.0, 1.0)
+    greedy = evaluate.evaluate_workdir(finished, chain_lengths=(),
+                                       prediction_rule="greedy",
+                                       log_likelihood="none")
+    self.assertEqual(greedy["next_frame_error"]["prediction_rule"], "greedy")
+    self.assertIn("above 1/2", greedy["next_frame_error"]["protocol"])
+    with self.assertRaisesRegex(ValueError, "^prediction_rule='annealed' is not "
+                                "accepted for model kind 'rnnnade'"):
+      evaluate.evaluate_workdir(finished, prediction_rule="annealed")
+    config.eval.prediction_rule = "lowest_free_energy"
+    with self.assertRaisesRegex(ValueError, "eval.prediction_rule"):
+      loop.train_and_evaluate(config, self.create_tempdir().full_path)
 
   def test_pretraining_is_refused_for_frames_that_are_not_rbms(self):
     config, _ = helpers.small_music_config(

@@ -40,11 +40,17 @@ def _check_predictable(v: Array) -> None:
                      f"got shape {v.shape}.")
 
 
-# How a frame is predicted from its RBM (`predict_next_frames`): "gibbs", the
+# How a frame is predicted (`predict_next_frames`). RBM frames: "gibbs", the
 # papers' Gibbs chain; "mean_field", the same steps with means for samples;
 # "annealed" and "lowest_free_energy", which seek a likely frame
-# (`mode_seeking.py`).
-PREDICTION_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy")
+# (`mode_seeking.py`). Exact frames (a NADE): "gibbs", the model's own sampler,
+# here one exact sample; "greedy", each unit on where its probability given the
+# units set before it is above 1/2, a likely frame.
+PREDICTION_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy",
+                    "greedy")
+# The rules each kind of frame model has.
+RBM_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy")
+EXACT_RULES = ("gibbs", "greedy")
 # What each rule is, in the words `experiments.evaluate` writes beside its figures.
 PROTOCOLS = {
     "gibbs": "the RTRBM papers': one Gibbs chain per frame from P(h) = "
@@ -60,11 +66,46 @@ PROTOCOLS = {
                           "chains per frame (the papers' chain, last visible mean "
                           "thresholded at 0.5), the one of lowest free energy in "
                           "the frame's RBM (N = the figure's number of chains: 1 "
-                          "for one chain's figures)"}
+                          "for one chain's figures)",
+    "greedy": "the frame's units set in order, each on where its exact "
+              "probability given the units set before it is above 1/2 (a "
+              "likely frame, deterministic)"}
+# The same rule names for exact frames, where "gibbs" is an exact sample.
+EXACT_PROTOCOLS = {
+    "gibbs": "one exact sample per frame, unit by unit, its units' conditional "
+             "probabilities given the units drawn before them as the prediction "
+             "(Rao-Blackwellised)",
+    "greedy": PROTOCOLS["greedy"]}
+
+
+def rules_for(model: temporal.TemporalModel) -> tuple[str, ...]:
+  """The prediction rules of `model`'s frames: `EXACT_RULES` where they are
+  exact (`model.frame_sample`), else `RBM_RULES`."""
+  return EXACT_RULES if model.frame_sample is not None else RBM_RULES
+
+
+def check_rule(model: temporal.TemporalModel, rule: str,
+               field: str = "rule") -> None:
+  """Raises ValueError, one line naming `field`, if `model` has no rule `rule`."""
+  if rule not in rules_for(model):
+    frames = "exact" if model.frame_sample is not None else "RBMs"
+    raise ValueError(f"{field}={rule!r} is not accepted for model kind "
+                     f"{model.kind!r} (its frames are {frames}): one of "
+                     f"{rules_for(model)}.")
+
+
+def protocol(model: temporal.TemporalModel, rule: str) -> str:
+  """What rule `rule` predicts for `model`'s frames, in words."""
+  if model.frame_sample is not None:
+    return EXACT_PROTOCOLS[rule]
+  return PROTOCOLS[rule]
 
 
 def chains_protocol(rule: str, num_chains: int) -> str:
   """What `predict_next_frames(..., num_chains, rule)` predicts, in words."""
+  if rule == "greedy":
+    return (f"the greedy frame (deterministic: the figure of {num_chains} is "
+            "that of one)")
   if rule == "lowest_free_energy":
     return (f"the rule with the end states of {num_chains} chains per frame as "
             "candidates beside the previous frame")
@@ -94,6 +135,8 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   probabilities of its units given the units drawn before them (the
   Rao-Blackwellised sample, an unbiased estimate of E[v_t | past], as the RBM's
   last mean-field step is its chain's); `num_gibbs_steps` is then not used.
+  With `rule="greedy"` it is the greedy frame instead (`exact_next_frames`),
+  deterministic.
 
   With `rule="mean_field"` an RBM frame's chain is `rbm.mean_field_chain`: the
   same k steps from the same start with means for samples, deterministic (`key`
@@ -106,7 +149,8 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   (each last visible mean thresholded at 1/2), the one of lowest free energy in
   frame t's RBM (`mode_seeking.lowest_free_energy`); `num_chains` counts
   candidates here, not chains averaged, so `num_chains=1` compares v_{t-1} with
-  one chain's end. Exact frames have no chain: the rules do not apply to them.
+  one chain's end. The rules of a model's frames are `rules_for(model)`; any
+  other raises.
 
   Args:
     model: the temporal model.
@@ -116,7 +160,7 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
     num_gibbs_steps: Gibbs steps per prediction.
     num_chains: independent chains averaged per prediction (or, for
       "lowest_free_energy", whose end states are candidates), >= 1.
-    rule: one of `PREDICTION_RULES`.
+    rule: one of `rules_for(model)`.
 
   Returns:
     [B, T - 1, nv] predictions of frames 2..T.
@@ -126,6 +170,9 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
     raise ValueError(f"num_chains must be an integer >= 1, got {num_chains!r}.")
   if rule not in PREDICTION_RULES:
     raise ValueError(f"rule={rule!r} is not accepted: one of {PREDICTION_RULES}.")
+  check_rule(model, rule)
+  if rule == "greedy":
+    return exact_next_frames(model, params, v, key, greedy=True)[0]
   if model.frame_sample is not None:
     one_chain = lambda chain_key: exact_next_frames(model, params, v,
                                                     chain_key)[1]

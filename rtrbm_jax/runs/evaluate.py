@@ -107,6 +107,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
                       for index, length in enumerate(chain_lengths)})
   run = api.load_run(workdir, step, point)
   rule = prediction_rule or run.config.eval.get("prediction_rule", "gibbs")
+  prediction.check_rule(run.model, rule, "prediction_rule")
   standardizer = workdirs.read_standardizer(workdir, run.config.model.num_visible)
   generation = {name: run.config.eval[name] if value is None else value
                 for name, value in generation.items()}
@@ -262,7 +263,7 @@ def _next_frame_results(run: api.Run, frames, mask, keys, num_gibbs_steps: int,
                                                 np.asarray(mask)[:, 1:]),
           "num_gibbs_steps": num_gibbs_steps,
           "prediction_rule": rule,
-          "protocol": prediction.PROTOCOLS[rule],
+          "protocol": prediction.protocol(run.model, rule),
           "unit": "squared error summed over the units of a frame"},
       "next_frame_error_chain_average": {
           **_figure(evaluators.NEXT_FRAME_ERROR, frames, mask, chain_average),
