@@ -2,8 +2,9 @@
 
   python -m experiments.evaluate --workdir=DIR [--split=test] [--point=N] [--step=S]
 
---step=best evaluates the parameters of the best validation frame accuracy
-(`best_params.npz`, kept by training on the polyphonic sets).
+--step=best evaluates the parameters of the best validation figure
+(`config.eval.select_by`; `best_params.npz`, kept by training on the sets with a
+validation split).
 
 Writes DIR/eval_test.json and DIR/eval_samples_test.png (the split, point and step
 name the files: eval_train_point2_step100.json) and the figures to the run's
@@ -77,7 +78,7 @@ _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_string(
     "step", None, "Evaluate the checkpoint of this update, not the final params; "
-    "'best': the parameters of the best validation frame accuracy.")
+    "'best': the parameters of the best validation figure (config.eval.select_by).")
 common.mark_flags_as_required(["workdir"])
 
 

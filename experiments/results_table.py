@@ -28,6 +28,7 @@ from absl import flags
 
 from experiments import common
 from rtrbm_jax import files
+from rtrbm_jax.models import registry
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS_DIR = os.path.join(_REPO, "docs", "runs")
@@ -43,7 +44,7 @@ BLOCKS = ("summary", "bouncing_balls", "music", "motion_capture")
 _BLOCK = re.compile(
     r"(<!-- results_table: ([a-z_]+) -->\n)(.*?)(<!-- /results_table -->)", re.S)
 
-_MODEL_NAMES = {"rtrbm": "RTRBM", "rnnrbm": "RNN-RBM"}
+_MODEL_NAMES = {"rtrbm": "RTRBM", "rnnrbm": "RNN-RBM", "rnnnade": "RNN-NADE"}
 _CHAIN_STARTS = {"data": "CD from the data", "prediction": "chains at the prediction",
                  "persistent": "persistent chains"}
 # The polyphonic sets by the stem of their file (`data.path`).
@@ -120,9 +121,12 @@ def recipe(config: dict) -> str:
   sizes = f"{model['num_hidden']} hidden"
   if model.get("num_recurrent"):
     sizes += f", {model['num_recurrent']} recurrent"
-  parts = [f"{_MODEL_NAMES.get(model['kind'], model['kind'])} ({sizes})",
-           _CHAIN_STARTS.get(train["chain_start"], train["chain_start"]),
-           f"k = {train['num_gibbs_steps']}"]
+  parts = [f"{_MODEL_NAMES.get(model['kind'], model['kind'])} ({sizes})"]
+  if registry.get_model(model["kind"]).frame_rbms is None:
+    parts.append("exact gradient")  # Tractable frames: no chain, no k.
+  else:
+    parts += [_CHAIN_STARTS.get(train["chain_start"], train["chain_start"]),
+              f"k = {train['num_gibbs_steps']}"]
   if train["gibbs_schedule"]:
     parts[-1] += " (scheduled: " + ", ".join(
         f"{k} from {_count(update)}" for update, k in train["gibbs_schedule"]) + ")"
@@ -240,27 +244,38 @@ def bouncing_balls_table(runs: list[ShippedRun], link_prefix: str) -> str:
                  "training sample (papers' protocol)"], rows)
 
 
+def _likelihood_method(results: dict) -> str:
+  """How a music run's log-likelihood was computed and on which frames:
+  "AIS 1000 x 16, 2,000 of 4,725" or "exact, all 4,725"."""
+  likelihood = results["log_likelihood_per_frame"]
+  frames = (f"{_count(likelihood['num_frames'])} of {_count(results['num_frames'])}"
+            if "num_frames" in likelihood else f"all {_count(results['num_frames'])}")
+  if likelihood["method"] == "exact":
+    return f"exact, {frames}"
+  return (f"AIS {likelihood['num_temperatures']} x {likelihood['num_chains']}, "
+          f"{frames}")
+
+
 def music_table(runs: list[ShippedRun], link_prefix: str) -> str:
   """The log-likelihoods and frame accuracies of the polyphonic runs, each with
-  its test split's baselines."""
+  its prediction rule and its test split's baselines."""
   rows = []
   for run in (run for run in runs if run.is_music):
     results = run.results
-    likelihood = results["log_likelihood_per_frame"]
-    frames = (f"{_count(likelihood['num_frames'])} of {_count(results['num_frames'])}"
-              if "num_frames" in likelihood else f"all {_count(results['num_frames'])}")
     baselines = results["baselines"]
     rows.append([
         _link(run, link_prefix), data_set(run.config), recipe(run.config),
-        updates(run.config), evaluated(run), _likelihood(likelihood),
-        f"{likelihood['num_temperatures']} x {likelihood['num_chains']}, {frames}",
+        updates(run.config), evaluated(run),
+        _likelihood(results["log_likelihood_per_frame"]),
+        _likelihood_method(results),
+        results["next_frame_error"].get("prediction_rule", "gibbs"),
         f"{_percent(results['frame_accuracy'])} / "
         f"{_percent(results['frame_accuracy_chain_average'])}",
         _percent(baselines["copy_last_frame"]["frame_accuracy"]),
         _likelihood(baselines["independent_bernoulli"]["log_likelihood_per_frame"])])
   return _table(["run", "set", "recipe", "updates (batch)", "parameters",
-                 "log-likelihood per frame", "AIS temperatures x chains, frames",
-                 "frame accuracy, one chain / mean of 10",
+                 "log-likelihood per frame", "how: method, frames",
+                 "prediction rule", "frame accuracy, one prediction / mean of 10",
                  "copy the last frame: accuracy",
                  "independent per-pitch Bernoullis: log-likelihood"], rows)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from experiments import results_table
 import rtrbm_jax as rj
+from rtrbm_jax.data import datasets
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _RUNS = os.path.join(_ROOT, "docs", "runs")
@@ -67,6 +68,22 @@ class ShippedRunsTest(parameterized.TestCase):
       self.assertIn(f"{_headline(results):.2f}", rows[0],
                     f"{document}: the row of docs/runs/{name}/ does not quote "
                     f"{_headline(results):.2f}")
+
+  @parameterized.parameters(*_SHIPPED)
+  def test_an_exact_log_likelihood_rescores_to_its_shipped_figure(self, name):
+    # Exact frames (the RNN-NADE) need no sampling: the test split's mean
+    # log-likelihood per frame is recomputed here and must be the shipped one.
+    file, results = _evaluation(name)
+    figure = results.get("log_likelihood_per_frame")
+    if not isinstance(figure, dict) or figure.get("method") != "exact":
+      self.skipTest(f"docs/runs/{name}: no exact log-likelihood")
+    run = rj.load_run(os.path.join(_RUNS, name),
+                      step="best" if file.endswith("_best.json") else None)
+    frames, mask = datasets.pad_sequences(
+        datasets.load_sequences(run.config.data, results["split"]))
+    per_frame = np.asarray(run.model.frame_log_probability(run.params, frames))
+    self.assertEqual(int(mask.sum()), results["num_frames"])
+    np.testing.assert_allclose(per_frame[mask].mean(), figure["mean"], rtol=1e-4)
 
 
 if __name__ == "__main__":

@@ -291,8 +291,8 @@ def load_run(workdir: str, step: Optional[int | str] = None,
     step: None: the final parameters (`params.npz`) if the run finished and no
       checkpoint is newer, else the newest checkpoint that restores; an integer
       update number: the checkpoint of that update; "best": the parameters of
-      the best validation frame accuracy (`best_params.npz`, kept for data sets
-      with a validation split).
+      the best validation figure, `config.eval.select_by` (`best_params.npz`,
+      kept for data sets with a validation split).
     point: for a sweep, which point (0-based, as in `results.txt`); required for
       sweeps, not accepted for single runs.
 

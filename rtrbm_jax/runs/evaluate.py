@@ -82,7 +82,7 @@ def evaluate_workdir(workdir: str, split: str = "test", seed: int = 0,
       error includes the sampling. None (or at least the split's frame count):
       every frame.
     step: evaluate the checkpoint of this update instead of the final parameters,
-      or "best": the parameters of the best validation frame accuracy
+      or "best": the parameters of the best validation figure (config.eval.select_by)
       (`best_params.npz`; files `eval_test_best.json`, ...).
     point: for a sweep, the point to evaluate (see `api.load_run`).
     chain_lengths: Gibbs step counts of `next_frame_error_by_chain_length` (one
