@@ -70,8 +70,9 @@ _PREDICTION_RULE = flags.DEFINE_enum(
     "prediction_rule", None, prediction.PREDICTION_RULES,
     "How a frame is predicted. RBM frames: gibbs (the papers' chain), "
     "mean_field (means for samples), annealed (the chain cooled towards T = 0) "
-    "or lowest_free_energy (the previous frame or a chain's end, whichever the "
-    "frame's RBM rates likelier); exact frames (rnnnade): gibbs (an exact "
+    "lowest_free_energy (the previous frame or a chain's end, whichever the "
+    "frame's RBM rates likelier) or local_search (single-unit flips from the "
+    "previous frame while they lower the free energy); exact frames (rnnnade): gibbs (an exact "
     "sample) or greedy (unit by unit, each on above 1/2); default: the run's "
     "config.eval.")
 _POINT = flags.DEFINE_integer("point", None,

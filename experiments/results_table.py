@@ -248,8 +248,10 @@ def _likelihood_method(results: dict) -> str:
   """How a music run's log-likelihood was computed and on which frames:
   "AIS 1000 x 16, 2,000 of 4,725" or "exact, all 4,725"."""
   likelihood = results["log_likelihood_per_frame"]
-  frames = (f"{_count(likelihood['num_frames'])} of {_count(results['num_frames'])}"
-            if "num_frames" in likelihood else f"all {_count(results['num_frames'])}")
+  sampled = likelihood.get("num_frames", results["num_frames"])
+  frames = (f"{_count(sampled)} of {_count(results['num_frames'])}"
+            if sampled < results["num_frames"]
+            else f"all {_count(results['num_frames'])}")
   if likelihood["method"] == "exact":
     return f"exact, {frames}"
   return (f"AIS {likelihood['num_temperatures']} x {likelihood['num_chains']}, "

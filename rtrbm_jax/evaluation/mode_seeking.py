@@ -3,13 +3,16 @@
 The papers' prediction is one k-step Gibbs chain's last visible mean: a sample
 of the frame's RBM, not a likely frame. The two predictors here use the RBM's own
 probabilities to find a likely frame instead (`prediction.predict_next_frames`
-names them "annealed" and "lowest_free_energy"):
+names them "annealed", "lowest_free_energy" and "local_search"):
 
   `annealed_chain`: the Gibbs chain of the tempered RBM exp(-E / T_s), its
     temperature lowered geometrically from 1 to `FINAL_TEMPERATURE` over the k
     steps, so that it settles in a mode of P(v).
   `lowest_free_energy`: of several candidate frames, per row the one of lowest
     free energy F(v) (the most probable under P(v) = exp(-F(v)) / Z).
+  `local_search`: from a start frame (the previous one), the single-unit flip
+    that lowers F(v) most, again and again while one does: a local mode of P(v)
+    under one-unit moves, no sampling at all.
 
 Shapes follow `rbm.py`: `w_vh [nv, nh]`, `visible_bias [nv]` or `[N, nv]`,
 `hidden_bias [N, nh]`, visible states `[N, nv]`.
@@ -164,3 +167,64 @@ def lowest_free_energy(key: Array, w_vh: Array, visible_bias: Array,
   (chosen, _), _ = jax.lax.scan(consider, (previous, energy(previous)),
                                 jax.random.split(key, num_chains))
   return chosen
+
+
+def _flip_free_energies(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                        v: Array) -> Array:
+  """F of every frame one unit away from each row of binary `v`: `[N, nv]`,
+  entry (n, i) the free energy of row n with unit i flipped.
+
+  F(v with unit i flipped) = -(a.v + s_i a_i) - sum_j softplus(x_j + s_i W_ij),
+  x = v W + c, s_i = 1 - 2 v_i. The units go one at a time (`lax.map`), so
+  memory stays `[N, nh]` rather than `[N, nv, nh]`.
+  """
+  activation = v @ w_vh + hidden_bias  # [N, nh]
+  sign = 1.0 - 2.0 * v  # +1 where a flip turns the unit on
+  linear = jnp.sum(v * visible_bias, axis=-1)  # [N]
+
+  def flip_unit(unit):
+    shifted = activation + sign[:, unit, None] * w_vh[unit]
+    return jnp.sum(jax.nn.softplus(shifted), axis=-1)
+
+  hidden_terms = jax.lax.map(flip_unit, jnp.arange(v.shape[-1])).T  # [N, nv]
+  return -(linear[:, None] + sign * visible_bias) - hidden_terms
+
+
+def local_search(w_vh: Array, visible_bias: Array, hidden_bias: Array,
+                 start: Array, max_flips) -> Array:
+  """Per row, from `start`, the single-unit flip of lowest free energy, taken
+  while it lowers F(v): at most `max_flips` flips, stopping early once no row
+  moves. Binary units only.
+
+  Each flip makes the frame strictly more probable under the row's RBM, so the
+  result is never less probable than `start`, and where no flip is left it is a
+  local mode of P(v) under one-unit moves. Deterministic: no sampling.
+
+  Args:
+    w_vh: [nv, nh] shared weights.
+    visible_bias: [nv] or [N, nv].
+    hidden_bias: [N, nh].
+    start: [N, nv] binary frames to start from (the previous frames).
+    max_flips: the most flips per row, >= 1, a Python int or a traced integer.
+
+  Returns:
+    [N, nv] binary frames.
+  """
+
+  def keep_going(state):
+    _, flips, moved = state
+    return moved & (flips < max_flips)
+
+  def flip_once(state):
+    v, flips, _ = state
+    energies = _flip_free_energies(w_vh, visible_bias, hidden_bias, v)
+    unit = jnp.argmin(energies, axis=-1)
+    lower = (jnp.take_along_axis(energies, unit[:, None], axis=-1)[:, 0]
+             < rbm.free_energy(w_vh, visible_bias, hidden_bias, v))
+    flip = jax.nn.one_hot(unit, v.shape[-1], dtype=v.dtype) * lower[:, None]
+    return jnp.abs(v - flip), flips + 1, jnp.any(lower)
+
+  start = start.astype(hidden_bias.dtype)
+  frames, _, _ = jax.lax.while_loop(keep_going, flip_once,
+                                    (start, jnp.int32(0), jnp.bool_(True)))
+  return frames

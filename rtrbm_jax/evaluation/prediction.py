@@ -42,14 +42,15 @@ def _check_predictable(v: Array) -> None:
 
 # How a frame is predicted (`predict_next_frames`). RBM frames: "gibbs", the
 # papers' Gibbs chain; "mean_field", the same steps with means for samples;
-# "annealed" and "lowest_free_energy", which seek a likely frame
-# (`mode_seeking.py`). Exact frames (a NADE): "gibbs", the model's own sampler,
+# "annealed", "lowest_free_energy" and "local_search", which seek a likely
+# frame (`mode_seeking.py`). Exact frames (a NADE): "gibbs", the model's own sampler,
 # here one exact sample; "greedy", each unit on where its probability given the
 # units set before it is above 1/2, a likely frame.
 PREDICTION_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy",
-                    "greedy")
-# The rules each kind of frame model has.
-RBM_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy")
+                    "local_search", "greedy")
+# The rules each kind of frame model has ("local_search": binary units only).
+RBM_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy",
+             "local_search")
 EXACT_RULES = ("gibbs", "greedy")
 # What each rule is, in the words `experiments.evaluate` writes beside its figures.
 PROTOCOLS = {
@@ -67,6 +68,10 @@ PROTOCOLS = {
                           "thresholded at 0.5), the one of lowest free energy in "
                           "the frame's RBM (N = the figure's number of chains: 1 "
                           "for one chain's figures)",
+    "local_search": "from the previous frame, the single-unit flip that lowers "
+                    "the free energy in the frame's RBM most, taken while one "
+                    "does (at most k flips, k the figure's Gibbs steps): a local "
+                    "mode of P(v), deterministic",
     "greedy": "the frame's units set in order, each on where its exact "
               "probability given the units set before it is above 1/2 (a "
               "likely frame, deterministic)"}
@@ -80,15 +85,21 @@ EXACT_PROTOCOLS = {
 
 def rules_for(model: temporal.TemporalModel) -> tuple[str, ...]:
   """The prediction rules of `model`'s frames: `EXACT_RULES` where they are
-  exact (`model.frame_sample`), else `RBM_RULES`."""
-  return EXACT_RULES if model.frame_sample is not None else RBM_RULES
+  exact (`model.frame_sample`), else `RBM_RULES` (without "local_search" for
+  real-valued units: it flips binary ones)."""
+  if model.frame_sample is not None:
+    return EXACT_RULES
+  if model.visible_type != rbm.BINARY:
+    return tuple(rule for rule in RBM_RULES if rule != "local_search")
+  return RBM_RULES
 
 
 def check_rule(model: temporal.TemporalModel, rule: str,
                field: str = "rule") -> None:
   """Raises ValueError, one line naming `field`, if `model` has no rule `rule`."""
   if rule not in rules_for(model):
-    frames = "exact" if model.frame_sample is not None else "RBMs"
+    frames = ("exact" if model.frame_sample is not None
+              else f"RBMs with {model.visible_type} units")
     raise ValueError(f"{field}={rule!r} is not accepted for model kind "
                      f"{model.kind!r} (its frames are {frames}): one of "
                      f"{rules_for(model)}.")
@@ -103,8 +114,8 @@ def protocol(model: temporal.TemporalModel, rule: str) -> str:
 
 def chains_protocol(rule: str, num_chains: int) -> str:
   """What `predict_next_frames(..., num_chains, rule)` predicts, in words."""
-  if rule == "greedy":
-    return (f"the greedy frame (deterministic: the figure of {num_chains} is "
+  if rule in ("greedy", "local_search"):
+    return (f"the rule's frame (deterministic: the figure of {num_chains} is "
             "that of one)")
   if rule == "lowest_free_energy":
     return (f"the rule with the end states of {num_chains} chains per frame as "
@@ -149,8 +160,10 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
   (each last visible mean thresholded at 1/2), the one of lowest free energy in
   frame t's RBM (`mode_seeking.lowest_free_energy`); `num_chains` counts
   candidates here, not chains averaged, so `num_chains=1` compares v_{t-1} with
-  one chain's end. The rules of a model's frames are `rules_for(model)`; any
-  other raises.
+  one chain's end. With `rule="local_search"` (binary units) it is
+  `mode_seeking.local_search` from v_{t-1}: single-unit flips that lower the
+  free energy, at most `num_gibbs_steps` of them, deterministic. The rules of a
+  model's frames are `rules_for(model)`; any other raises.
 
   Args:
     model: the temporal model.
@@ -182,8 +195,8 @@ def predict_next_frames(model: temporal.TemporalModel, params, v: Array,
                             num_chains)(key)
   else:
     one_chain = _rbm_predictions(model, params, v, num_gibbs_steps, rule)
-  if num_chains == 1 or (rule == "mean_field" and model.frame_sample is None):
-    return one_chain(key)
+  if num_chains == 1 or rule in ("mean_field", "local_search"):
+    return one_chain(key)  # Deterministic: every chain would be the same.
 
   def add_chain(total, chain_key):
     return total + one_chain(chain_key), None
@@ -215,6 +228,10 @@ def _rbm_predictions(model: temporal.TemporalModel, params, v: Array,
       mean = mode_seeking.annealed_chain(chain_key, w_vh, visible_bias,
                                          hidden_rows, start, num_gibbs_steps,
                                          visible_type, sampler)
+    elif rule == "local_search":
+      mean = mode_seeking.local_search(w_vh, visible_bias, hidden_rows,
+                                       v[:, :-1].reshape(-1, v.shape[-1]),
+                                       num_gibbs_steps)
     elif rule == "lowest_free_energy":
       previous = v[:, :-1].reshape(-1, v.shape[-1])
       mean = mode_seeking.lowest_free_energy(
