@@ -69,12 +69,12 @@ _GENERATE_FRAMES = flags.DEFINE_integer(
 _PREDICTION_RULE = flags.DEFINE_enum(
     "prediction_rule", None, prediction.PREDICTION_RULES,
     "How a frame is predicted. RBM frames: gibbs (the papers' chain), "
-    "mean_field (means for samples), annealed (the chain cooled towards T = 0) "
-    "lowest_free_energy (the previous frame or a chain's end, whichever the "
-    "frame's RBM rates likelier) or local_search (single-unit flips from the "
-    "previous frame while they lower the free energy); exact frames (rnnnade): gibbs (an exact "
-    "sample) or greedy (unit by unit, each on above 1/2); default: the run's "
-    "config.eval.")
+    "mean_field (means for samples), annealed (the chain cooled towards T = "
+    "0), lowest_free_energy (the previous frame or a chain's end, whichever "
+    "the frame's RBM rates likelier) or local_search (single-unit flips from "
+    "the previous frame while they lower the free energy); exact frames "
+    "(rnnnade): gibbs (an exact sample) or greedy (unit by unit, each on above "
+    "1/2); default: the run's config.eval.")
 _POINT = flags.DEFINE_integer("point", None,
                               "For a sweep: the point to evaluate (results.txt).")
 _STEP = flags.DEFINE_string(
