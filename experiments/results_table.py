@@ -258,6 +258,21 @@ def _likelihood_method(results: dict) -> str:
           f"{frames}")
 
 
+def _ais_check(likelihood: dict) -> str:
+  """What the evaluation's bound says of an AIS figure: the mean upper bound
+  (from the states the chains visited) and the frames above 0 and above their
+  own bound; "" where the figure is exact or the file predates the bound."""
+  if likelihood.get("upper_bound") is None:
+    return ""
+  check = f"bound {likelihood['upper_bound']:.2f}"
+  above_zero = likelihood.get("frames_above_zero", 0)
+  above_bound = likelihood.get("frames_above_upper_bound", 0)
+  if above_zero or above_bound:
+    check += (f"; suspect: {_count(above_zero)} frames above 0, "
+              f"{_count(above_bound)} above their bound")
+  return check
+
+
 def music_table(runs: list[ShippedRun], link_prefix: str) -> str:
   """The log-likelihoods and frame accuracies of the polyphonic runs, each with
   its prediction rule and its test split's baselines."""
@@ -270,6 +285,7 @@ def music_table(runs: list[ShippedRun], link_prefix: str) -> str:
         updates(run.config), evaluated(run),
         _likelihood(results["log_likelihood_per_frame"]),
         _likelihood_method(results),
+        _ais_check(results["log_likelihood_per_frame"]),
         results["next_frame_error"].get("prediction_rule", "gibbs"),
         f"{_percent(results['frame_accuracy'])} / "
         f"{_percent(results['frame_accuracy_chain_average'])}",
@@ -277,6 +293,7 @@ def music_table(runs: list[ShippedRun], link_prefix: str) -> str:
         _likelihood(baselines["independent_bernoulli"]["log_likelihood_per_frame"])])
   return _table(["run", "set", "recipe", "updates (batch)", "parameters",
                  "log-likelihood per frame", "how: method, frames",
+                 "AIS check: mean upper bound; suspect frames",
                  "prediction rule", "frame accuracy, one prediction / mean of 10",
                  "copy the last frame: accuracy",
                  "independent per-pitch Bernoullis: log-likelihood"], rows)

@@ -201,7 +201,8 @@ class MeanFieldRuleTest(chex.TestCase):
     model, params = _tiny_model()
     with self.assertRaisesRegex(
         ValueError, r"^rule='mode' is not accepted: one of \('gibbs', "
-        r"'mean_field', 'annealed', 'lowest_free_energy', 'greedy'\)\.$"):
+        r"'mean_field', 'annealed', 'lowest_free_energy', 'local_search', "
+        r"'greedy'\)\.$"):
       prediction.predict_next_frames(model, params, jnp.zeros((1, 3, 6)),
                                      jax.random.key(0), 2, rule="mode")
 
