@@ -170,9 +170,10 @@ def lowest_free_energy(key: Array, w_vh: Array, visible_bias: Array,
 
 
 def _flip_free_energies(w_vh: Array, visible_bias: Array, hidden_bias: Array,
-                        v: Array) -> Array:
-  """F of every frame one unit away from each row of binary `v`: `[N, nv]`,
-  entry (n, i) the free energy of row n with unit i flipped.
+                        v: Array) -> tuple[Array, Array]:
+  """F of each row of binary `v` (`rbm.free_energy`, `[N]`) and of every frame
+  one unit away from it (`[N, nv]`, entry (n, i) the free energy of row n with
+  unit i flipped), from one product `v W`.
 
   F(v with unit i flipped) = -(a.v + s_i a_i) - sum_j softplus(x_j + s_i W_ij),
   x = v W + c, s_i = 1 - 2 v_i. The units go one at a time (`lax.map`), so
@@ -187,7 +188,8 @@ def _flip_free_energies(w_vh: Array, visible_bias: Array, hidden_bias: Array,
     return jnp.sum(jax.nn.softplus(shifted), axis=-1)
 
   hidden_terms = jax.lax.map(flip_unit, jnp.arange(v.shape[-1])).T  # [N, nv]
-  return -(linear[:, None] + sign * visible_bias) - hidden_terms
+  energy = -linear - jnp.sum(jax.nn.softplus(activation), axis=-1)
+  return energy, -(linear[:, None] + sign * visible_bias) - hidden_terms
 
 
 def local_search(w_vh: Array, visible_bias: Array, hidden_bias: Array,
@@ -217,10 +219,9 @@ def local_search(w_vh: Array, visible_bias: Array, hidden_bias: Array,
 
   def flip_once(state):
     v, flips, _ = state
-    energies = _flip_free_energies(w_vh, visible_bias, hidden_bias, v)
+    energy, energies = _flip_free_energies(w_vh, visible_bias, hidden_bias, v)
     unit = jnp.argmin(energies, axis=-1)
-    lower = (jnp.take_along_axis(energies, unit[:, None], axis=-1)[:, 0]
-             < rbm.free_energy(w_vh, visible_bias, hidden_bias, v))
+    lower = jnp.take_along_axis(energies, unit[:, None], axis=-1)[:, 0] < energy
     flip = jax.nn.one_hot(unit, v.shape[-1], dtype=v.dtype) * lower[:, None]
     return jnp.abs(v - flip), flips + 1, jnp.any(lower)
 

@@ -46,12 +46,11 @@ def _check_predictable(v: Array) -> None:
 # frame (`mode_seeking.py`). Exact frames (a NADE): "gibbs", the model's own sampler,
 # here one exact sample; "greedy", each unit on where its probability given the
 # units set before it is above 1/2, a likely frame.
-PREDICTION_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy",
-                    "local_search", "greedy")
 # The rules each kind of frame model has ("local_search": binary units only).
 RBM_RULES = ("gibbs", "mean_field", "annealed", "lowest_free_energy",
              "local_search")
 EXACT_RULES = ("gibbs", "greedy")
+PREDICTION_RULES = tuple(dict.fromkeys(RBM_RULES + EXACT_RULES))
 # What each rule is, in the words `experiments.evaluate` writes beside its figures.
 PROTOCOLS = {
     "gibbs": "the RTRBM papers': one Gibbs chain per frame from P(h) = "
