@@ -187,6 +187,12 @@ class LocalSearchTest(chex.TestCase):
     with self.assertRaisesRegex(ValueError, "gaussian units"):
       prediction.predict_next_frames(gaussian, gaussian_params, v,
                                      jax.random.key(1), 5, rule="local_search")
+    config = helpers.small_config()
+    config.model.visible_type = "gaussian"
+    config.eval.prediction_rule = "local_search"
+    with self.assertRaisesRegex(ValueError, "^config.eval.prediction_rule="
+                                "'local_search' is not accepted"):
+      schema.validate_config(config)
 
 
 class ExactModeTest(absltest.TestCase):

@@ -270,7 +270,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
     _fail("pretrain.num_steps", config.pretrain.num_steps,
           f"0 for model.kind={config.model.kind!r} (its frames are not RBMs: "
           "pretraining trains the weights as one)")
-  model = registry.get_model(config.model.kind)
+  model = registry.get_model(config.model.kind, config.model.visible_type)
   if get(config, "eval.prediction_rule") not in prediction.rules_for(model):
     _fail("eval.prediction_rule", get(config, "eval.prediction_rule"),
           f"one of {prediction.rules_for(model)} for model.kind="
