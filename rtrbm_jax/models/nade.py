@@ -92,10 +92,8 @@ def sample(key: Array, w_vh: Array, w_hv: Array, visible_bias: Array,
   num_visible = w_vh.shape[0]
   visible_bias = jnp.broadcast_to(visible_bias, (num_rows, num_visible))
   threshold = (jnp.full((num_rows, num_visible), 0.5, w_vh.dtype) if greedy
-               else rbm.fused_threefry_uniform(key, (num_rows, num_visible),
-                                               w_vh.dtype)
-               if sampler == "fused_threefry"
-               else jax.random.uniform(key, (num_rows, num_visible), w_vh.dtype))
+               else rbm.uniform_draws(key, (num_rows, num_visible), w_vh.dtype,
+                                      sampler))
 
   def step(pre_activation, unit):
     w_vh_i, w_hv_i, visible_bias_i, threshold_i = unit

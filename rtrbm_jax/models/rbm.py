@@ -206,22 +206,20 @@ def fused_threefry_uniform(key: Array, shape: tuple[int, ...], dtype) -> Array:
   return jax.lax.bitcast_convert_type(mantissa | one, dtype) - np.array(1, dtype)
 
 
+def uniform_draws(key: Array, shape, dtype, sampler: str = "uniform") -> Array:
+  """U[0, 1) draws by the Bernoulli sampler `sampler` (`BERNOULLI_SAMPLERS`)."""
+  check_sampler(sampler)
+  if sampler == "fused_threefry":
+    return fused_threefry_uniform(key, shape, dtype)
+  return jax.random.uniform(key, shape, dtype)
+
+
 def sample_bernoulli(key: Array, probabilities: Array,
                      sampler: str = "uniform") -> Array:
-  """Binary samples with the given probabilities, in their dtype and shape.
-
-  Args:
-    key: PRNG key (a threefry key for "fused_threefry").
-    probabilities: float array of P(1), each in [0, 1].
-    sampler: one of `BERNOULLI_SAMPLERS`; for a threefry key, all give the same
-      samples.
-  """
-  if sampler == "uniform":
-    uniform = jax.random.uniform(key, probabilities.shape, probabilities.dtype)
-  elif sampler == "fused_threefry":
-    uniform = fused_threefry_uniform(key, probabilities.shape, probabilities.dtype)
-  else:
-    check_sampler(sampler)
+  """Binary samples with P(1) = `probabilities` (each in [0, 1]), in their dtype
+  and shape, from `uniform_draws` by `sampler` (a threefry key for
+  "fused_threefry"; for a threefry key, all samplers give the same samples)."""
+  uniform = uniform_draws(key, probabilities.shape, probabilities.dtype, sampler)
   return (uniform < probabilities).astype(probabilities.dtype)
 
 
