@@ -9,8 +9,9 @@ candidate frames without Z. Printed:
   of any rule that only chooses between them) and how often the two are equal;
 - the lowest-F frame among the previous frame and every distinct frame of the
   training split (a vocabulary of chords: 1,252 on Nottingham);
-- a local search: from the previous frame (and from the vocabulary's choice),
-  20 rounds of the single-unit flip that lowers F most, while one does.
+- a local search (`mode_seeking.local_search`, at most 20 flips): from the
+  previous frame (and from the vocabulary's choice), the single-unit flip that
+  lowers F most, while one does.
 
     PYTHONPATH=. python docs/runs/mode_search.py docs/runs/nottingham_rnnrbm
 
@@ -26,30 +27,12 @@ import numpy as np
 
 import rtrbm_jax as rj
 from rtrbm_jax.data import datasets
+from rtrbm_jax.evaluation import mode_seeking
 from rtrbm_jax.evaluation import prediction
 from rtrbm_jax.models import rbm
 
-NUM_FLIPS = 20  # rounds of the local search
+NUM_FLIPS = 20  # the local search's most flips per row
 CHUNK = 500  # frames scored at once
-
-
-def _local_search(w_vh, visible_bias, hidden_bias, v):
-  """`NUM_FLIPS` rounds of the single-unit flip of lowest free energy, taken
-  where it lowers F: a local mode of P(v) under one-unit moves. `[N, nv]`."""
-
-  def flip_once(_, v):
-    activation = v @ w_vh + hidden_bias  # [N, nh]
-    sign = 1 - 2 * v  # +1 where a flip turns the unit on
-    flipped = activation[:, None, :] + sign[:, :, None] * w_vh[None]  # [N, nv, nh]
-    linear = jnp.sum(v * visible_bias, -1)
-    energy = -linear - jnp.sum(jax.nn.softplus(activation), -1)
-    flip_energy = (-(linear[:, None] + sign * visible_bias)
-                   - jnp.sum(jax.nn.softplus(flipped), -1))
-    best = jnp.argmin(flip_energy, -1)
-    lower = jnp.take_along_axis(flip_energy, best[:, None], -1)[:, 0] < energy
-    return jnp.abs(v - jax.nn.one_hot(best, v.shape[1]) * lower[:, None])
-
-  return jax.lax.fori_loop(0, NUM_FLIPS, flip_once, v)
 
 
 def _vocabulary_choice(w_vh, visible_bias, hidden_bias, previous, vocabulary):
@@ -111,11 +94,14 @@ def main(workdir: str) -> None:
       lambda w, a, c, p: _vocabulary_choice(w, a, c, p, vocabulary),
       visible_bias, hidden_bias, previous)
   print(f"lowest F of previous + vocabulary: {accuracy(chosen):.4f}", flush=True)
+  def search(w, a, c, start):
+    return mode_seeking.local_search(w, a, c, start, NUM_FLIPS)
+
   print(f"local search from the previous frame: "
-        f"{accuracy(by_chunks(_local_search, visible_bias, hidden_bias, previous)):.4f}",
+        f"{accuracy(by_chunks(search, visible_bias, hidden_bias, previous)):.4f}",
         flush=True)
   print(f"local search from the vocabulary's choice: "
-        f"{accuracy(by_chunks(_local_search, visible_bias, hidden_bias, chosen)):.4f}")
+        f"{accuracy(by_chunks(search, visible_bias, hidden_bias, chosen)):.4f}")
 
 
 if __name__ == "__main__":
